@@ -1,0 +1,26 @@
+import { loadConfig, type MdpConfig } from '../core/config/load-config.js';
+
+/** What every command gets from the program: config loading with the CLI's environment, and output. */
+export interface CommandContext {
+  loadConfig(options: { config?: string; profile?: string }): MdpConfig;
+  print(text: string): void;
+}
+
+/** The context of a real process; remembers the loaded config so errors can mask its secrets. */
+export function createCommandContext(state: { config?: MdpConfig }): CommandContext {
+  return {
+    loadConfig(options) {
+      const config = loadConfig({
+        file: options.config,
+        profile: options.profile,
+        env: process.env,
+        cwd: process.cwd(),
+      });
+      state.config = config;
+      return config;
+    },
+    print(text) {
+      process.stdout.write(`${text}\n`);
+    },
+  };
+}

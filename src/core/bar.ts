@@ -1,0 +1,36 @@
+import type { Interval } from './interval.js';
+
+/**
+ * One OHLCV bar. `ts` is the UTC open time of its interval in epoch milliseconds: a number,
+ * not a Date, because bars are created by the million on the hot path.
+ */
+export interface Bar {
+  readonly provider: string;
+  readonly symbol: string;
+  readonly interval: Interval;
+  readonly ts: number;
+  readonly open: number;
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+  readonly volume: number;
+  readonly vwap: number | null;
+  readonly tradeCount: number | null;
+}
+
+/** Column names of `bars_ohlcv` that identify a bar; upsert keys must be drawn from these. */
+export const BAR_KEY_COLUMNS = [
+  'provider',
+  'symbol',
+  'interval',
+  'ts',
+  'open',
+  'high',
+  'low',
+  'close',
+  'volume',
+  'vwap',
+  'trade_count',
+] as const;
+
+export type BarColumn = (typeof BAR_KEY_COLUMNS)[number];

@@ -1,0 +1,106 @@
+import { didYouMean } from './did-you-mean.js';
+import { isPlainObject } from './deep-merge.js';
+import { parseInstant } from './config-schema.js';
+
+/** A rule that spans sections, found on the merged config before schema defaults. */
+export interface CrossIssue {
+  readonly path: (string | number)[];
+  readonly message: string;
+}
+
+const entries = (value: unknown): [string, Record<string, unknown>][] =>
+  isPlainObject(value)
+    ? Object.entries(value).filter((entry): entry is [string, Record<string, unknown>] =>
+        isPlainObject(entry[1]),
+      )
+    : [];
+
+/**
+ * The rules a per-field schema cannot see: references between sections, windows, and the
+ * storage URI matching its type. Tolerant of malformed input (the schema reports that).
+ */
+export function crossCheck(config: Record<string, unknown>): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  const providers = new Map(entries(config.providers));
+  const datasets = new Map(entries(config.datasets));
+
+  for (const [name, dataset] of datasets) {
+    const provider = dataset.provider;
+    if (typeof provider !== 'string') continue;
+    const found = providers.get(provider);
+    if (!found) {
+      issues.push({
+        path: ['datasets', name, 'provider'],
+        message: `unknown provider "${provider}"${didYouMean(provider, [...providers.keys()])}; define it under providers: or use one of: ${[...providers.keys()].join(', ') || '(none defined)'}`,
+      });
+    } else if (found.enabled === false || found.enabled === 'false') {
+      issues.push({
+        path: ['datasets', name, 'provider'],
+        message: `provider "${provider}" is disabled (enabled: false); enable it or point this dataset at another provider`,
+      });
+    }
+  }
+
+  for (const [name, job] of entries(config.jobs)) {
+    const dataset = job.dataset;
+    if (typeof dataset === 'string' && !datasets.has(dataset)) {
+      issues.push({
+        path: ['jobs', name, 'dataset'],
+        message: `unknown dataset "${dataset}"${didYouMean(dataset, [...datasets.keys()])}; define it under datasets: or use one of: ${[...datasets.keys()].join(', ') || '(none defined)'}`,
+      });
+    }
+    if (job.mode === 'live' && job.backfill !== undefined) {
+      issues.push({
+        path: ['jobs', name, 'backfill'],
+        message: 'a live job does not use backfill settings; remove them or set mode: backfill',
+      });
+    }
+    if (job.mode === 'backfill') {
+      const window = job.backfill;
+      if (!isPlainObject(window) || window.start === undefined) {
+        issues.push({
+          path: ['jobs', name, ...(isPlainObject(window) ? ['backfill'] : [])],
+          message:
+            'a backfill job needs backfill.start (and usually backfill.end), e.g. backfill: { start: "2024-01-01T00:00:00Z", end: "2024-02-01T00:00:00Z" }',
+        });
+      } else if (typeof window.start === 'string' && typeof window.end === 'string') {
+        const start = parseInstant(window.start);
+        const end = parseInstant(window.end);
+        if (start !== undefined && end !== undefined && end <= start) {
+          issues.push({
+            path: ['jobs', name, 'backfill', 'end'],
+            message: `the window is empty: end (${window.end}) must be after start (${window.start})`,
+          });
+        }
+      }
+    }
+  }
+
+  const storage = isPlainObject(config.storage) ? config.storage.primary : undefined;
+  if (isPlainObject(storage)) {
+    const { type, uri, write } = storage;
+    if (typeof uri === 'string' && !uri.includes('${')) {
+      if (type === 'sqlite' && !/^sqlite:/.test(uri)) {
+        issues.push({
+          path: ['storage', 'primary', 'uri'],
+          message: 'a sqlite storage uri starts with sqlite:, e.g. sqlite:data/marketdata.db',
+        });
+      }
+      if ((type === 'postgres' || type === 'timescaledb') && !/^postgres(ql)?:\/\//.test(uri)) {
+        issues.push({
+          path: ['storage', 'primary', 'uri'],
+          message: `a ${type} storage uri starts with postgresql://, e.g. postgresql://mdp@localhost:5432/marketdata`,
+        });
+      }
+    }
+    const keys = isPlainObject(write) ? write.upsert_keys : undefined;
+    if (Array.isArray(keys) && keys.length > 0 && !keys.includes('ts')) {
+      issues.push({
+        path: ['storage', 'primary', 'write', 'upsert_keys'],
+        message:
+          'upsert keys must include ts, or every bar of a symbol would overwrite the last; the usual keys are [provider, symbol, interval, ts]',
+      });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError, ConfigFileError, type ConfigIssue } from '../errors.js';
+import { SecretRedactor } from '../redact.js';
+import { configSchema, type ConfigData, type StorageConfig } from './config-schema.js';
+import { crossCheck } from './cross-check.js';
+import { deepMerge, isPlainObject } from './deep-merge.js';
+import { didYouMean } from './did-you-mean.js';
+import { interpolate } from './interpolate.js';
+import { resolveConfigPath } from './resolve-config-path.js';
+import { YamlSource, type YamlPath } from './yaml-source.js';
+import { describeZodIssue } from './zod-issues.js';
+
+/** Where the config came from and which profile shaped it. */
+export interface ConfigSource {
+  readonly file: string;
+  /** The selected profile, or undefined when none was named. */
+  readonly profile: string | undefined;
+  /** How the profile was chosen. */
+  readonly profileFrom: '--profile' | 'MDP_PROFILE' | 'file' | 'none';
+  /** False when the profile has no `profiles:` entry (the base config is used as is). */
+  readonly profileHasOverrides: boolean;
+  /** sha256 of the resolved config, recorded with every run. */
+  readonly hash: string;
+}
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The validated, fully resolved and frozen config the program runs with. */
+export type MdpConfig = DeepReadonly<ConfigData> & {
+  readonly source: ConfigSource;
+  /** Masks this config's secrets in any text. */
+  readonly redactor: SecretRedactor;
+};
+
+export interface LoadConfigOptions {
+  /** `--config`; defaults to `$MDP_CONFIG`, then `./mdp.yaml`. */
+  readonly file?: string;
+  /** `--profile`; defaults to `$MDP_PROFILE`, then the file's `profile:`. */
+  readonly profile?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Relative paths (the config file, sqlite files) resolve against this. */
+  readonly cwd?: string;
+}
+
+/** Reads, interpolates, merges and validates a config file; throws ConfigError with every issue. */
+export function loadConfig(options: LoadConfigOptions = {}): MdpConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = resolveConfigPath(options.file, env, cwd);
+  return parseConfig(readConfigText(file), { ...options, env, cwd, file });
+}
+
+function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'does not exist; check the path, or start from configs/sample.yaml'
+        : code === 'EISDIR'
+          ? 'is a directory; pass the path of a YAML file'
+          : code === 'EACCES'
+            ? 'cannot be read (permission denied)'
+            : `cannot be read (${code ?? 'unknown error'})`;
+    throw new ConfigFileError(`config file ${file} ${reason}`, { cause });
+  }
+}
+
+/** Validates config text already read from `options.file` (which is only used in messages). */
+export function parseConfig(
+  text: string,
+  options: LoadConfigOptions & { file: string },
+): MdpConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file;
+  const fail = (issues: ConfigIssue[]): never => {
+    const sorted = [...issues].sort(
+      (a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
+    );
+    throw new ConfigError(
+      file,
+      sorted.map((issue) => redactIssue(issue, redactor)),
+    );
+  };
+  let redactor = new SecretRedactor([]);
+
+  const parsed = YamlSource.parse(text);
+  if ('issues' in parsed) return fail(parsed.issues);
+  const source = parsed.source;
+  const raw = source.toJS();
+  redactor = SecretRedactor.fromConfig(raw);
+  if (!isPlainObject(raw)) {
+    return fail([
+      {
+        path: '',
+        line: 1,
+        column: 1,
+        message:
+          'the file is not a YAML mapping of config sections; start from configs/sample.yaml',
+      },
+    ]);
+  }
+
+  const selection = selectProfile(raw, options.profile, env);
+  const at = (path: YamlPath, key = false): { line?: number; column?: number } => {
+    const profilePath = selection.overrides
+      ? ['profiles', selection.name as string, ...path]
+      : undefined;
+    const position =
+      (profilePath && hasPath(raw, profilePath)
+        ? source.locate(profilePath, { key })
+        : undefined) ?? source.locate(path, { key });
+    return position ? { line: position.line, column: position.column } : {};
+  };
+  if (selection.issue) {
+    return fail([{ ...selection.issue, ...(selection.from === 'file' ? at(['profile']) : {}) }]);
+  }
+
+  const { profiles: _profiles, ...base } = raw;
+  const merged = deepMerge(base, selection.overrides) as Record<string, unknown>;
+  const { value, missing } = interpolate(merged, env);
+  redactor = SecretRedactor.fromConfig([raw, value]);
+  const config = value as Record<string, unknown>;
+
+  const issues: ConfigIssue[] = missing.map(({ variable, path }) => ({
+    path: dotted(path),
+    message: `environment variable ${variable} is not set: export it, or write \${${variable}:-default} to give a default`,
+    ...at(path),
+  }));
+
+  const result = configSchema.safeParse(config, { reportInput: true });
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      for (const described of describeZodIssue(issue, configSchema, config)) {
+        issues.push({
+          path: dotted(described.path),
+          message: described.message,
+          ...at(described.path, described.atKey),
+        });
+      }
+    }
+  }
+  for (const issue of crossCheck(config)) {
+    issues.push({ path: dotted(issue.path), message: issue.message, ...at(issue.path) });
+  }
+  if (issues.length > 0 || !result.success) return fail(issues);
+
+  const data = result.data;
+  const storage = resolveStorage(data.storage.primary, cwd);
+  const resolved = { ...data, storage: { primary: storage } };
+  return deepFreeze({
+    ...resolved,
+    source: {
+      file,
+      profile: selection.name,
+      profileFrom: selection.from,
+      profileHasOverrides: selection.overrides !== undefined,
+      hash: hashOf(resolved),
+    },
+    redactor,
+  }) as MdpConfig;
+}
+
+interface ProfileSelection {
+  name: string | undefined;
+  from: ConfigSource['profileFrom'];
+  overrides: Record<string, unknown> | undefined;
+  issue?: ConfigIssue;
+}
+
+function selectProfile(
+  raw: Record<string, unknown>,
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): ProfileSelection {
+  const fileDefault = typeof raw.profile === 'string' ? raw.profile : undefined;
+  const [name, from]: [string | undefined, ConfigSource['profileFrom']] = flag
+    ? [flag, '--profile']
+    : env.MDP_PROFILE
+      ? [env.MDP_PROFILE, 'MDP_PROFILE']
+      : fileDefault
+        ? [fileDefault, 'file']
+        : [undefined, 'none'];
+  const profiles = raw.profiles;
+  if (profiles !== undefined && !isPlainObject(profiles)) {
+    return {
+      name,
+      from,
+      overrides: undefined,
+      issue: {
+        path: 'profiles',
+        message: 'profiles must be a mapping of profile name to overrides',
+      },
+    };
+  }
+  const known = Object.keys(profiles ?? {});
+  if (name === undefined) return { name, from, overrides: undefined };
+  const overrides = profiles?.[name];
+  if (overrides === undefined || overrides === null) {
+    // The file's own default profile may exist only as a name (the base config is that profile).
+    if (name === fileDefault) return { name, from, overrides: undefined };
+    const choices = [...new Set([...(fileDefault ? [fileDefault] : []), ...known])];
+    return {
+      name,
+      from,
+      overrides: undefined,
+      issue: {
+        path: from === 'file' ? 'profile' : '',
+        message: `unknown profile "${name}" (from ${from})${didYouMean(name, choices)}; known profiles: ${choices.join(', ') || '(none)'}`,
+      },
+    };
+  }
+  if (!isPlainObject(overrides)) {
+    return {
+      name,
+      from,
+      overrides: undefined,
+      issue: {
+        path: `profiles.${name}`,
+        message: 'a profile must be a mapping of overrides, like the base config',
+      },
+    };
+  }
+  return { name, from, overrides };
+}
+
+/** sqlite:relative/path resolves against the working directory, so runs from anywhere agree. */
+function resolveStorage(storage: StorageConfig, cwd: string): StorageConfig {
+  if (storage.type !== 'sqlite') return storage;
+  const path = storage.uri.replace(/^sqlite:(\/\/)?/, '');
+  if (path === ':memory:') return storage;
+  return { ...storage, uri: `sqlite:${isAbsolute(path) ? path : resolve(cwd, path)}` };
+}
+
+function hasPath(value: unknown, path: YamlPath): boolean {
+  let node = value;
+  for (const step of path) {
+    if (node === null || typeof node !== 'object' || !(step in node)) return false;
+    node = (node as Record<string | number, unknown>)[step];
+  }
+  return true;
+}
+
+function dotted(path: readonly (string | number)[]): string {
+  return path
+    .map((step) => (typeof step === 'number' ? `[${step}]` : step))
+    .join('.')
+    .replace(/\.\[/g, '[');
+}
+
+function redactIssue(issue: ConfigIssue, redactor: SecretRedactor): ConfigIssue {
+  return { ...issue, message: redactor.redact(issue.message) };
+}
+
+function hashOf(value: unknown): string {
+  const canonical = JSON.stringify(value, (_key, v: unknown) =>
+    isPlainObject(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !(value instanceof SecretRedactor)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

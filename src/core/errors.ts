@@ -1,0 +1,120 @@
+/**
+ * Every error mdp raises on purpose is an MdpError with a stable `code`; the README lists the codes.
+ * Messages say what is wrong, where, and how to fix it.
+ */
+export abstract class MdpError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found in a config file, located by YAML path and (when known) line and column. */
+export interface ConfigIssue {
+  /** Dotted YAML path, e.g. `jobs.synthetic_live.dataset`; empty for the whole file. */
+  readonly path: string;
+  readonly message: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+/** The config cannot be used; carries every issue found, not just the first. */
+export class ConfigError extends MdpError {
+  readonly code = 'MDP_CONFIG_INVALID';
+
+  constructor(
+    readonly file: string,
+    readonly issues: readonly ConfigIssue[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n` +
+        issues.map((issue) => `  ${formatConfigIssue(file, issue)}`).join('\n'),
+      options,
+    );
+  }
+}
+
+/** `file:line:col path: message`, the form editors and terminals make clickable. */
+export function formatConfigIssue(file: string, issue: ConfigIssue): string {
+  const where =
+    issue.line === undefined
+      ? file
+      : `${file}:${issue.line}${issue.column === undefined ? '' : `:${issue.column}`}`;
+  return issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
+}
+
+/** The config file cannot be found or read at all. */
+export class ConfigFileError extends MdpError {
+  readonly code = 'MDP_CONFIG_FILE';
+}
+
+/** The command line asks for something that does not exist (a job, a profile) or cannot be combined. */
+export class UsageError extends MdpError {
+  readonly code = 'MDP_USAGE';
+}
+
+/** A provider call failed in a way worth retrying: timeout, reset connection, 5xx, 429. */
+export class TransientProviderError extends MdpError {
+  readonly code = 'MDP_PROVIDER_TRANSIENT';
+  /** Server-requested wait before the next try, in milliseconds (from Retry-After). */
+  readonly retryAfterMs: number | undefined;
+  /** True when the provider said we are calling too fast (HTTP 429 or its own signal). */
+  readonly rateLimited: boolean;
+
+  constructor(
+    readonly provider: string,
+    message: string,
+    options: { cause?: unknown; retryAfterMs?: number; rateLimited?: boolean } = {},
+  ) {
+    super(`provider ${provider}: ${message}`, { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
+    this.rateLimited = options.rateLimited ?? false;
+  }
+}
+
+/** A provider call failed in a way a retry cannot fix: bad credentials, unknown symbol, 4xx. */
+export class PermanentProviderError extends MdpError {
+  readonly code = 'MDP_PROVIDER_PERMANENT';
+
+  constructor(
+    readonly provider: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`provider ${provider}: ${message}`, options);
+  }
+}
+
+/** Storage could not be opened, read or written. `kind` is a bounded label for metrics. */
+export class StoreError extends MdpError {
+  readonly code: string;
+
+  constructor(
+    code: `MDP_STORE_${string}`,
+    readonly storage: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`storage ${storage}: ${message}`, options);
+    this.code = code;
+  }
+}
+
+/** Another run of the same job is active; names it so the user can find it. */
+export class JobLockedError extends MdpError {
+  readonly code = 'MDP_JOB_LOCKED';
+}
+
+/** The run was stopped by a signal before it finished. */
+export class CancelledError extends MdpError {
+  readonly code = 'MDP_CANCELLED';
+}
+
+/** Coerces anything thrown into an Error, for `catch (e: unknown)` at a boundary. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
+}

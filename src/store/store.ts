@@ -1,0 +1,146 @@
+import type { Bar } from '../core/bar.js';
+import type { Interval } from '../core/interval.js';
+
+/** Statuses of a `job_runs` row; see DESIGN.md. */
+export type RunStatus = 'running' | 'success' | 'failure' | 'cancelled' | 'abandoned';
+
+export type RunMode = 'live' | 'backfill';
+
+/** What is recorded when a run starts. */
+export interface RunStart {
+  readonly jobName: string;
+  readonly mode: RunMode;
+  readonly profile: string | null;
+  readonly dryRun: boolean;
+  readonly host: string;
+  readonly pid: number;
+  readonly configHash: string;
+  /** The run's parameters (window, flags), stored as JSON. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** How often this run promises a heartbeat; the run is abandoned after three missed ones. */
+  readonly heartbeatIntervalMs: number;
+}
+
+/** One `job_runs` row. Times are epoch milliseconds. */
+export interface JobRun {
+  readonly runId: number;
+  readonly jobName: string;
+  readonly mode: RunMode;
+  readonly profile: string | null;
+  readonly dryRun: boolean;
+  readonly status: RunStatus;
+  readonly startedAt: number;
+  readonly heartbeatAt: number;
+  readonly completedAt: number | null;
+  readonly rowsWritten: number;
+  readonly batches: number;
+  readonly error: string | null;
+  readonly host: string;
+  readonly pid: number;
+  readonly configHash: string;
+  readonly params: Record<string, unknown>;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** Progress reported by a heartbeat and at completion. */
+export interface RunProgress {
+  readonly rowsWritten: number;
+  readonly batches: number;
+}
+
+/** A finished backfill chunk: the bars of one symbol in `[windowStart, windowEnd)` are stored. */
+export interface Checkpoint {
+  readonly jobName: string;
+  readonly provider: string;
+  readonly symbol: string;
+  readonly interval: Interval;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly rows: number;
+  readonly runId: number;
+  readonly completedAt: number;
+}
+
+/** A bar that failed validation, kept with the reason and the provider's raw form. */
+export interface RejectedBar {
+  readonly provider: string;
+  readonly symbol: string;
+  readonly interval: Interval;
+  /** Open time, or NaN-free best effort (0 when the provider gave none). */
+  readonly ts: number;
+  readonly reason: string;
+  /** JSON of what the provider sent. */
+  readonly raw: string;
+}
+
+/** One all-or-nothing write: bars upserted, rejects recorded, and optionally a chunk checkpointed. */
+export interface WriteBatch {
+  readonly runId: number;
+  readonly bars: readonly Bar[];
+  readonly rejected?: readonly RejectedBar[];
+  /** Recorded in the same transaction as the bars, so a checkpoint never outlives its data. */
+  readonly checkpoint?: Omit<Checkpoint, 'runId' | 'completedAt'>;
+}
+
+export interface WriteResult {
+  /** Bars upserted (after in-batch duplicates were collapsed). */
+  readonly rowsWritten: number;
+  /** Bars dropped because the batch held the same key twice (the last one wins). */
+  readonly duplicatesDropped: number;
+}
+
+/** Selects the bars of one series in `[start, end)`. */
+export interface BarQuery {
+  readonly provider: string;
+  readonly symbol: string;
+  readonly interval: Interval;
+  readonly start?: number;
+  readonly end?: number;
+}
+
+/**
+ * The storage protocol the pipeline writes through. Every backend (store/sqlite, store/postgres)
+ * implements it with the same tables and semantics, checked by one conformance suite.
+ */
+export interface Store {
+  /** `sqlite` | `postgres`: the `storage` label of metrics. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** The target with any password masked, for messages. */
+  readonly target: string;
+
+  /** Opens the database and applies pending migrations. Idempotent. */
+  open(): Promise<void>;
+  /** Closes connections. Idempotent. */
+  close(): Promise<void>;
+
+  /** Upserts bars on the configured keys, records rejects and the checkpoint, in one transaction. */
+  writeBatch(batch: WriteBatch): Promise<WriteResult>;
+  /** Open time of the newest stored bar of a series, or undefined when there is none. */
+  lastBarTs(provider: string, symbol: string, interval: Interval): Promise<number | undefined>;
+  /** Stored bars of one series in ts order. For tests, checks and export; not the hot path. */
+  readBars(query: BarQuery): Promise<Bar[]>;
+  countBars(query?: Partial<BarQuery>): Promise<number>;
+  countRejected(runId?: number): Promise<number>;
+
+  /** Checkpoints of a job, in window order. */
+  checkpoints(jobName: string): Promise<Checkpoint[]>;
+
+  /**
+   * Records a new `running` run. First marks stale runs of the job abandoned; throws
+   * JobLockedError naming the active run when a non-dry run of the job is still running.
+   */
+  startRun(start: RunStart): Promise<JobRun>;
+  heartbeat(runId: number, progress: RunProgress): Promise<void>;
+  /** Ends a run; a run that is no longer `running` (already marked abandoned) is left as is. */
+  completeRun(
+    runId: number,
+    status: Exclude<RunStatus, 'running' | 'abandoned'>,
+    progress: RunProgress,
+    error?: string,
+  ): Promise<void>;
+  /** Marks `running` runs abandoned (stale heartbeat, or a dead pid on this host); returns them. */
+  reapAbandoned(jobName?: string): Promise<JobRun[]>;
+  /** Recent runs, newest first, after reaping abandoned ones. */
+  listRuns(options?: { jobName?: string; limit?: number }): Promise<JobRun[]>;
+  getRun(runId: number): Promise<JobRun | undefined>;
+}
