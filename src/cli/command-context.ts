@@ -4,6 +4,8 @@ import { loadConfig, type MdpConfig } from '../core/config/load-config.js';
 export interface CommandContext {
   loadConfig(options: { config?: string; profile?: string }): MdpConfig;
   print(text: string): void;
+  /** Ends the process now (a second interrupt); everything else returns an exit code from main. */
+  exit(code: number): never;
 }
 
 /** The context of a real process; remembers the loaded config so errors can mask its secrets. */
@@ -20,7 +22,10 @@ export function createCommandContext(state: { config?: MdpConfig }): CommandCont
       return config;
     },
     print(text) {
-      process.stdout.write(`${text}\n`);
+      process.stdout.write(`${state.config ? state.config.redactor.redact(text) : text}\n`);
+    },
+    exit(code) {
+      process.exit(code);
     },
   };
 }

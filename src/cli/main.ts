@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { MdpConfig } from '../core/config/load-config.js';
 import { createCommandContext } from './command-context.js';
+import { registerBackfillCommand } from './commands/backfill-command.js';
+import { registerRunCommand } from './commands/run-command.js';
+import { registerStatusCommand } from './commands/status-command.js';
 import { registerValidateCommand } from './commands/validate-command.js';
 import { reportError } from './error-report.js';
 import { ExitCode } from './exit-code.js';
@@ -25,6 +28,9 @@ export function buildProgram(state: { config?: MdpConfig }): Command {
     .exitOverride();
   const context = createCommandContext(state);
   registerValidateCommand(program, context);
+  registerRunCommand(program, context);
+  registerBackfillCommand(program, context);
+  registerStatusCommand(program, context);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -111,10 +111,36 @@ export class JobLockedError extends MdpError {
 /** The run was stopped by a signal before it finished. */
 export class CancelledError extends MdpError {
   readonly code = 'MDP_CANCELLED';
+
+  constructor(
+    message: string,
+    /** The signal that stopped the run, which decides the exit code (130 or 143). */
+    readonly signal: 'SIGINT' | 'SIGTERM' = 'SIGINT',
+  ) {
+    super(message);
+  }
 }
 
 /** Coerces anything thrown into an Error, for `catch (e: unknown)` at a boundary. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
+}
+
+/** A provider call kept failing with transient errors until the retry budget ran out. */
+export class RetriesExhaustedError extends MdpError {
+  readonly code = 'MDP_PROVIDER_RETRIES_EXHAUSTED';
+
+  constructor(
+    readonly provider: string,
+    readonly attempts: number,
+    lastError: Error,
+  ) {
+    super(
+      `provider ${provider}: gave up after ${attempts} attempts; last error: ${lastError.message}`,
+      {
+        cause: lastError,
+      },
+    );
+  }
 }

@@ -1,17 +1,23 @@
 /** What stands in for a secret in every message, log line and summary. */
 export const REDACTED = '***';
 
-/** Config keys whose values are secrets wherever they appear. */
-const SECRET_KEY = /(^|_)(api_key|secret|secret_key|token|password|passwd)$/i;
+/** Config keys whose values are secrets wherever they appear: `api_key`, `client-secret`, `accessToken`... */
+const SECRET_KEY = /(^|[_-])(api[_-]?key|secret|secret[_-]key|token|password|passwd)$/i;
+const CAMEL_SECRET_KEY = /[a-z0-9](ApiKey|Secret|SecretKey|Token|Password)$/;
 
+/** True when a config key (of any section) holds a secret. */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key);
+  return SECRET_KEY.test(key) || CAMEL_SECRET_KEY.test(key);
 }
 
-/** `scheme://user:pass@host` in free text; the password is group 2. */
-const URI_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/?#\s]+)(@)/gi;
-/** `password=...` in a libpq keyword string or URI query. */
-const PARAM_PASSWORD = /((?:^|[\s?&;])password=)([^\s&;]+)/gi;
+/**
+ * `scheme://user:pass@host` in free text; the password is group 2. It runs to the last `@` of the
+ * token, as URL parsers read it, so a password written with a raw `@` or `/` is masked whole
+ * (over-masking a rare `@` later in the URI is the safe side to err on).
+ */
+const URI_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^\s"'`]+)(@)/gi;
+/** `password=...` in a libpq keyword string (possibly quoted) or a URI query. */
+const PARAM_PASSWORD = /((?:^|[\s?&;])password=)('[^']*'|[^\s&;]+)/gi;
 
 /** Replaces passwords inside any connection URIs in `text`. */
 export function redactUri(text: string): string {
@@ -47,6 +53,9 @@ export class SecretRedactor {
           } catch {
             // a malformed %-escape is still masked in its raw form
           }
+        }
+        for (const match of node.matchAll(PARAM_PASSWORD)) {
+          found.push((match[2] as string).replace(/^'(.*)'$/, '$1'));
         }
       } else if (Array.isArray(node)) {
         node.forEach((item) => walk(item, key));

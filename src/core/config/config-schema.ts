@@ -85,7 +85,7 @@ export const syntheticProviderSchema = z.strictObject({
   type: z.literal('synthetic'),
   ...providerCommon,
   seed: numeric(z.number().int()).default(0),
-  max_bars_per_request: positiveInt.default(5000),
+  max_bars_per_request: positiveInt.default(50_000),
   simulate: z
     .strictObject({
       latency_ms: numeric(z.number().nonnegative()).default(0),
@@ -131,7 +131,13 @@ export const jobSchema = z.strictObject({
   dataset: z.string().min(1),
   mode: z.enum(['live', 'backfill']),
   description: z.string().optional(),
-  live: z.strictObject({ lookback: duration.prefault('2h') }).prefault({}),
+  live: z
+    .strictObject({
+      lookback: duration.prefault('2h'),
+      /** A live cycle never reaches further back than this; older gaps are backfill's job. */
+      max_catchup: duration.prefault('1d'),
+    })
+    .prefault({}),
   backfill: z
     .strictObject({
       start: instant,

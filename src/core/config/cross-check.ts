@@ -15,6 +15,13 @@ const entries = (value: unknown): [string, Record<string, unknown>][] =>
       )
     : [];
 
+/** Names for a "use one of" hint, cut short so a config with thousands of names stays readable. */
+function oneOf(names: readonly string[], max = 10): string {
+  if (names.length === 0) return '(none defined)';
+  const shown = names.slice(0, max).join(', ');
+  return names.length > max ? `${shown}, … (${names.length - max} more)` : shown;
+}
+
 /**
  * The rules a per-field schema cannot see: references between sections, windows, and the
  * storage URI matching its type. Tolerant of malformed input (the schema reports that).
@@ -31,7 +38,7 @@ export function crossCheck(config: Record<string, unknown>): CrossIssue[] {
     if (!found) {
       issues.push({
         path: ['datasets', name, 'provider'],
-        message: `unknown provider "${provider}"${didYouMean(provider, [...providers.keys()])}; define it under providers: or use one of: ${[...providers.keys()].join(', ') || '(none defined)'}`,
+        message: `unknown provider "${provider}"${didYouMean(provider, [...providers.keys()])}; define it under providers: or use one of: ${oneOf([...providers.keys()])}`,
       });
     } else if (found.enabled === false || found.enabled === 'false') {
       issues.push({
@@ -46,7 +53,7 @@ export function crossCheck(config: Record<string, unknown>): CrossIssue[] {
     if (typeof dataset === 'string' && !datasets.has(dataset)) {
       issues.push({
         path: ['jobs', name, 'dataset'],
-        message: `unknown dataset "${dataset}"${didYouMean(dataset, [...datasets.keys()])}; define it under datasets: or use one of: ${[...datasets.keys()].join(', ') || '(none defined)'}`,
+        message: `unknown dataset "${dataset}"${didYouMean(dataset, [...datasets.keys()])}; define it under datasets: or use one of: ${oneOf([...datasets.keys()])}`,
       });
     }
     if (job.mode === 'live' && job.backfill !== undefined) {

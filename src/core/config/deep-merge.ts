@@ -14,7 +14,14 @@ export function deepMerge(base: unknown, override: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(override)) return structuredClone(override);
   const merged: Record<string, unknown> = structuredClone(base);
   for (const [key, value] of Object.entries(override)) {
-    merged[key] = key in base ? deepMerge(base[key], value) : structuredClone(value);
+    const next = Object.hasOwn(base, key) ? deepMerge(base[key], value) : structuredClone(value);
+    // A YAML key may be `__proto__` or `constructor`: define it as data, never touch the prototype.
+    Object.defineProperty(merged, key, {
+      value: next,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return merged;
 }

@@ -6,8 +6,16 @@ export interface MissingVariable {
   readonly path: readonly (string | number)[];
 }
 
-/** `${VAR}`, `${VAR:-default}`; `$${` stands for a literal `${`. */
-const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** A `${` that does not start a well-formed `${NAME}` or `${NAME:-default}` (e.g. unclosed). */
+export interface MalformedReference {
+  readonly path: readonly (string | number)[];
+}
+
+/**
+ * `$${` stands for a literal `${`; then `${VAR}` and `${VAR:-default}`; any other `${` is malformed
+ * (left alone it would pass as a literal, e.g. a storage uri of `${MDP_PG_URI`).
+ */
+const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{[^}]*\}?/g;
 
 /**
  * Replaces environment references in every string of `value`. Returns the new value and the
@@ -16,14 +24,19 @@ const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 export function interpolate(
   value: unknown,
   env: Readonly<Record<string, string | undefined>>,
-): { value: unknown; missing: MissingVariable[] } {
+): { value: unknown; missing: MissingVariable[]; malformed: MalformedReference[] } {
   const missing: MissingVariable[] = [];
+  const malformed: MalformedReference[] = [];
   const walk = (node: unknown, path: (string | number)[]): unknown => {
     if (typeof node === 'string') {
       return node.replace(
         REFERENCE,
         (whole, variable: string | undefined, fallback: string | undefined) => {
-          if (variable === undefined) return '${';
+          if (whole === '$${') return '${';
+          if (variable === undefined) {
+            malformed.push({ path });
+            return whole;
+          }
           const found = env[variable];
           // Shell semantics: `:-` also replaces a variable that is set but empty.
           if (fallback !== undefined) return found === undefined || found === '' ? fallback : found;
@@ -41,5 +54,5 @@ export function interpolate(
     }
     return node;
   };
-  return { value: walk(value, []), missing };
+  return { value: walk(value, []), missing, malformed };
 }

@@ -121,12 +121,14 @@ export function parseConfig(
     return position ? { line: position.line, column: position.column } : {};
   };
   if (selection.issue) {
-    return fail([{ ...selection.issue, ...(selection.from === 'file' ? at(['profile']) : {}) }]);
+    const { path, message } = selection.issue;
+    // An unknown profile named on the command line is not anywhere in the file.
+    return fail([{ path: dotted(path), message, ...(path.length > 0 ? at(path) : {}) }]);
   }
 
-  const { profiles: _profiles, ...base } = raw;
+  const { profiles, ...base } = raw;
   const merged = deepMerge(base, selection.overrides) as Record<string, unknown>;
-  const { value, missing } = interpolate(merged, env);
+  const { value, missing, malformed } = interpolate(merged, env);
   redactor = SecretRedactor.fromConfig([raw, value]);
   const config = value as Record<string, unknown>;
 
@@ -135,6 +137,21 @@ export function parseConfig(
     message: `environment variable ${variable} is not set: export it, or write \${${variable}:-default} to give a default`,
     ...at(path),
   }));
+  for (const { path } of malformed) {
+    issues.push({
+      path: dotted(path),
+      message:
+        'malformed ${...} reference: write ${NAME} or ${NAME:-default} (NAME of letters, digits and _), or $${ for a literal ${',
+      ...at(path),
+    });
+  }
+  for (const issue of checkOtherProfiles(profiles, selection.name)) {
+    issues.push({
+      path: dotted(issue.path),
+      message: issue.message,
+      ...at(issue.path, issue.atKey),
+    });
+  }
 
   const result = configSchema.safeParse(config, { reportInput: true });
   if (!result.success) {
@@ -155,7 +172,8 @@ export function parseConfig(
 
   const data = result.data;
   const storage = resolveStorage(data.storage.primary, cwd);
-  const resolved = { ...data, storage: { primary: storage } };
+  // `profile` is the one applied, which a flag or MDP_PROFILE may have changed from the file's.
+  const resolved = { ...data, profile: selection.name, storage: { primary: storage } };
   return deepFreeze({
     ...resolved,
     source: {
@@ -173,7 +191,8 @@ interface ProfileSelection {
   name: string | undefined;
   from: ConfigSource['profileFrom'];
   overrides: Record<string, unknown> | undefined;
-  issue?: ConfigIssue;
+  /** Why no config can be built; an empty path means the command line, not the file. */
+  issue?: { path: YamlPath; message: string };
 }
 
 function selectProfile(
@@ -189,47 +208,88 @@ function selectProfile(
       : fileDefault
         ? [fileDefault, 'file']
         : [undefined, 'none'];
-  const profiles = raw.profiles;
+  const profiles = raw.profiles ?? undefined;
   if (profiles !== undefined && !isPlainObject(profiles)) {
     return {
       name,
       from,
       overrides: undefined,
       issue: {
-        path: 'profiles',
-        message: 'profiles must be a mapping of profile name to overrides',
+        path: ['profiles'],
+        message:
+          'profiles must be a mapping of profile name to overrides, e.g. profiles: { prod: { storage: ... } }',
       },
     };
   }
   const known = Object.keys(profiles ?? {});
   if (name === undefined) return { name, from, overrides: undefined };
-  const overrides = profiles?.[name];
-  if (overrides === undefined || overrides === null) {
-    // The file's own default profile may exist only as a name (the base config is that profile).
-    if (name === fileDefault) return { name, from, overrides: undefined };
-    const choices = [...new Set([...(fileDefault ? [fileDefault] : []), ...known])];
-    return {
-      name,
-      from,
-      overrides: undefined,
-      issue: {
-        path: from === 'file' ? 'profile' : '',
-        message: `unknown profile "${name}" (from ${from})${didYouMean(name, choices)}; known profiles: ${choices.join(', ') || '(none)'}`,
-      },
-    };
+  // A profile may exist only as a name: the file's own default, or an entry left empty.
+  if (name === fileDefault || known.includes(name)) {
+    const overrides = profiles?.[name] ?? undefined;
+    if (overrides === undefined) return { name, from, overrides: undefined };
+    if (!isPlainObject(overrides)) {
+      return {
+        name,
+        from,
+        overrides: undefined,
+        issue: {
+          path: ['profiles', name],
+          message: 'a profile must be a mapping of overrides, like the base config',
+        },
+      };
+    }
+    return { name, from, overrides };
   }
-  if (!isPlainObject(overrides)) {
-    return {
-      name,
-      from,
-      overrides: undefined,
-      issue: {
-        path: `profiles.${name}`,
+  // Only a name from the command line gets here: the file's own default is always known.
+  const choices = [...new Set([...(fileDefault ? [fileDefault] : []), ...known])];
+  const fix =
+    from === 'MDP_PROFILE'
+      ? 'set MDP_PROFILE to one of them or unset it'
+      : 'pass one of them to --profile';
+  return {
+    name,
+    from,
+    overrides: undefined,
+    issue: {
+      path: [],
+      message: `unknown profile "${name}" (from ${from})${didYouMean(name, choices)}; known profiles: ${choices.join(', ') || '(none)'}; ${fix}`,
+    },
+  };
+}
+
+/** The top-level keys a profile may override: the config sections. */
+const PROFILE_KEYS = Object.keys(configSchema.shape).filter((key) => key !== 'profile');
+
+/**
+ * The profiles not applied are not validated in full (their `${VAR}`s need not be set), but a
+ * profile that is not a mapping, or overrides a section that does not exist, is a mistake today.
+ */
+function checkOtherProfiles(
+  profiles: unknown,
+  selected: string | undefined,
+): { path: YamlPath; message: string; atKey: boolean }[] {
+  if (!isPlainObject(profiles)) return [];
+  const issues: { path: YamlPath; message: string; atKey: boolean }[] = [];
+  for (const [name, overrides] of Object.entries(profiles)) {
+    if (name === selected || overrides === null) continue;
+    if (!isPlainObject(overrides)) {
+      issues.push({
+        path: ['profiles', name],
         message: 'a profile must be a mapping of overrides, like the base config',
-      },
-    };
+        atKey: false,
+      });
+      continue;
+    }
+    for (const key of Object.keys(overrides)) {
+      if (PROFILE_KEYS.includes(key)) continue;
+      issues.push({
+        path: ['profiles', name, key],
+        message: `unknown key "${key}"${didYouMean(key, PROFILE_KEYS)}; a profile overrides config sections: remove it or use one of: ${PROFILE_KEYS.join(', ')}`,
+        atKey: true,
+      });
+    }
   }
-  return { name, from, overrides };
+  return issues;
 }
 
 /** sqlite:relative/path resolves against the working directory, so runs from anywhere agree. */

@@ -1,5 +1,5 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Document, Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
+import type { Alias, Document, Node } from 'yaml';
 import type { ConfigIssue } from '../errors.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -18,6 +18,7 @@ export class YamlSource {
   private constructor(
     private readonly document: Document.Parsed,
     private readonly lines: LineCounter,
+    private readonly value: unknown,
   ) {}
 
   /** Parses `text`; returns the syntax errors (all of them) instead of a source when there are any. */
@@ -29,24 +30,36 @@ export class YamlSource {
       uniqueKeys: true,
     });
     if (document.errors.length > 0) {
+      const textLines = text.split('\n');
       return {
         issues: document.errors.map((error) => {
           const { line, col } = lines.linePos(error.pos[0]);
+          // `{` and `}` are flow-mapping syntax, so an unquoted ${VAR} inside { } or [ ] breaks.
+          const hint = textLines[line - 1]?.includes('${')
+            ? '; a value with ${VAR} inside { } or [ ] must be quoted, e.g. "${VAR}"'
+            : '';
           return {
             path: '',
             line,
             column: col,
-            message: describeYamlError(error.code, error.message),
+            message: describeYamlError(error.code, error.message) + hint,
           };
         }),
       };
     }
-    return { source: new YamlSource(document, lines) };
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error: unknown) {
+      // Aliases are resolved only here: an alias with no anchor, or an alias bomb.
+      return { issues: [aliasIssue(document, lines, error)] };
+    }
+    return { source: new YamlSource(document, lines, value) };
   }
 
   /** The plain JavaScript value of the document. */
   toJS(): unknown {
-    return this.document.toJS({ maxAliasCount: 1000 });
+    return this.value;
   }
 
   /**
@@ -81,6 +94,27 @@ export class YamlSource {
     const { line, col } = this.lines.linePos(range[0]);
     return { line, column: col };
   }
+}
+
+/** More alias expansions than this is a resource-exhaustion attack, not a config. */
+const MAX_ALIAS_COUNT = 1000;
+
+function aliasIssue(document: Document.Parsed, lines: LineCounter, error: unknown): ConfigIssue {
+  const aliases: Alias[] = [];
+  visit(document, {
+    Alias(_key, alias) {
+      aliases.push(alias);
+    },
+  });
+  const unresolved = aliases.find((alias) => alias.resolve(document) === undefined);
+  const at = (unresolved ?? aliases[0])?.range?.[0] ?? 0;
+  const { line, col } = lines.linePos(at);
+  const message = unresolved
+    ? `not valid YAML: alias *${unresolved.source} has no anchor &${unresolved.source} before it; define the anchor first or write the value out`
+    : aliases.length > 0
+      ? `not valid YAML: the aliases expand to too many nodes (more than ${MAX_ALIAS_COUNT}); write the values out instead`
+      : `not valid YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+  return { path: '', line, column: col, message };
 }
 
 /** The yaml package's messages quote the offending source line; ours must not (it may hold a secret). */

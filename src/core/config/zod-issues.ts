@@ -20,7 +20,8 @@ export function describeZodIssue(issue: Issue, schema: z.ZodType, root: unknown)
   const last = path.at(-1);
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const known = knownKeys(schema, path, root);
+      // `profiles` is taken out before validation, but it is a top-level key all the same.
+      const known = [...knownKeys(schema, path, root), ...(path.length === 0 ? ['profiles'] : [])];
       return issue.keys.map((key) => ({
         path: [...path, key],
         atKey: true,
@@ -33,7 +34,7 @@ export function describeZodIssue(issue: Issue, schema: z.ZodType, root: unknown)
           {
             path,
             atKey: false,
-            message: `required key "${String(last)}" is missing: add it (${issue.expected})`,
+            message: `required key "${String(last)}" is missing: add it (${yamlType(issue.expected)})`,
           },
         ];
       }
@@ -41,7 +42,7 @@ export function describeZodIssue(issue: Issue, schema: z.ZodType, root: unknown)
         {
           path,
           atKey: false,
-          message: `expected ${article(issue.expected)}, got ${typeName(issue.input)}`,
+          message: `expected ${yamlType(issue.expected)}, got ${typeName(issue.input)}`,
         },
       ];
     case 'invalid_value': {
@@ -50,11 +51,25 @@ export function describeZodIssue(issue: Issue, schema: z.ZodType, root: unknown)
           {
             path,
             atKey: false,
-            message: `unsupported version ${JSON.stringify(issue.input)}: mdp reads configs with version: 2`,
+            message:
+              issue.input === undefined
+                ? 'required key "version" is missing: add version: 2 at the top of the file'
+                : issue.input === '2'
+                  ? 'version is the text "2", not the number 2: write version: 2 without quotes'
+                  : `unsupported version ${JSON.stringify(issue.input)}: this mdp reads version 2 configs; set version: 2 (configs/sample.yaml shows the format)`,
           },
         ];
       }
       const allowed = issue.values.map(String);
+      if (issue.input === undefined) {
+        return [
+          {
+            path,
+            atKey: false,
+            message: `required key "${String(last)}" is missing: add it (one of: ${allowed.join(', ')})`,
+          },
+        ];
+      }
       const given = String(issue.input);
       return [
         {
@@ -95,7 +110,7 @@ export function describeZodIssue(issue: Issue, schema: z.ZodType, root: unknown)
         {
           path,
           atKey: false,
-          message: describeBound(issue.origin, 'at least', issue.minimum, issue.inclusive),
+          message: `${describeBound(issue.origin, 'at least', issue.minimum, issue.inclusive)}${got(issue.input)}`,
         },
       ];
     case 'too_big':
@@ -103,7 +118,7 @@ export function describeZodIssue(issue: Issue, schema: z.ZodType, root: unknown)
         {
           path,
           atKey: false,
-          message: describeBound(issue.origin, 'at most', issue.maximum, issue.inclusive),
+          message: `${describeBound(issue.origin, 'at most', issue.maximum, issue.inclusive)}${got(issue.input)}`,
         },
       ];
     case 'invalid_key':
@@ -121,6 +136,11 @@ export function describeZodIssue(issue: Issue, schema: z.ZodType, root: unknown)
   }
 }
 
+/** `, got 0` for a number out of bounds; text is never echoed (it may be a secret). */
+function got(input: unknown): string {
+  return typeof input === 'number' ? `, got ${input}` : '';
+}
+
 function describeBound(
   origin: string,
   word: string,
@@ -136,8 +156,19 @@ function describeBound(
   return `must be ${word} ${bound}`;
 }
 
-function article(expected: string): string {
-  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+/** zod's type names in the words of a YAML file. */
+const YAML_TYPES: Readonly<Record<string, string>> = {
+  object: 'a mapping',
+  record: 'a mapping of names to settings',
+  array: 'a list',
+  string: 'text',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
+function yamlType(expected: string): string {
+  return YAML_TYPES[expected] ?? (/^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`);
 }
 
 function typeName(value: unknown): string {

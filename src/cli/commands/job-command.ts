@@ -1,0 +1,74 @@
+import { createLogger } from '../logger.js';
+import { parseInstant } from '../../core/config/config-schema.js';
+import { UsageError } from '../../core/errors.js';
+import type { RunMode } from '../../store/store.js';
+import type { CommandContext } from '../command-context.js';
+import { ExitCode } from '../exit-code.js';
+import { formatNotes, formatPlan, formatRunEnd } from '../run-report.js';
+import { createRunner, RunEvents, withStore } from '../runtime.js';
+import { abortOnSignals } from '../signal-abort.js';
+
+/** Options shared by `mdp run` and `mdp backfill`. */
+export interface JobCommandOptions {
+  readonly config?: string;
+  readonly profile?: string;
+  readonly job: string;
+  readonly dryRun?: boolean;
+  readonly follow?: boolean;
+  readonly from?: string;
+  readonly to?: string;
+  readonly force?: boolean;
+}
+
+function instantOption(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseInstant(text);
+  if (ms === undefined) {
+    throw new UsageError(
+      `${flag} "${text}" is not a UTC time: write 2024-01-31 or 2024-01-31T00:00:00Z`,
+    );
+  }
+  return ms;
+}
+
+/** Runs one job as a tracked run and prints its plan and summary line; errors propagate. */
+export async function runJobCommand(
+  mode: RunMode,
+  options: JobCommandOptions,
+  context: CommandContext,
+): Promise<void> {
+  const from = instantOption('--from', options.from);
+  const to = instantOption('--to', options.to);
+  if (from !== undefined && to !== undefined && to <= from) {
+    throw new UsageError(`--to (${options.to}) must be after --from (${options.from})`);
+  }
+  const config = context.loadConfig(options);
+  const logger = createLogger(config.telemetry.log_level, config.redactor);
+  const events = new RunEvents();
+  // The summary line comes last, after the plan, whatever the outcome.
+  let endLine: string | undefined;
+  events.on('run:end', (end) => (endLine = formatRunEnd(end)));
+  const abort = abortOnSignals((signal) =>
+    context.exit(signal === 'SIGTERM' ? ExitCode.Sigterm : ExitCode.Sigint),
+  );
+  try {
+    await withStore(config, async (store) => {
+      const runner = createRunner(config, store, logger, events);
+      const summary = await runner.run({
+        jobName: options.job,
+        mode,
+        dryRun: options.dryRun,
+        follow: options.follow,
+        from,
+        to,
+        force: options.force,
+        signal: abort.signal,
+      });
+      if (summary.plan && summary.dryRun) context.print(formatPlan(summary.plan));
+      for (const note of formatNotes(summary)) context.print(note);
+    });
+  } finally {
+    abort.dispose();
+    if (endLine) context.print(endLine);
+  }
+}

@@ -1,0 +1,61 @@
+import { formatDuration } from '../core/duration.js';
+import type { RunEndEvent } from '../pipeline/run-events.js';
+import type { BackfillPlanSummary } from '../pipeline/runner/backfill-job.js';
+import type { LivePlanSummary } from '../pipeline/runner/live-job.js';
+import type { RunSummary } from '../pipeline/runner/job-runner.js';
+
+const count = (n: number): string => n.toLocaleString('en-US');
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/** `1.23 s` / `2m 05s` for a run's duration. */
+export function formatElapsed(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return minutes < 60
+    ? `${minutes}m ${String(seconds).padStart(2, '0')}s`
+    : `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+/** The line printed at the end of every run, whatever its outcome. */
+export function formatRunEnd(end: RunEndEvent): string {
+  const { run, totals, durationMs } = end;
+  const rate = durationMs > 0 ? Math.round((totals.rowsWritten / durationMs) * 1000) : 0;
+  const dry = run.dryRun ? ' (dry run)' : '';
+  return (
+    `run ${run.runId} ${run.jobName}${dry} ${end.status}: ${count(totals.rowsWritten)} rows written, ` +
+    `${count(totals.rejected)} rejected, ${count(totals.batches)} batches in ${formatElapsed(durationMs)} ` +
+    `(${count(rate)} bars/s)`
+  );
+}
+
+/** The plan a dry run (or the start of a run) describes. */
+export function formatPlan(plan: BackfillPlanSummary | LivePlanSummary): string {
+  const pacing = `pacing budget needs ${formatElapsed(plan.pacingMs)}`;
+  if (plan.kind === 'backfill') {
+    return [
+      `backfill plan: ${iso(plan.start)} → ${iso(plan.end)} in chunks of ${formatDuration(plan.chunkMs)}`,
+      `  chunks: ${count(plan.chunks)} (${count(plan.done)} already done, ${count(plan.requests)} to fetch)`,
+      `  requests: ${count(plan.requests)}, bars expected: ${count(plan.barsExpected)}, ${pacing}`,
+    ].join('\n');
+  }
+  const lines = [`live plan: ${count(plan.requests)} requests, ${pacing}`];
+  for (const series of plan.series) {
+    lines.push(
+      `  ${series.symbol}: ${iso(series.start)} → ${iso(series.end)} (${count(series.bars)} bars)`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Notes that belong after the summary line. */
+export function formatNotes(summary: RunSummary): string[] {
+  const notes: string[] = [];
+  if (summary.dryRun) notes.push('dry run: no bars or checkpoints were written');
+  else if (!summary.writeEnabled) {
+    notes.push(
+      `features.write_enabled is false: ${count(summary.skipped)} bars were fetched and validated but not written`,
+    );
+  }
+  return notes;
+}

@@ -1,0 +1,94 @@
+import type { Bar } from '../../core/bar.js';
+import type { PacingConfig, RetryConfig } from '../../core/config/config-schema.js';
+import { RetriesExhaustedError, TransientProviderError, toError } from '../../core/errors.js';
+import type { FetchRequest, Provider } from '../../core/provider.js';
+import type { Timing } from '../timing.js';
+import { backoffDelayMs, isRetryable } from './retry-policy.js';
+import type { TokenBucket } from './token-bucket.js';
+
+/** What happened to one request, for telemetry. */
+export interface RequestOutcome {
+  readonly provider: string;
+  readonly status: 'ok' | 'error' | 'rate_limited' | 'timeout';
+  readonly durationMs: number;
+}
+
+export interface ProviderCallOptions {
+  readonly retry: RetryConfig;
+  readonly pacing: PacingConfig | undefined;
+  readonly bucket: TokenBucket | undefined;
+  readonly timeoutMs: number;
+  readonly timing: Timing;
+  readonly random: () => number;
+  readonly signal: AbortSignal;
+  readonly onRequest?: (outcome: RequestOutcome) => void;
+  readonly onRetry?: (info: { attempt: number; delayMs: number; error: Error }) => void;
+}
+
+/** Consecutive 429s tolerated for one request; they do not use the failure budget, but are not free. */
+const MAX_RATE_LIMITED_TRIES = 50;
+
+/**
+ * One provider request through pacing, a per-request timeout and the retry policy. A 429 pauses
+ * the provider's bucket (cooldown or Retry-After, whichever is longer) and is retried without
+ * spending an attempt.
+ */
+export async function callProvider(
+  provider: Provider,
+  request: FetchRequest,
+  options: ProviderCallOptions,
+): Promise<Bar[]> {
+  const { retry, timing, signal } = options;
+  let attempt = 1;
+  let rateLimited = 0;
+  for (;;) {
+    await options.bucket?.acquire(signal);
+    const started = timing.monotonic();
+    const timeout = AbortSignal.timeout(options.timeoutMs);
+    const requestSignal = AbortSignal.any([signal, timeout]);
+    try {
+      const bars = await provider.fetchBars(request, requestSignal);
+      options.onRequest?.({
+        provider: provider.name,
+        status: 'ok',
+        durationMs: timing.monotonic() - started,
+      });
+      return bars;
+    } catch (thrown: unknown) {
+      if (signal.aborted) throw signal.reason as Error;
+      const durationMs = timing.monotonic() - started;
+      let error = toError(thrown);
+      if (timeout.aborted) {
+        error = new TransientProviderError(
+          provider.name,
+          `request timed out after ${options.timeoutMs} ms`,
+          { cause: error },
+        );
+      }
+      if (error instanceof TransientProviderError && error.rateLimited) {
+        options.onRequest?.({ provider: provider.name, status: 'rate_limited', durationMs });
+        const cooldownMs = (options.pacing?.cooldown_seconds ?? 0) * 1000;
+        const waitMs = Math.max(cooldownMs, error.retryAfterMs ?? 0);
+        if (++rateLimited <= MAX_RATE_LIMITED_TRIES) {
+          if (options.bucket) options.bucket.pause(waitMs);
+          else await timing.sleep(waitMs, signal);
+          continue;
+        }
+      } else {
+        options.onRequest?.({
+          provider: provider.name,
+          status: timeout.aborted ? 'timeout' : 'error',
+          durationMs,
+        });
+      }
+      if (!isRetryable(error)) throw error;
+      if (attempt >= retry.max_attempts)
+        throw new RetriesExhaustedError(provider.name, attempt, error);
+      const retryAfter = error instanceof TransientProviderError ? error.retryAfterMs : undefined;
+      const delayMs = retryAfter ?? backoffDelayMs(attempt, retry, options.random);
+      options.onRetry?.({ attempt, delayMs, error });
+      await timing.sleep(delayMs, signal);
+      attempt += 1;
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import type { RetryConfig } from '../../core/config/config-schema.js';
+import {
+  CancelledError,
+  PermanentProviderError,
+  TransientProviderError,
+} from '../../core/errors.js';
+
+/**
+ * Delay before the try after failed attempt `attempt` (1-based):
+ * `min(max_backoff, backoff * 2^(attempt-1))`, scaled by `random()` under full jitter.
+ */
+export function backoffDelayMs(attempt: number, retry: RetryConfig, random: () => number): number {
+  const ceiling =
+    Math.min(retry.max_backoff_seconds, retry.backoff_seconds * 2 ** (attempt - 1)) * 1000;
+  return retry.jitter === 'full' ? random() * ceiling : ceiling;
+}
+
+/** Only transient errors are retried; unknown errors count as transient (a reset socket is untyped). */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof TransientProviderError) return true;
+  if (error instanceof PermanentProviderError || error instanceof CancelledError) return false;
+  return !(error instanceof Error && error.name === 'AbortError');
+}

@@ -1,0 +1,30 @@
+import { EventEmitter } from 'node:events';
+import type { JobRun, RunProgress, RunStatus } from '../store/store.js';
+import type { RequestOutcome } from './policies/provider-call.js';
+
+/** Progress of a run as the runner counts it. */
+export interface RunTotals extends RunProgress {
+  readonly rejected: number;
+}
+
+export interface RunEndEvent {
+  readonly run: JobRun;
+  readonly status: Exclude<RunStatus, 'running' | 'abandoned'>;
+  readonly totals: RunTotals;
+  readonly durationMs: number;
+  readonly error?: Error;
+}
+
+/** The runner's lifecycle, as typed events; telemetry and output subscribe instead of being called. */
+export interface RunEventMap {
+  'run:start': [{ run: JobRun }];
+  'run:progress': [{ run: JobRun; totals: RunTotals }];
+  'run:end': [RunEndEvent];
+  'batch:written': [{ jobName: string; provider: string; rows: number; durationMs: number }];
+  'provider:request': [RequestOutcome];
+  'provider:retry': [{ provider: string; attempt: number; delayMs: number; error: Error }];
+  'bars:rejected': [{ provider: string; reason: string; count: number }];
+}
+
+/** The event bus of one process's runs. */
+export class RunEvents extends EventEmitter<RunEventMap> {}

@@ -1,0 +1,124 @@
+import type { JobRun } from '../../store/store.js';
+import {
+  barsInWindow,
+  chunkLengthMs,
+  CheckpointIndex,
+  planChunks,
+  type Chunk,
+} from './backfill-plan.js';
+import type { JobContext } from './job-context.js';
+import { runPool } from './run-pool.js';
+
+/** The window a backfill covers, after `--from/--to` and the last closed bar are applied. */
+export interface BackfillWindow {
+  readonly start: number;
+  readonly end: number;
+  /** `backfill.chunk` from the config, when set. */
+  readonly chunkMs: number | undefined;
+}
+
+/** What a backfill will do (dry run) or did. */
+export interface BackfillPlanSummary {
+  readonly kind: 'backfill';
+  readonly start: number;
+  readonly end: number;
+  readonly chunkMs: number;
+  readonly chunks: number;
+  /** Chunks skipped because checkpoints already cover them. */
+  readonly done: number;
+  /** Chunks to fetch: one request each. */
+  readonly requests: number;
+  readonly barsExpected: number;
+  /** Time the provider's pacing budget needs for the requests, from a full bucket. */
+  readonly pacingMs: number;
+}
+
+/**
+ * Fetches the window chunk by chunk, `concurrency` at a time, each chunk checkpointed with its
+ * last batch; chunks covered by checkpoints are skipped unless `force`.
+ */
+export async function runBackfill(
+  context: JobContext,
+  run: JobRun,
+  window: BackfillWindow,
+  options: { force: boolean; concurrency: number },
+  signal: AbortSignal,
+): Promise<BackfillPlanSummary> {
+  const { dataset, provider, store, jobName, providerName, logger } = context;
+  const interval = dataset.interval;
+  const chunkMs = chunkLengthMs(interval, provider.maxBarsPerRequest, window.chunkMs);
+  const checkpoints = new CheckpointIndex(
+    options.force ? [] : await store.checkpoints(jobName),
+    providerName,
+    interval,
+  );
+  const plan = {
+    symbols: dataset.symbols,
+    interval,
+    start: window.start,
+    end: window.end,
+    chunkMs,
+  };
+  const pending = (chunk: Chunk): boolean => !checkpoints.has(chunk);
+
+  let chunks = 0;
+  let requests = 0;
+  let barsExpected = 0;
+  for (const chunk of planChunks(plan)) {
+    chunks += 1;
+    if (pending(chunk)) {
+      requests += 1;
+      barsExpected += barsInWindow(chunk.start, chunk.end, interval);
+    }
+  }
+  const summary: BackfillPlanSummary = {
+    kind: 'backfill',
+    start: window.start,
+    end: window.end,
+    chunkMs,
+    chunks,
+    done: chunks - requests,
+    requests,
+    barsExpected,
+    pacingMs: context.bucket?.estimateMs(requests) ?? 0,
+  };
+  logger.info(
+    { runId: run.runId, ...summary },
+    context.dryRun ? 'backfill plan (dry run)' : 'backfill starting',
+  );
+  if (context.dryRun) return summary;
+
+  // A failed chunk stops the others: their in-flight requests are aborted, their writes are whole.
+  const failed = new AbortController();
+  const workSignal = AbortSignal.any([signal, failed.signal]);
+  const sink = context.sink(run.runId);
+  const todo = (function* () {
+    for (const chunk of planChunks(plan)) if (pending(chunk)) yield chunk;
+  })();
+  await runPool(
+    todo,
+    options.concurrency,
+    async (chunk) => {
+      try {
+        const { valid, rejected } = await context.fetch(
+          { symbol: chunk.symbol, interval, start: chunk.start, end: chunk.end },
+          workSignal,
+        );
+        await sink.write(valid, rejected, {
+          jobName,
+          provider: providerName,
+          symbol: chunk.symbol,
+          interval,
+          windowStart: chunk.start,
+          windowEnd: chunk.end,
+          rows: valid.length,
+        });
+      } catch (error: unknown) {
+        if (!signal.aborted) failed.abort(error);
+        throw error;
+      }
+    },
+    workSignal,
+  );
+  return summary;
+}

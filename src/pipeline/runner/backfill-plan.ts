@@ -1,0 +1,94 @@
+import { alignUp, intervalMs, type Interval } from '../../core/interval.js';
+import type { Checkpoint } from '../../store/store.js';
+
+/** One unit of backfill work: the bars of one symbol in `[start, end)`, fetched by one request. */
+export interface Chunk {
+  readonly symbol: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Chunk length: as many bars as one request returns (or the configured chunk, if smaller), a whole
+ * number of intervals.
+ */
+export function chunkLengthMs(
+  interval: Interval,
+  maxBarsPerRequest: number,
+  configuredMs?: number,
+): number {
+  const step = intervalMs(interval);
+  const byPage = maxBarsPerRequest * step;
+  const wanted = configuredMs === undefined ? byPage : Math.min(byPage, configuredMs);
+  return Math.max(step, Math.floor(wanted / step) * step);
+}
+
+/** Number of bar open times in `[start, end)`. */
+export function barsInWindow(start: number, end: number, interval: Interval): number {
+  return Math.max(0, (alignUp(end, interval) - alignUp(start, interval)) / intervalMs(interval));
+}
+
+export interface PlanWindow {
+  readonly symbols: readonly string[];
+  readonly interval: Interval;
+  readonly start: number;
+  readonly end: number;
+  readonly chunkMs: number;
+}
+
+/**
+ * The chunks of a window, time-major (every symbol's first chunk, then the second...). Chunks sit
+ * on a grid anchored at the epoch, not at `start`, so a window extended between runs produces the
+ * same inner chunks and their checkpoints still apply. Lazy: a decade of minutes is not an array.
+ */
+export function* planChunks(window: PlanWindow): Generator<Chunk> {
+  const start = alignUp(window.start, window.interval);
+  const end = alignUp(window.end, window.interval);
+  if (end <= start) return;
+  for (let k = Math.floor(start / window.chunkMs); k * window.chunkMs < end; k++) {
+    const chunkStart = Math.max(start, k * window.chunkMs);
+    const chunkEnd = Math.min(end, (k + 1) * window.chunkMs);
+    for (const symbol of window.symbols) yield { symbol, start: chunkStart, end: chunkEnd };
+  }
+}
+
+/** Answers "is this chunk already stored?" from a job's checkpoints (merged per symbol). */
+export class CheckpointIndex {
+  private readonly covered = new Map<string, [number, number][]>();
+
+  constructor(checkpoints: readonly Checkpoint[], provider: string, interval: Interval) {
+    const bySymbol = new Map<string, [number, number][]>();
+    for (const cp of checkpoints) {
+      if (cp.provider !== provider || cp.interval !== interval) continue;
+      const list = bySymbol.get(cp.symbol) ?? [];
+      list.push([cp.windowStart, cp.windowEnd]);
+      bySymbol.set(cp.symbol, list);
+    }
+    for (const [symbol, ranges] of bySymbol) {
+      ranges.sort((a, b) => a[0] - b[0]);
+      const merged: [number, number][] = [];
+      for (const range of ranges) {
+        const last = merged.at(-1);
+        if (last && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
+        else merged.push([range[0], range[1]]);
+      }
+      this.covered.set(symbol, merged);
+    }
+  }
+
+  /** True when checkpoints together cover the whole chunk. */
+  has(chunk: Chunk): boolean {
+    const ranges = this.covered.get(chunk.symbol);
+    if (!ranges) return false;
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [start, end] = ranges[mid] as [number, number];
+      if (chunk.start < start) hi = mid - 1;
+      else if (chunk.start >= end) lo = mid + 1;
+      else return chunk.end <= end;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,235 @@
+import type { Logger } from 'pino';
+import type { MdpConfig } from '../../core/config/load-config.js';
+import type { DatasetConfig, ProviderConfig } from '../../core/config/config-schema.js';
+import { UsageError } from '../../core/errors.js';
+import { didYouMean } from '../../core/config/did-you-mean.js';
+import { alignDown } from '../../core/interval.js';
+import type { ProviderRegistry } from '../../core/provider-registry.js';
+import type { JobRun, RunMode, Store } from '../../store/store.js';
+import { systemTiming, type Timing } from '../timing.js';
+import { validateBars } from '../bar-validator.js';
+import type { PacingRegistry } from '../policies/pacing-registry.js';
+import { callProvider } from '../policies/provider-call.js';
+import type { RunEndEvent, RunEvents } from '../run-events.js';
+import { BarSink } from './bar-sink.js';
+import type { JobContext } from './job-context.js';
+import { runBackfill, type BackfillPlanSummary, type BackfillWindow } from './backfill-job.js';
+import { runLive, type LivePlanSummary } from './live-job.js';
+import { RunTotalsCounter } from './run-totals-counter.js';
+import { trackedRun } from './tracked-run.js';
+
+export interface JobRunnerDeps {
+  readonly config: MdpConfig;
+  readonly store: Store;
+  readonly providers: ProviderRegistry;
+  readonly pacing: PacingRegistry;
+  readonly events: RunEvents;
+  readonly logger: Logger;
+  readonly host: string;
+  readonly pid: number;
+  readonly timing?: Timing;
+  readonly random?: () => number;
+  /** How often a run's heartbeat updates `job_runs`; default 5 s. */
+  readonly heartbeatIntervalMs?: number;
+}
+
+export interface RunOptions {
+  readonly jobName: string;
+  /** The command's mode; a job of the other mode is a usage error. */
+  readonly mode: RunMode;
+  readonly dryRun?: boolean;
+  /** live: keep running a cycle at every bar close until cancelled. */
+  readonly follow?: boolean;
+  /** backfill: override the job's window (epoch ms). */
+  readonly from?: number;
+  readonly to?: number;
+  /** backfill: refetch chunks that have checkpoints. */
+  readonly force?: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** What a finished run did, for the CLI's summary line. */
+export interface RunSummary {
+  readonly run: JobRun;
+  readonly end: RunEndEvent;
+  readonly dryRun: boolean;
+  readonly writeEnabled: boolean;
+  /** Bars fetched but not written because writes are disabled. */
+  readonly skipped: number;
+  readonly plan?: BackfillPlanSummary | LivePlanSummary;
+}
+
+const DEFAULT_HEARTBEAT_MS = 5_000;
+
+/** Runs configured jobs as tracked runs against the store and providers it is given. */
+export class JobRunner {
+  private readonly timing: Timing;
+  private readonly random: () => number;
+
+  constructor(private readonly deps: JobRunnerDeps) {
+    this.timing = deps.timing ?? systemTiming;
+    this.random = deps.random ?? Math.random;
+  }
+
+  /** Runs one job to its end; rejects with the run's error (already recorded) on failure or cancel. */
+  async run(options: RunOptions): Promise<RunSummary> {
+    const context = this.context(options);
+    const { config } = this.deps;
+    const window = options.mode === 'backfill' ? this.backfillWindow(context, options) : undefined;
+    const params: Record<string, unknown> = {
+      ...(window
+        ? {
+            from: new Date(window.start).toISOString(),
+            to: new Date(window.end).toISOString(),
+            force: Boolean(options.force),
+          }
+        : {}),
+      ...(options.follow ? { follow: true } : {}),
+      write_enabled: config.features.write_enabled,
+    };
+    let plan: RunSummary['plan'];
+    const { run, end } = await trackedRun(
+      {
+        store: this.deps.store,
+        start: {
+          jobName: options.jobName,
+          mode: options.mode,
+          profile: config.source.profile ?? null,
+          dryRun: context.dryRun,
+          host: this.deps.host,
+          pid: this.deps.pid,
+          configHash: config.source.hash,
+          params,
+          heartbeatIntervalMs: this.deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS,
+        },
+        events: this.deps.events,
+        totals: context.totals,
+        timing: this.timing,
+        signal: options.signal,
+        onTrackingError: (error) =>
+          this.deps.logger.warn({ err: error }, 'could not record run progress'),
+      },
+      async (started) => {
+        plan = window
+          ? await runBackfill(
+              context,
+              started,
+              window,
+              { force: Boolean(options.force), concurrency: context.job.execution.concurrency },
+              options.signal,
+            )
+          : await runLive(
+              context,
+              started,
+              { follow: Boolean(options.follow), concurrency: context.job.execution.concurrency },
+              options.signal,
+            );
+      },
+    );
+    return {
+      run,
+      end,
+      dryRun: context.dryRun,
+      writeEnabled: config.features.write_enabled,
+      skipped: context.totals.skipped,
+      plan,
+    };
+  }
+
+  private context(options: RunOptions): JobContext {
+    const { config, store, logger } = this.deps;
+    const job = config.jobs[options.jobName];
+    if (!job) {
+      const known = Object.keys(config.jobs);
+      throw new UsageError(
+        `no job "${options.jobName}" in ${config.source.file}${didYouMean(options.jobName, known)}; jobs: ${known.join(', ') || '(none)'}`,
+      );
+    }
+    if (job.mode !== options.mode) {
+      const command = job.mode === 'live' ? 'mdp run' : 'mdp backfill';
+      throw new UsageError(`job "${options.jobName}" is a ${job.mode} job: run it with ${command}`);
+    }
+    if (options.follow && options.mode !== 'live')
+      throw new UsageError('--follow applies to live jobs only');
+    const dataset = config.datasets[job.dataset] as DatasetConfig;
+    const providerName = dataset.provider;
+    const providerConfig = config.providers[providerName] as ProviderConfig;
+    const provider = this.deps.providers.get(providerName, providerConfig);
+    const bucket = this.deps.pacing.bucketFor(providerName, providerConfig.pacing);
+    const retry = providerConfig.retry ?? job.execution.retry;
+    const totals = new RunTotalsCounter();
+    const timing = this.timing;
+    const events = this.deps.events;
+    return {
+      jobName: options.jobName,
+      job,
+      dataset,
+      providerName,
+      providerConfig,
+      provider,
+      bucket,
+      store,
+      timing,
+      logger: logger.child({ job: options.jobName, provider: providerName }),
+      totals,
+      dryRun: Boolean(options.dryRun),
+      fetch: async (request, signal) => {
+        const bars = await callProvider(provider, request, {
+          retry,
+          pacing: providerConfig.pacing,
+          bucket,
+          timeoutMs: providerConfig.request_timeout,
+          timing,
+          random: this.random,
+          signal,
+          onRequest: (outcome) => events.emit('provider:request', outcome),
+          onRetry: ({ attempt, delayMs, error }) => {
+            logger.warn(
+              {
+                provider: providerName,
+                symbol: request.symbol,
+                attempt,
+                delayMs: Math.round(delayMs),
+                err: error.message,
+              },
+              'provider request failed; retrying',
+            );
+            events.emit('provider:retry', { provider: providerName, attempt, delayMs, error });
+          },
+        });
+        return validateBars(bars, request, providerName);
+      },
+      sink: (runId) =>
+        new BarSink({
+          store,
+          runId,
+          jobName: options.jobName,
+          provider: providerName,
+          batchSize: config.storage.primary.write.batch_size,
+          writeEnabled: config.features.write_enabled,
+          events,
+          totals,
+          timing,
+        }),
+    };
+  }
+
+  /** The job's window, or --from/--to; the end never passes the last closed bar. */
+  private backfillWindow(context: JobContext, options: RunOptions): BackfillWindow {
+    const configured = context.job.backfill;
+    const start = options.from ?? configured?.start;
+    if (start === undefined) {
+      throw new UsageError(
+        `job "${options.jobName}" has no backfill.start: set it in the config or pass --from`,
+      );
+    }
+    const lastClosedEnd = alignDown(this.timing.now(), context.dataset.interval);
+    const end = Math.min(options.to ?? configured?.end ?? lastClosedEnd, lastClosedEnd);
+    if (end <= start) {
+      throw new UsageError(
+        `the backfill window is empty: ${new Date(start).toISOString()} → ${new Date(end).toISOString()} (the end must be after the start and bars must have closed)`,
+      );
+    }
+    return { start, end, chunkMs: configured?.chunk };
+  }
+}

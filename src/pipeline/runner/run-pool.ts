@@ -1,0 +1,27 @@
+/**
+ * Runs `worker` over `items` with at most `concurrency` in flight. Stops taking new items once
+ * `signal` is aborted or a worker fails; the first failure is rethrown after in-flight ones settle.
+ */
+export async function runPool<T>(
+  items: Iterable<T>,
+  concurrency: number,
+  worker: (item: T) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  const iterator = items[Symbol.iterator]();
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (!failure && !signal.aborted) {
+      const next = iterator.next();
+      if (next.done) return;
+      try {
+        await worker(next.value);
+      } catch (error: unknown) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+  if (failure) throw failure.error;
+  if (signal.aborted) throw signal.reason as Error;
+}

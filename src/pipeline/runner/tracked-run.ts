@@ -1,0 +1,75 @@
+import { CancelledError, toError } from '../../core/errors.js';
+import type { JobRun, RunStart, Store } from '../../store/store.js';
+import type { Timing } from '../timing.js';
+import type { RunEndEvent, RunEvents } from '../run-events.js';
+import type { RunTotalsCounter } from './run-totals-counter.js';
+
+export interface TrackedRunOptions {
+  readonly store: Store;
+  readonly start: RunStart;
+  readonly events: RunEvents;
+  readonly totals: RunTotalsCounter;
+  readonly timing: Timing;
+  /** Cancels the run; its abort reason is what the run reports. */
+  readonly signal: AbortSignal;
+  /** Heartbeat (or final bookkeeping after a failure) errors are logged: the run decides its outcome. */
+  readonly onTrackingError: (error: Error) => void;
+}
+
+/**
+ * Wraps a job in its `job_runs` lifecycle: start → heartbeats with progress → success, failure
+ * (error recorded, then rethrown) or cancelled (when `signal` was aborted).
+ */
+export async function trackedRun<T>(
+  options: TrackedRunOptions,
+  body: (run: JobRun) => Promise<T>,
+): Promise<{ run: JobRun; result: T; end: RunEndEvent }> {
+  const { store, events, totals, timing, signal } = options;
+  const run = await store.startRun(options.start);
+  const started = timing.monotonic();
+  events.emit('run:start', { run });
+  let beating = Promise.resolve();
+  const timer = setInterval(() => {
+    beating = store
+      .heartbeat(run.runId, totals.snapshot())
+      .then(() => void events.emit('run:progress', { run, totals: totals.snapshot() }))
+      .catch((error: unknown) => options.onTrackingError(toError(error)));
+  }, options.start.heartbeatIntervalMs);
+  timer.unref();
+
+  const finish = async (status: RunEndEvent['status'], error?: Error): Promise<RunEndEvent> => {
+    clearInterval(timer);
+    await beating;
+    const end: RunEndEvent = {
+      run,
+      status,
+      totals: totals.snapshot(),
+      durationMs: timing.monotonic() - started,
+      ...(error ? { error } : {}),
+    };
+    await store.completeRun(run.runId, status, end.totals, error?.message);
+    events.emit('run:end', end);
+    return end;
+  };
+
+  let result: T;
+  try {
+    result = await body(run);
+  } catch (thrown: unknown) {
+    const cancelled = signal.aborted;
+    const error = cancelled
+      ? toError(signal.reason ?? new CancelledError('cancelled'))
+      : toError(thrown);
+    // The run's own error matters more than a failure to record it (the database may be the cause).
+    await finish(cancelled ? 'cancelled' : 'failure', error).catch((trackingError: unknown) =>
+      options.onTrackingError(toError(trackingError)),
+    );
+    throw error;
+  }
+  if (signal.aborted) {
+    const error = toError(signal.reason);
+    await finish('cancelled', error);
+    throw error;
+  }
+  return { run, result, end: await finish('success') };
+}

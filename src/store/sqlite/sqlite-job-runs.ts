@@ -1,0 +1,175 @@
+import type Database from 'better-sqlite3';
+import { JobLockedError } from '../../core/errors.js';
+import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
+import {
+  abandonmentReason,
+  formatSeconds,
+  MISSED_HEARTBEATS,
+  type LivenessProbe,
+} from './abandonment-reason.js';
+import { jobRunFromRow, type JobRunRow } from './sqlite-run-rows.js';
+
+/** Who is asking, for the abandonment rule. */
+export interface RunHost {
+  readonly clock: () => number;
+  readonly hostname: string;
+  readonly isPidAlive: (pid: number) => boolean;
+}
+
+const SQL = {
+  insert: `
+    INSERT INTO job_runs (job_name, mode, profile, dry_run, status, started_at, heartbeat_at,
+      rows_written, batches, host, pid, config_hash, params, heartbeat_interval_ms)
+    VALUES (?, ?, ?, ?, 'running', ?, ?, 0, 0, ?, ?, ?, ?, ?)
+    RETURNING *`,
+  active: `
+    SELECT * FROM job_runs
+    WHERE job_name = ? AND status = 'running' AND dry_run = 0
+    ORDER BY run_id LIMIT 1`,
+  running: `SELECT * FROM job_runs WHERE status = 'running'`,
+  runningOfJob: `SELECT * FROM job_runs WHERE status = 'running' AND job_name = ?`,
+  abandon: `
+    UPDATE job_runs SET status = 'abandoned', completed_at = ?, error = ?
+    WHERE run_id = ? AND status = 'running'
+    RETURNING *`,
+  heartbeat: `
+    UPDATE job_runs SET heartbeat_at = ?, rows_written = ?, batches = ?
+    WHERE run_id = ? AND status = 'running'`,
+  complete: `
+    UPDATE job_runs
+    SET status = ?, completed_at = ?, heartbeat_at = ?, rows_written = ?, batches = ?, error = ?
+    WHERE run_id = ? AND status = 'running'`,
+  get: `SELECT * FROM job_runs WHERE run_id = ?`,
+  // -1 is SQLite's "no limit"; run_id breaks ties between runs started in the same millisecond.
+  list: `SELECT * FROM job_runs ORDER BY started_at DESC, run_id DESC LIMIT ?`,
+  listOfJob: `
+    SELECT * FROM job_runs WHERE job_name = ?
+    ORDER BY started_at DESC, run_id DESC LIMIT ?`,
+} as const;
+
+type Stmt = Database.Statement<unknown[], JobRunRow>;
+
+/** The `job_runs` half of SqliteStore: run lifecycle, the one-active-run lock, abandonment. */
+export class SqliteJobRuns {
+  private readonly stmt: { readonly [K in keyof typeof SQL]: Stmt };
+  private readonly startTx: Database.Transaction<
+    (start: RunStart) => { run: JobRun; locked: boolean }
+  >;
+  private readonly reapTx: Database.Transaction<(jobName: string | undefined) => JobRun[]>;
+
+  constructor(
+    db: Database.Database,
+    private readonly host: RunHost,
+  ) {
+    const stmt = {} as Record<keyof typeof SQL, Stmt>;
+    for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) {
+      stmt[key] = db.prepare<unknown[], JobRunRow>(SQL[key]);
+    }
+    this.stmt = stmt;
+    this.reapTx = db.transaction((jobName: string | undefined) => this.reapLocked(jobName));
+    this.startTx = db.transaction((start: RunStart) => {
+      this.reapLocked(start.jobName);
+      if (!start.dryRun) {
+        const active = this.stmt.active.get(start.jobName);
+        // Returned, not thrown: throwing would roll back the reaping done above.
+        if (active !== undefined) return { run: jobRunFromRow(active), locked: true };
+      }
+      const now = this.host.clock();
+      const row = this.stmt.insert.get(
+        start.jobName,
+        start.mode,
+        start.profile,
+        start.dryRun ? 1 : 0,
+        now,
+        now,
+        start.host,
+        start.pid,
+        start.configHash,
+        JSON.stringify(start.params),
+        start.heartbeatIntervalMs,
+      ) as JobRunRow;
+      return { run: jobRunFromRow(row), locked: false };
+    });
+  }
+
+  /** Records a running run, or throws JobLockedError naming the run that holds the job. */
+  start(start: RunStart): JobRun {
+    // IMMEDIATE: the check and the insert must see the same database as every other process.
+    const outcome = this.startTx.immediate(start);
+    if (outcome.locked) throw lockedError(outcome.run, this.host.clock());
+    return outcome.run;
+  }
+
+  /** Marks abandoned runs (of one job, or all) and returns them as they are now stored. */
+  reap(jobName?: string): JobRun[] {
+    return this.reapTx.immediate(jobName);
+  }
+
+  heartbeat(runId: number, progress: RunProgress): void {
+    this.stmt.heartbeat.run(this.host.clock(), progress.rowsWritten, progress.batches, runId);
+  }
+
+  complete(
+    runId: number,
+    status: Exclude<RunStatus, 'running' | 'abandoned'>,
+    progress: RunProgress,
+    error: string | undefined,
+  ): void {
+    const now = this.host.clock();
+    this.stmt.complete.run(
+      status,
+      now,
+      now,
+      progress.rowsWritten,
+      progress.batches,
+      error ?? null,
+      runId,
+    );
+  }
+
+  list(jobName: string | undefined, limit: number | undefined): JobRun[] {
+    const max = limit === undefined ? -1 : Math.max(0, Math.floor(limit));
+    const rows =
+      jobName === undefined ? this.stmt.list.all(max) : this.stmt.listOfJob.all(jobName, max);
+    return rows.map(jobRunFromRow);
+  }
+
+  get(runId: number): JobRun | undefined {
+    const row = this.stmt.get.get(runId);
+    return row === undefined ? undefined : jobRunFromRow(row);
+  }
+
+  /** Must run inside a write transaction so no one else marks or starts runs meanwhile. */
+  private reapLocked(jobName: string | undefined): JobRun[] {
+    const probe: LivenessProbe = {
+      now: this.host.clock(),
+      hostname: this.host.hostname,
+      isPidAlive: this.host.isPidAlive,
+    };
+    const rows =
+      jobName === undefined ? this.stmt.running.all() : this.stmt.runningOfJob.all(jobName);
+    const reaped: JobRun[] = [];
+    for (const row of rows) {
+      const reason = abandonmentReason(jobRunFromRow(row), probe);
+      if (reason === undefined) continue;
+      const marked = this.stmt.abandon.get(probe.now, reason, row.run_id);
+      if (marked !== undefined) reaped.push(jobRunFromRow(marked));
+    }
+    return reaped;
+  }
+}
+
+/** Names the active run and says what the user can do about it. */
+function lockedError(active: JobRun, now: number): JobLockedError {
+  const limit = MISSED_HEARTBEATS * active.heartbeatIntervalMs;
+  const abandonAt = active.heartbeatAt + limit;
+  return new JobLockedError(
+    `job ${active.jobName} is already running: run ${active.runId} (pid ${active.pid} on ` +
+      `${active.host}, started ${new Date(active.startedAt).toISOString()}, last heartbeat ` +
+      `${new Date(active.heartbeatAt).toISOString()}). Wait for it to finish, or stop that ` +
+      `process. If the process is gone, the run is marked abandoned once it misses ` +
+      `${MISSED_HEARTBEATS} heartbeats (${formatSeconds(limit)} without one; in about ` +
+      `${formatSeconds(Math.max(0, abandonAt - now))}), or at once when checked from ` +
+      `${active.host}; then the job can start again.`,
+  );
+}

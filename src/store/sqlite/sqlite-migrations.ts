@@ -1,0 +1,117 @@
+import type { BarColumn } from '../../core/bar.js';
+
+/** What a migration's SQL may depend on: the table layout fixed when the database is created. */
+export interface SqliteMigrationContext {
+  /** The configured upsert keys: the primary key of `bars_ohlcv`. */
+  readonly upsertKeys: readonly BarColumn[];
+}
+
+/** One schema change. Append-only: a released migration is never edited, only followed. */
+export interface SqliteMigration {
+  readonly id: number;
+  readonly name: string;
+  readonly sql: string | ((context: SqliteMigrationContext) => string);
+}
+
+/** The series columns every lookup (`lastBarTs`, `readBars`) filters on, then orders by ts. */
+const SERIES_PREFIX: readonly BarColumn[] = ['provider', 'symbol', 'interval', 'ts'];
+
+/** True when the primary key already serves series lookups, so no second index is needed. */
+function keysServeSeriesLookups(keys: readonly BarColumn[]): boolean {
+  const head = keys.slice(0, 3);
+  return (
+    keys.length >= 4 &&
+    ['provider', 'symbol', 'interval'].every((column) => head.includes(column as BarColumn)) &&
+    keys[3] === 'ts'
+  );
+}
+
+/** The schema, oldest first. `mdp_migrations` records which ids a database has. */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    // STRICT so a wrong type fails the batch instead of being stored as text; WITHOUT ROWID
+    // because the bars are looked up by their key and the key is most of the row.
+    sql: ({ upsertKeys }) => `
+      CREATE TABLE mdp_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO mdp_meta (key, value) VALUES ('upsert_keys', '${upsertKeys.join(',')}');
+
+      CREATE TABLE bars_ohlcv (
+        provider TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        interval TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        open REAL NOT NULL,
+        high REAL NOT NULL,
+        low REAL NOT NULL,
+        close REAL NOT NULL,
+        volume REAL NOT NULL,
+        vwap REAL,
+        trade_count INTEGER,
+        run_id INTEGER NOT NULL,
+        ingested_at INTEGER NOT NULL,
+        PRIMARY KEY (${upsertKeys.join(', ')})
+      ) STRICT, WITHOUT ROWID;
+      ${
+        keysServeSeriesLookups(upsertKeys)
+          ? ''
+          : `CREATE INDEX bars_ohlcv_series ON bars_ohlcv (${SERIES_PREFIX.join(', ')});`
+      }
+
+      CREATE TABLE job_runs (
+        run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_name TEXT NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('live', 'backfill')),
+        profile TEXT,
+        dry_run INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+        status TEXT NOT NULL
+          CHECK (status IN ('running', 'success', 'failure', 'cancelled', 'abandoned')),
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL,
+        completed_at INTEGER,
+        rows_written INTEGER NOT NULL DEFAULT 0,
+        batches INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        config_hash TEXT NOT NULL,
+        params TEXT NOT NULL,
+        heartbeat_interval_ms INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX job_runs_job_started ON job_runs (job_name, started_at);
+      -- startRun already checks under a write lock; this catches any path that does not.
+      CREATE UNIQUE INDEX job_runs_one_active ON job_runs (job_name)
+        WHERE status = 'running' AND dry_run = 0;
+
+      CREATE TABLE job_checkpoints (
+        job_name TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        interval TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        window_end INTEGER NOT NULL,
+        rows INTEGER NOT NULL,
+        run_id INTEGER NOT NULL,
+        completed_at INTEGER NOT NULL,
+        UNIQUE (job_name, provider, symbol, interval, window_start, window_end)
+      ) STRICT;
+
+      -- Not STRICT: a rejected bar is bad data by definition, and its ts may be fractional.
+      CREATE TABLE bars_rejected (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        interval TEXT NOT NULL,
+        ts INTEGER,
+        reason TEXT NOT NULL,
+        raw TEXT NOT NULL
+      );
+      CREATE INDEX bars_rejected_run ON bars_rejected (run_id);
+    `,
+  },
+];

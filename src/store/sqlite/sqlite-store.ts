@@ -1,0 +1,324 @@
+import { mkdirSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { BAR_KEY_COLUMNS, type Bar, type BarColumn } from '../../core/bar.js';
+import { StoreError } from '../../core/errors.js';
+import type { Interval } from '../../core/interval.js';
+import type {
+  BarQuery,
+  Checkpoint,
+  JobRun,
+  RunProgress,
+  RunStart,
+  RunStatus,
+  Store,
+  WriteBatch,
+  WriteResult,
+} from '../store.js';
+import { isPidAlive } from './is-pid-alive.js';
+import { SqliteBatchWriter } from './sqlite-batch-writer.js';
+import { SqliteJobRuns } from './sqlite-job-runs.js';
+import { migrateSqlite } from './sqlite-migrate.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { sqliteStoreError, type SqliteAction } from './sqlite-store-error.js';
+
+/** The upsert keys when the config names none (and those of the sample config). */
+export const DEFAULT_UPSERT_KEYS: readonly BarColumn[] = ['provider', 'symbol', 'interval', 'ts'];
+
+/** How long a statement waits for another process's write lock before failing with BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Options of SqliteStore. */
+export interface SqliteStoreOptions {
+  /** The database file, or `:memory:`. */
+  readonly path: string;
+  /** `storage.primary.write.upsert_keys`: the primary key of `bars_ohlcv`, fixed at creation. */
+  readonly upsertKeys?: readonly BarColumn[];
+  /** Epoch milliseconds; injectable so tests can move time. */
+  readonly clock?: () => number;
+  /** This machine's name, compared with `job_runs.host` to judge pids. */
+  readonly hostname?: string;
+  /** Whether a pid on this host still lives; injectable for tests. */
+  readonly isPidAlive?: (pid: number) => boolean;
+}
+
+/** `sqlite:/abs/path.db` (as config loading leaves it; also `sqlite::memory:`) → the file path. */
+export function sqlitePathFromUri(uri: string): string {
+  // The same prefix config loading strips before making the path absolute.
+  const path = uri.replace(/^sqlite:(\/\/)?/, '');
+  if (path === '') {
+    throw new StoreError(
+      'MDP_STORE_OPEN',
+      'sqlite',
+      `storage uri ${uri} names no file; write it as sqlite:path/to/file.db`,
+    );
+  }
+  return path;
+}
+
+/** What exists while the store is open. */
+interface Session {
+  readonly db: Database.Database;
+  readonly writer: SqliteBatchWriter;
+  readonly runs: SqliteJobRuns;
+  readonly lastBarTs: Database.Statement<[string, string, string], { ts: number | null }>;
+  readonly checkpoints: Database.Statement<[string], Checkpoint>;
+}
+
+const LAST_BAR_TS = `
+  SELECT MAX(ts) AS ts FROM bars_ohlcv WHERE provider = ? AND symbol = ? AND interval = ?`;
+
+const SELECT_CHECKPOINTS = `
+  SELECT job_name AS jobName, provider, symbol, interval, window_start AS windowStart,
+    window_end AS windowEnd, rows, run_id AS runId, completed_at AS completedAt
+  FROM job_checkpoints WHERE job_name = ?
+  ORDER BY window_start, window_end, provider, symbol, interval`;
+
+/** Columns of `bars_ohlcv` aliased to Bar's property names, so rows come back as Bars. */
+const BAR_SELECT = `
+  SELECT provider, symbol, interval, ts, open, high, low, close, volume, vwap,
+    trade_count AS tradeCount
+  FROM bars_ohlcv`;
+
+/**
+ * The embedded backend: one SQLite file in WAL mode, shared safely by several processes.
+ * better-sqlite3 is synchronous; the methods are async only because the protocol is shared.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly target: string;
+  /** The primary key of `bars_ohlcv`. */
+  readonly upsertKeys: readonly BarColumn[];
+  private readonly clock: () => number;
+  private readonly hostname: string;
+  private readonly isPidAlive: (pid: number) => boolean;
+  private session: Session | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    this.target = options.path;
+    this.upsertKeys = checkUpsertKeys(options.upsertKeys ?? DEFAULT_UPSERT_KEYS, options.path);
+    this.clock = options.clock ?? Date.now;
+    this.hostname = options.hostname ?? osHostname();
+    this.isPidAlive = options.isPidAlive ?? isPidAlive;
+  }
+
+  async open(): Promise<void> {
+    if (this.session !== undefined) return;
+    let db: Database.Database | undefined;
+    try {
+      if (this.target !== ':memory:') mkdirSync(dirname(this.target), { recursive: true });
+      db = new Database(this.target, { timeout: BUSY_TIMEOUT_MS });
+      configure(db);
+      const { latest } = migrateSqlite(
+        db,
+        SQLITE_MIGRATIONS,
+        { upsertKeys: this.upsertKeys },
+        this.clock,
+      );
+      const known = SQLITE_MIGRATIONS.reduce((max, m) => Math.max(max, m.id), 0);
+      if (latest > known) {
+        throw new StoreError(
+          'MDP_STORE_SCHEMA_NEWER',
+          'sqlite',
+          `${this.target} has schema version ${latest}, newer than this mdp knows (${known}). ` +
+            'Upgrade mdp, or point storage.primary.uri at another file.',
+        );
+      }
+      this.checkStoredKeys(db);
+      this.session = {
+        db,
+        writer: new SqliteBatchWriter(db, this.upsertKeys),
+        runs: new SqliteJobRuns(db, {
+          clock: this.clock,
+          hostname: this.hostname,
+          isPidAlive: this.isPidAlive,
+        }),
+        lastBarTs: db.prepare(LAST_BAR_TS),
+        checkpoints: db.prepare(SELECT_CHECKPOINTS),
+      };
+    } catch (error: unknown) {
+      db?.close();
+      throw sqliteStoreError(error, this.target, 'open');
+    }
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    session?.db.close();
+  }
+
+  async writeBatch(batch: WriteBatch): Promise<WriteResult> {
+    return this.guard('write', (s) => s.writer.writeBatch(batch, this.clock()));
+  }
+
+  async lastBarTs(
+    provider: string,
+    symbol: string,
+    interval: Interval,
+  ): Promise<number | undefined> {
+    return this.guard('read', (s) => s.lastBarTs.get(provider, symbol, interval)?.ts ?? undefined);
+  }
+
+  async readBars(query: BarQuery): Promise<Bar[]> {
+    return this.guard('read', (s) => {
+      const where = barWhere(query);
+      return s.db
+        .prepare<unknown[], Bar>(`${BAR_SELECT} ${where.sql} ORDER BY ts`)
+        .all(...where.params);
+    });
+  }
+
+  async countBars(query: Partial<BarQuery> = {}): Promise<number> {
+    return this.guard('read', (s) => {
+      const where = barWhere(query);
+      const row = s.db
+        .prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM bars_ohlcv ${where.sql}`)
+        .get(...where.params);
+      return row?.n ?? 0;
+    });
+  }
+
+  async countRejected(runId?: number): Promise<number> {
+    return this.guard('read', (s) => {
+      const row =
+        runId === undefined
+          ? s.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM bars_rejected').get()
+          : s.db
+              .prepare<[number], { n: number }>(
+                'SELECT COUNT(*) AS n FROM bars_rejected WHERE run_id = ?',
+              )
+              .get(runId);
+      return row?.n ?? 0;
+    });
+  }
+
+  async checkpoints(jobName: string): Promise<Checkpoint[]> {
+    return this.guard('read', (s) => s.checkpoints.all(jobName));
+  }
+
+  async startRun(start: RunStart): Promise<JobRun> {
+    return this.guard('write', (s) => s.runs.start(start));
+  }
+
+  async heartbeat(runId: number, progress: RunProgress): Promise<void> {
+    this.guard('write', (s) => s.runs.heartbeat(runId, progress));
+  }
+
+  async completeRun(
+    runId: number,
+    status: Exclude<RunStatus, 'running' | 'abandoned'>,
+    progress: RunProgress,
+    error?: string,
+  ): Promise<void> {
+    this.guard('write', (s) => s.runs.complete(runId, status, progress, error));
+  }
+
+  async reapAbandoned(jobName?: string): Promise<JobRun[]> {
+    return this.guard('write', (s) => s.runs.reap(jobName));
+  }
+
+  async listRuns(options: { jobName?: string; limit?: number } = {}): Promise<JobRun[]> {
+    return this.guard('write', (s) => {
+      s.runs.reap(options.jobName);
+      return s.runs.list(options.jobName, options.limit);
+    });
+  }
+
+  async getRun(runId: number): Promise<JobRun | undefined> {
+    return this.guard('read', (s) => s.runs.get(runId));
+  }
+
+  /** Runs `work` on the open session, turning SQLite's errors into StoreErrors. */
+  private guard<T>(action: SqliteAction, work: (session: Session) => T): T {
+    const session = this.session;
+    if (session === undefined) {
+      throw new StoreError(
+        'MDP_STORE_CLOSED',
+        'sqlite',
+        `${this.target} is not open; call open() before using the store`,
+      );
+    }
+    try {
+      return work(session);
+    } catch (error: unknown) {
+      throw sqliteStoreError(error, this.target, action);
+    }
+  }
+
+  /** The primary key was fixed when the file was created; a different config cannot apply. */
+  private checkStoredKeys(db: Database.Database): void {
+    const row = db
+      .prepare<[], { value: string }>("SELECT value FROM mdp_meta WHERE key = 'upsert_keys'")
+      .get();
+    const stored = row?.value.split(',') ?? [];
+    const same =
+      stored.length === this.upsertKeys.length &&
+      this.upsertKeys.every((key) => stored.includes(key));
+    if (same) return;
+    throw new StoreError(
+      'MDP_STORE_SCHEMA_MISMATCH',
+      'sqlite',
+      `${this.target} was created with upsert keys [${stored.join(', ')}] but the config ` +
+        `says [${this.upsertKeys.join(', ')}]. The keys are the table's primary key and ` +
+        `cannot change in place: set storage.primary.write.upsert_keys to ` +
+        `[${stored.join(', ')}], or point storage.primary.uri at a new file.`,
+    );
+  }
+}
+
+/** WAL lets readers run beside the one writer; NORMAL sync is durable at each WAL checkpoint. */
+function configure(db: Database.Database): void {
+  // Set before anything else touches the file, so a second process waits rather than fails.
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  // Asking for WAL on a file already in WAL takes no lock; only a new file is switched.
+  if (db.pragma('journal_mode', { simple: true }) !== 'wal' && db.name !== ':memory:') {
+    db.pragma('journal_mode = WAL');
+  }
+  db.pragma('synchronous = NORMAL');
+}
+
+/** The WHERE clause of a bar query; absent fields do not filter. */
+function barWhere(query: Partial<BarQuery>): { sql: string; params: (string | number)[] } {
+  const clauses: string[] = [];
+  const params: (string | number)[] = [];
+  for (const column of ['provider', 'symbol', 'interval'] as const) {
+    const value = query[column];
+    if (value === undefined) continue;
+    clauses.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (query.start !== undefined) {
+    clauses.push('ts >= ?');
+    params.push(query.start);
+  }
+  if (query.end !== undefined) {
+    clauses.push('ts < ?');
+    params.push(query.end);
+  }
+  return { sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
+}
+
+/** Upsert keys must be distinct bar columns, and non-null ones: WITHOUT ROWID keys are NOT NULL. */
+function checkUpsertKeys(keys: readonly BarColumn[], path: string): readonly BarColumn[] {
+  const problem =
+    keys.length === 0
+      ? 'are empty'
+      : new Set(keys).size !== keys.length
+        ? 'repeat a column'
+        : keys.some((key) => !(BAR_KEY_COLUMNS as readonly string[]).includes(key))
+          ? `must be drawn from ${BAR_KEY_COLUMNS.join(', ')}`
+          : keys.some((key) => key === 'vwap' || key === 'trade_count')
+            ? 'include vwap or trade_count, which may be null and so cannot be part of a key'
+            : undefined;
+  if (problem !== undefined) {
+    throw new StoreError(
+      'MDP_STORE_CONFIG',
+      'sqlite',
+      `upsert keys [${keys.join(', ')}] for ${path} ${problem}; fix ` +
+        'storage.primary.write.upsert_keys (default: [provider, symbol, interval, ts])',
+    );
+  }
+  return Object.freeze([...keys]);
+}

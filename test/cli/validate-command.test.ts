@@ -1,0 +1,205 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/run-cli.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const SAMPLE = fileURLToPath(new URL('../../configs/sample.yaml', import.meta.url));
+const SAMPLE_TEXT = readFileSync(SAMPLE, 'utf8');
+const PASSWORD = 'Sup3r-S3cret-pw';
+const PG_URI = `postgresql://mdp:${PASSWORD}@db.internal:5432/marketdata`;
+
+describe('mdp validate', () => {
+  const tempDir = useTempDir();
+
+  /** A directory holding `files`; returns its path. */
+  function dirWith(files: Record<string, string>): string {
+    const dir = tempDir();
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  }
+
+  it('prints a summary of the resolved sample config and exits 0', async () => {
+    const dir = tempDir();
+    const result = await runCli(['validate', '--config', SAMPLE], { cwd: dir });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe(`config ok: ${SAMPLE}, profile dev (from file, no overrides)`);
+    expect(result.stdout).toContain('providers (1):\n  synthetic_1  synthetic  enabled  pacing 40/min burst 10 cooldown 60s');
+    expect(result.stdout).toContain(
+      `storage:\n  primary  sqlite  sqlite:${join(dir, 'data', 'marketdata.db')}  batch 1000  upsert keys [provider, symbol, interval, ts]`,
+    );
+    expect(result.stdout).toContain('datasets (1):\n  synthetic_smoke  synthetic_1  1m  3 symbols: AAA, BBB, CCC');
+    expect(result.stdout).toContain('jobs (2):\n  synthetic_live  live  synthetic_smoke  lookback 2h  concurrency 1');
+    expect(result.stdout).toContain(
+      '  synthetic_backfill  backfill  synthetic_smoke  2024-01-01T00:00:00Z → 2024-01-31T00:00:00Z  concurrency 4',
+    );
+    expect(result.stdout).toContain('telemetry: log_level info, metrics on 127.0.0.1:9090');
+  });
+
+  it('sample with --profile prod and MDP_PG_URI set: timescaledb, password masked', async () => {
+    const result = await runCli(['validate', '--config', SAMPLE, '--profile', 'prod'], {
+      env: { MDP_PG_URI: PG_URI },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe(`config ok: ${SAMPLE}, profile prod (from --profile)`);
+    expect(result.stdout).toContain(
+      'primary  timescaledb  postgresql://mdp:***@db.internal:5432/marketdata  batch 1000',
+    );
+    expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+  });
+
+  it('sample with --profile prod and no MDP_PG_URI: exits 2 naming the variable and its line', async () => {
+    const result = await runCli(['validate', '--config', SAMPLE, '--profile', 'prod']);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    const line = SAMPLE_TEXT.split('\n').findLastIndex((text) => text.includes('${MDP_PG_URI}')) + 1;
+    expect(result.stderr).toBe(
+      `error [MDP_CONFIG_INVALID]: ${SAMPLE}: 1 problem\n` +
+        `  ${SAMPLE}:${line}:14 storage.primary.uri: environment variable MDP_PG_URI is not set: export it, or write \${MDP_PG_URI:-default} to give a default\n`,
+    );
+  });
+
+  it('MDP_PROFILE selects a profile, and --profile wins over it', async () => {
+    const env = { MDP_PROFILE: 'staging', MDP_PG_URI: PG_URI };
+    const fromEnv = await runCli(['validate', '--config', SAMPLE], { env });
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout.split('\n')[0]).toBe(`config ok: ${SAMPLE}, profile staging (from MDP_PROFILE)`);
+    const fromFlag = await runCli(['validate', '--config', SAMPLE, '--profile', 'dev'], { env });
+    expect(fromFlag.stdout.split('\n')[0]).toBe(`config ok: ${SAMPLE}, profile dev (from --profile, no overrides)`);
+  });
+
+  it('an unknown profile lists the known ones and exits 2', async () => {
+    const result = await runCli(['validate', '--config', SAMPLE, '--profile', 'prdo']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `error [MDP_CONFIG_INVALID]: ${SAMPLE}: 1 problem\n` +
+        `  ${SAMPLE} unknown profile "prdo" (from --profile) (did you mean "prod"?); known profiles: dev, staging, prod; pass one of them to --profile\n`,
+    );
+  });
+
+  it('--json prints the resolved config with secrets masked', async () => {
+    const text = SAMPLE_TEXT.replace(
+      "uri: 'sqlite:data/marketdata.db'",
+      "uri: '${MDP_PG_URI}'",
+    ).replace('type: sqlite', 'type: postgres');
+    const dir = dirWith({ 'mdp.yaml': text });
+    const result = await runCli(['validate', '--json'], { cwd: dir, env: { MDP_PG_URI: PG_URI } });
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout) as {
+      profile: string;
+      storage: { primary: { type: string; uri: string } };
+      source: { file: string; profile: string; profileFrom: string };
+      jobs: Record<string, unknown>;
+    };
+    expect(json.storage.primary).toMatchObject({
+      type: 'postgres',
+      uri: 'postgresql://mdp:***@db.internal:5432/marketdata',
+    });
+    expect(json.source).toMatchObject({ file: join(dir, 'mdp.yaml'), profile: 'dev', profileFrom: 'file' });
+    expect(Object.keys(json.jobs)).toEqual(['synthetic_live', 'synthetic_backfill']);
+    expect(result.stdout).not.toContain(PASSWORD);
+  });
+
+  it('--config defaults to $MDP_CONFIG, then ./mdp.yaml', async () => {
+    const dir = dirWith({ 'mdp.yaml': SAMPLE_TEXT, 'other.yaml': SAMPLE_TEXT });
+    const local = await runCli(['validate'], { cwd: dir });
+    expect(local.code).toBe(0);
+    expect(local.stdout.split('\n')[0]).toMatch(new RegExp(`^config ok: ${join(dir, 'mdp.yaml')}, `));
+    const env = await runCli(['validate'], { cwd: dir, env: { MDP_CONFIG: 'other.yaml' } });
+    expect(env.code).toBe(0);
+    expect(env.stdout.split('\n')[0]).toMatch(new RegExp(`^config ok: ${join(dir, 'other.yaml')}, `));
+  });
+
+  it('with no --config, no $MDP_CONFIG and no ./mdp.yaml: says so and how to fix it, exits 2', async () => {
+    const dir = tempDir();
+    const result = await runCli(['validate'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      `error [MDP_CONFIG_FILE]: no config file: pass --config FILE, set MDP_CONFIG, or create ./mdp.yaml in ${dir} (configs/sample.yaml is a working example)\n`,
+    );
+  });
+
+  it('a config file that does not exist: exits 2 naming it', async () => {
+    const dir = tempDir();
+    const result = await runCli(['validate', '--config', 'nope.yaml'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `error [MDP_CONFIG_FILE]: config file ${join(dir, 'nope.yaml')} does not exist; check the path, or start from configs/sample.yaml\n`,
+    );
+  });
+
+  it('a file that is not YAML: exits 2 with positions, no stack trace', async () => {
+    const dir = dirWith({ 'mdp.yaml': 'version: 2\nproviders: [\n  {a: 1\n' });
+    const result = await runCli(['validate'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      new RegExp(`^error \\[MDP_CONFIG_INVALID\\]: ${join(dir, 'mdp.yaml')}: \\d+ problems?\\n {2}${join(dir, 'mdp.yaml')}:\\d+:\\d+ not valid YAML: `),
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('prints every error at once, sorted by line, and exits 2; the password never shows', async () => {
+    const text = SAMPLE_TEXT.replace('version: 2', 'version: 3')
+      .replace("type: sqlite\n    uri: 'sqlite:data/marketdata.db'", `type: postgres\n    uri: '${PG_URI}'`)
+      .replace('batch_size: 1000', 'batch_size: 0')
+      .replace('interval: 1m', 'interval: 3m')
+      .replace('    dataset: synthetic_smoke\n    mode: live', '    dataset: synthetic_smok\n    mode: live')
+      .replace("end: '2024-01-31T00:00:00Z'", "end: '2023-01-31T00:00:00Z'")
+      .replace('    seed: 42\n', `    seed: 42\n    api_key: ${PASSWORD}-key\n`);
+    const dir = dirWith({ 'bad.yaml': text });
+    const file = join(dir, 'bad.yaml');
+    const result = await runCli(['validate', '--config', 'bad.yaml'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`error [MDP_CONFIG_INVALID]: ${file}: 7 problems`);
+    const reported = lines.slice(1).map((line) => {
+      const match = /^ {2}(.+):(\d+):(\d+) (\S+): (.+)$/.exec(line);
+      expect(match, line).not.toBeNull();
+      return { file: match![1], line: Number(match![2]), path: match![4], message: match![5] };
+    });
+    expect(reported.map(({ line, path }) => [line, path])).toEqual([
+      [3, 'version'],
+      [11, 'providers.synthetic_1.api_key'],
+      [22, 'storage.primary.write.batch_size'],
+      [29, 'datasets.synthetic_smoke.interval'],
+      [33, 'jobs.synthetic_live.dataset'],
+      [47, 'jobs.synthetic_backfill.backfill.end'],
+      [0, ''],
+    ].slice(0, 6));
+    expect(reported.every((issue) => issue.file === file)).toBe(true);
+    expect(result.stderr).not.toContain(PASSWORD);
+  });
+
+  it('help validate, --version, and usage errors', async () => {
+    const help = await runCli(['help', 'validate']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: mdp validate \[options\]/);
+    expect(help.stdout).toContain('-c, --config <file>');
+    expect(help.stdout).toContain('-p, --profile <name>');
+    expect(help.stdout).toContain('--json');
+
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(version.stdout.trim()).toBe(pkg.version);
+
+    const unknownCommand = await runCli(['valdate']);
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toContain("error: unknown command 'valdate'");
+
+    const unknownOption = await runCli(['validate', '--confg', SAMPLE]);
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.stderr).toContain("error: unknown option '--confg'");
+
+    const missingValue = await runCli(['validate', '--config']);
+    expect(missingValue.code).toBe(2);
+    expect(missingValue.stderr).toContain("error: option '-c, --config <file>' argument missing");
+  });
+});

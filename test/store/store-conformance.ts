@@ -1,0 +1,551 @@
+/**
+ * The behaviour every Store backend must share, written against the protocol only. A backend's
+ * test file calls `describeStoreConformance` with a factory that opens a fresh, empty database.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Bar, BarColumn } from '../../src/core/bar.js';
+import { JobLockedError, StoreError } from '../../src/core/errors.js';
+import type { RejectedBar, RunStart, Store } from '../../src/store/store.js';
+
+/** What a conformance test may ask of the store it gets. */
+export interface ConformanceStoreOptions {
+  readonly upsertKeys?: readonly BarColumn[];
+  readonly clock?: () => number;
+  readonly hostname?: string;
+  readonly isPidAlive?: (pid: number) => boolean;
+}
+
+/** Opens a store on a fresh, empty database; the suite closes it after each test. */
+export type MakeStore = (options: ConformanceStoreOptions) => Promise<Store>;
+
+const T0 = Date.UTC(2024, 0, 2, 9, 30);
+const MINUTE = 60_000;
+const THIS_HOST = 'conformance-host';
+
+/** A valid bar of series p1/AAA/1m at minute `i` after T0, with prices derived from `price`. */
+export function makeBar(i: number, overrides: Partial<Bar> = {}, price = 100 + i): Bar {
+  return {
+    provider: 'p1',
+    symbol: 'AAA',
+    interval: '1m',
+    ts: T0 + i * MINUTE,
+    open: price,
+    high: price + 2,
+    low: price - 1,
+    close: price + 0.5,
+    volume: 1000 + i,
+    vwap: price + 0.25,
+    tradeCount: 10 + i,
+    ...overrides,
+  };
+}
+
+function runStart(overrides: Partial<RunStart> = {}): RunStart {
+  return {
+    jobName: 'job_a',
+    mode: 'live',
+    profile: 'dev',
+    dryRun: false,
+    host: 'other-host',
+    pid: 4242,
+    configHash: 'cfg-1',
+    params: { lookback: '2h', follow: false },
+    heartbeatIntervalMs: 10_000,
+    ...overrides,
+  };
+}
+
+function reject(overrides: Partial<RejectedBar> = {}): RejectedBar {
+  return {
+    provider: 'p1',
+    symbol: 'AAA',
+    interval: '1m',
+    ts: T0,
+    reason: 'high_below_low',
+    raw: '{"o":1,"h":0,"l":2,"c":1}',
+    ...overrides,
+  };
+}
+
+/** Registers the shared Store behaviour tests under `label`. */
+export function describeStoreConformance(label: string, makeStore: MakeStore): void {
+  describe(`${label}: Store conformance`, () => {
+    let now = T0;
+    const clock = (): number => now;
+    const deadPids = new Set<number>();
+    const stores: Store[] = [];
+
+    /** A store with the fake clock and this suite's host and pid table, closed after the test. */
+    async function open(options: ConformanceStoreOptions = {}): Promise<Store> {
+      const store = await makeStore({
+        clock,
+        hostname: THIS_HOST,
+        isPidAlive: (pid) => !deadPids.has(pid),
+        ...options,
+      });
+      stores.push(store);
+      return store;
+    }
+
+    beforeEach(() => {
+      now = T0 + 3600_000;
+      deadPids.clear();
+    });
+
+    afterEach(async () => {
+      for (const store of stores.splice(0)) await store.close();
+    });
+
+    describe('lifecycle', () => {
+      it('open and close are idempotent', async () => {
+        const store = await open();
+        await store.open();
+        await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
+        expect(await store.countBars()).toBe(1);
+        await store.close();
+        await store.close();
+      });
+    });
+
+    describe('writeBatch', () => {
+      it('stores bars and reads them back in ts order with every field', async () => {
+        const store = await open();
+        const bars = [makeBar(2), makeBar(0, { vwap: null, tradeCount: null }), makeBar(1)];
+        const result = await store.writeBatch({ runId: 7, bars });
+        expect(result).toEqual({ rowsWritten: 3, duplicatesDropped: 0 });
+        const stored = await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' });
+        expect(stored).toEqual([bars[1], bars[2], bars[0]]);
+        expect(stored[0]).toEqual({
+          provider: 'p1',
+          symbol: 'AAA',
+          interval: '1m',
+          ts: T0,
+          open: 100,
+          high: 102,
+          low: 99,
+          close: 100.5,
+          volume: 1000,
+          vwap: null,
+          tradeCount: null,
+        });
+      });
+
+      it('writing the same bars twice leaves the same rows, with the latest values', async () => {
+        const store = await open();
+        const first = [0, 1, 2, 3].map((i) => makeBar(i));
+        await store.writeBatch({ runId: 1, bars: first });
+        await store.writeBatch({ runId: 1, bars: first });
+        expect(await store.countBars()).toBe(4);
+        expect(await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' })).toEqual(
+          first,
+        );
+
+        const revised = [1, 2].map((i) => makeBar(i, {}, 500 + i));
+        const result = await store.writeBatch({ runId: 2, bars: revised });
+        expect(result).toEqual({ rowsWritten: 2, duplicatesDropped: 0 });
+        expect(await store.countBars()).toBe(4);
+        const stored = await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' });
+        expect(stored.map((bar) => bar.open)).toEqual([100, 501, 502, 103]);
+        expect(stored[1]).toEqual(revised[0]);
+      });
+
+      it('collapses duplicate keys within a batch: the last one wins and is counted', async () => {
+        const store = await open();
+        const bars = [
+          makeBar(0, {}, 10),
+          makeBar(1, {}, 11),
+          makeBar(0, {}, 20),
+          makeBar(2, {}, 12),
+          makeBar(0, {}, 30),
+          makeBar(1, {}, 21),
+        ];
+        const result = await store.writeBatch({ runId: 1, bars });
+        expect(result).toEqual({ rowsWritten: 3, duplicatesDropped: 3 });
+        const stored = await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' });
+        expect(stored.map((bar) => [bar.ts - T0, bar.open])).toEqual([
+          [0, 30],
+          [MINUTE, 21],
+          [2 * MINUTE, 12],
+        ]);
+      });
+
+      it('keeps series apart: same ts under another symbol, interval or provider is another row', async () => {
+        const store = await open();
+        const bars = [
+          makeBar(0),
+          makeBar(0, { symbol: 'BBB' }),
+          makeBar(0, { interval: '5m' }),
+          makeBar(0, { provider: 'p2' }),
+        ];
+        expect(await store.writeBatch({ runId: 1, bars })).toEqual({
+          rowsWritten: 4,
+          duplicatesDropped: 0,
+        });
+        expect(await store.countBars()).toBe(4);
+        expect(await store.countBars({ symbol: 'BBB' })).toBe(1);
+        expect(await store.countBars({ provider: 'p1', interval: '1m' })).toBe(2);
+      });
+
+      it('upserts on the configured keys', async () => {
+        const store = await open({ upsertKeys: ['provider', 'symbol', 'ts'] });
+        // Without interval in the key, the 5m bar at the same open time replaces the 1m bar.
+        await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
+        await store.writeBatch({ runId: 1, bars: [makeBar(0, { interval: '5m' }, 77)] });
+        expect(await store.countBars()).toBe(1);
+        expect(await store.countBars({ interval: '5m' })).toBe(1);
+        expect(await store.lastBarTs('p1', 'AAA', '1m')).toBeUndefined();
+      });
+
+      it('accepts an empty batch', async () => {
+        const store = await open();
+        expect(await store.writeBatch({ runId: 1, bars: [] })).toEqual({
+          rowsWritten: 0,
+          duplicatesDropped: 0,
+        });
+        expect(await store.countBars()).toBe(0);
+      });
+
+      it('is all-or-nothing: a bar the database refuses keeps the whole batch out', async () => {
+        const store = await open();
+        await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
+        const bars = Array.from({ length: 250 }, (_, i) => makeBar(i + 1));
+        // A null symbol gets past the type system only by force; the NOT NULL column refuses it.
+        bars[200] = makeBar(201, { symbol: null as unknown as string });
+        const failed = store.writeBatch({
+          runId: 2,
+          bars,
+          rejected: [reject()],
+          checkpoint: {
+            jobName: 'job_a',
+            provider: 'p1',
+            symbol: 'AAA',
+            interval: '1m',
+            windowStart: T0,
+            windowEnd: T0 + 300 * MINUTE,
+            rows: 250,
+          },
+        });
+        await expect(failed).rejects.toBeInstanceOf(StoreError);
+        await expect(failed).rejects.toMatchObject({ code: 'MDP_STORE_WRITE' });
+        expect(await store.countBars()).toBe(1);
+        expect(await store.countRejected()).toBe(0);
+        expect(await store.checkpoints('job_a')).toEqual([]);
+        expect(await store.lastBarTs('p1', 'AAA', '1m')).toBe(T0);
+      });
+    });
+
+    describe('reads', () => {
+      it('lastBarTs is the newest open time of one series, undefined when it has none', async () => {
+        const store = await open();
+        expect(await store.lastBarTs('p1', 'AAA', '1m')).toBeUndefined();
+        await store.writeBatch({
+          runId: 1,
+          bars: [makeBar(5), makeBar(9), makeBar(2), makeBar(50, { symbol: 'BBB' })],
+        });
+        expect(await store.lastBarTs('p1', 'AAA', '1m')).toBe(T0 + 9 * MINUTE);
+        expect(await store.lastBarTs('p1', 'BBB', '1m')).toBe(T0 + 50 * MINUTE);
+        expect(await store.lastBarTs('p1', 'AAA', '5m')).toBeUndefined();
+        expect(await store.lastBarTs('p2', 'AAA', '1m')).toBeUndefined();
+      });
+
+      it('readBars and countBars select the half-open window [start, end)', async () => {
+        const store = await open();
+        await store.writeBatch({ runId: 1, bars: [0, 1, 2, 3, 4, 5].map((i) => makeBar(i)) });
+        const series = { provider: 'p1', symbol: 'AAA', interval: '1m' } as const;
+        const window = { ...series, start: T0 + MINUTE, end: T0 + 4 * MINUTE };
+        expect((await store.readBars(window)).map((bar) => bar.ts)).toEqual([
+          T0 + MINUTE,
+          T0 + 2 * MINUTE,
+          T0 + 3 * MINUTE,
+        ]);
+        expect(await store.countBars(window)).toBe(3);
+        expect(await store.countBars({ start: T0 + 4 * MINUTE })).toBe(2);
+        expect(await store.countBars({ end: T0 + MINUTE })).toBe(1);
+        expect(await store.readBars({ ...series, symbol: 'ZZZ' })).toEqual([]);
+      });
+    });
+
+    describe('checkpoints and rejects', () => {
+      const chunk = {
+        jobName: 'job_b',
+        provider: 'p1',
+        symbol: 'AAA',
+        interval: '1m',
+        windowStart: T0,
+        windowEnd: T0 + 3 * MINUTE,
+        rows: 3,
+      } as const;
+
+      it('records the checkpoint with its batch, and upserts it on a rewrite', async () => {
+        const store = await open();
+        await store.writeBatch({
+          runId: 3,
+          bars: [0, 1, 2].map((i) => makeBar(i)),
+          checkpoint: chunk,
+        });
+        expect(await store.checkpoints('job_b')).toEqual([
+          { ...chunk, runId: 3, completedAt: now },
+        ]);
+
+        const firstAt = now;
+        now += 5000;
+        await store.writeBatch({
+          runId: 4,
+          bars: [makeBar(0), makeBar(1)],
+          checkpoint: { ...chunk, rows: 2 },
+        });
+        expect(await store.checkpoints('job_b')).toEqual([
+          { ...chunk, rows: 2, runId: 4, completedAt: firstAt + 5000 },
+        ]);
+        expect(await store.checkpoints('other_job')).toEqual([]);
+      });
+
+      it('lists checkpoints in window order, including empty chunks', async () => {
+        const store = await open();
+        const later = { ...chunk, windowStart: chunk.windowEnd, windowEnd: T0 + 6 * MINUTE };
+        await store.writeBatch({ runId: 1, bars: [], checkpoint: { ...later, rows: 0 } });
+        await store.writeBatch({ runId: 1, bars: [makeBar(0)], checkpoint: chunk });
+        const stored = await store.checkpoints('job_b');
+        expect(stored.map((c) => [c.windowStart, c.windowEnd, c.rows])).toEqual([
+          [T0, T0 + 3 * MINUTE, 3],
+          [T0 + 3 * MINUTE, T0 + 6 * MINUTE, 0],
+        ]);
+      });
+
+      it('stores rejected bars with their run', async () => {
+        const store = await open();
+        await store.writeBatch({ runId: 1, bars: [makeBar(0)], rejected: [reject()] });
+        await store.writeBatch({
+          runId: 2,
+          bars: [],
+          rejected: [reject({ reason: 'nan', raw: '{"o":"NaN"}' }), reject({ ts: 0 })],
+        });
+        expect(await store.countRejected()).toBe(3);
+        expect(await store.countRejected(1)).toBe(1);
+        expect(await store.countRejected(2)).toBe(2);
+        expect(await store.countRejected(99)).toBe(0);
+        expect(await store.countBars()).toBe(1);
+      });
+    });
+
+    describe('job runs', () => {
+      it('records start, heartbeat and completion', async () => {
+        const store = await open();
+        const started = await store.startRun(runStart());
+        expect(started).toEqual({
+          runId: expect.any(Number),
+          jobName: 'job_a',
+          mode: 'live',
+          profile: 'dev',
+          dryRun: false,
+          status: 'running',
+          startedAt: now,
+          heartbeatAt: now,
+          completedAt: null,
+          rowsWritten: 0,
+          batches: 0,
+          error: null,
+          host: 'other-host',
+          pid: 4242,
+          configHash: 'cfg-1',
+          params: { lookback: '2h', follow: false },
+          heartbeatIntervalMs: 10_000,
+        });
+        const startedAt = now;
+
+        now += 10_000;
+        await store.heartbeat(started.runId, { rowsWritten: 120, batches: 2 });
+        expect(await store.getRun(started.runId)).toMatchObject({
+          status: 'running',
+          heartbeatAt: startedAt + 10_000,
+          rowsWritten: 120,
+          batches: 2,
+        });
+
+        now += 4000;
+        await store.completeRun(started.runId, 'success', { rowsWritten: 180, batches: 3 });
+        expect(await store.getRun(started.runId)).toEqual({
+          ...started,
+          status: 'success',
+          heartbeatAt: startedAt + 14_000,
+          completedAt: startedAt + 14_000,
+          rowsWritten: 180,
+          batches: 3,
+        });
+      });
+
+      it('records a failure with its error, and keeps null profile and dry-run flag', async () => {
+        const store = await open();
+        const run = await store.startRun(
+          runStart({ profile: null, dryRun: true, mode: 'backfill', params: {} }),
+        );
+        await store.completeRun(run.runId, 'failure', { rowsWritten: 0, batches: 0 }, 'boom');
+        expect(await store.getRun(run.runId)).toMatchObject({
+          status: 'failure',
+          error: 'boom',
+          profile: null,
+          dryRun: true,
+          mode: 'backfill',
+          params: {},
+        });
+        expect(await store.getRun(run.runId + 1000)).toBeUndefined();
+      });
+
+      it('refuses a second concurrent run of a job, naming the first', async () => {
+        const store = await open();
+        const first = await store.startRun(runStart({ host: 'box-1', pid: 777 }));
+        now += 1000;
+        const second = store.startRun(runStart());
+        await expect(second).rejects.toBeInstanceOf(JobLockedError);
+        const error = (await second.catch((e: unknown) => e)) as JobLockedError;
+        expect(error.code).toBe('MDP_JOB_LOCKED');
+        expect(error.message).toContain(`run ${first.runId}`);
+        expect(error.message).toContain('pid 777');
+        expect(error.message).toContain('box-1');
+        expect(error.message).toContain(new Date(first.startedAt).toISOString());
+        expect(error.message).toMatch(/abandoned/);
+        expect(await store.listRuns()).toHaveLength(1);
+
+        await store.completeRun(first.runId, 'cancelled', { rowsWritten: 0, batches: 0 });
+        const third = await store.startRun(runStart());
+        expect(third.status).toBe('running');
+        expect(third.runId).toBeGreaterThan(first.runId);
+      });
+
+      it('lets different jobs run at once', async () => {
+        const store = await open();
+        await store.startRun(runStart({ jobName: 'job_a' }));
+        const other = await store.startRun(runStart({ jobName: 'job_b' }));
+        expect(other.status).toBe('running');
+      });
+
+      it('does not lock for dry runs', async () => {
+        const store = await open();
+        const dry1 = await store.startRun(runStart({ dryRun: true }));
+        const real = await store.startRun(runStart());
+        const dry2 = await store.startRun(runStart({ dryRun: true }));
+        expect([dry1.status, real.status, dry2.status]).toEqual(['running', 'running', 'running']);
+        await expect(store.startRun(runStart())).rejects.toBeInstanceOf(JobLockedError);
+      });
+
+      it('abandons a run that missed three heartbeats, and only then', async () => {
+        const store = await open();
+        const run = await store.startRun(runStart({ heartbeatIntervalMs: 1000 }));
+        now += 2500;
+        await store.heartbeat(run.runId, { rowsWritten: 5, batches: 1 });
+        now += 3000;
+        expect(await store.reapAbandoned()).toEqual([]);
+        expect((await store.getRun(run.runId))?.status).toBe('running');
+
+        now += 1500;
+        const reaped = await store.reapAbandoned();
+        expect(reaped).toHaveLength(1);
+        expect(reaped[0]).toMatchObject({
+          runId: run.runId,
+          status: 'abandoned',
+          completedAt: now,
+          rowsWritten: 5,
+          batches: 1,
+        });
+        expect(reaped[0]?.error).toMatch(/no heartbeat for 4\.5s/);
+        expect(await store.getRun(run.runId)).toEqual(reaped[0]);
+        expect(await store.reapAbandoned()).toEqual([]);
+      });
+
+      it('lets a new run start once the old one is stale, marking the old one abandoned', async () => {
+        const store = await open();
+        const stale = await store.startRun(runStart({ heartbeatIntervalMs: 1000 }));
+        now += 3001;
+        const fresh = await store.startRun(runStart());
+        expect(fresh.status).toBe('running');
+        expect(await store.getRun(stale.runId)).toMatchObject({
+          status: 'abandoned',
+          completedAt: now,
+          error: expect.stringMatching(/no heartbeat for 3s/),
+        });
+      });
+
+      it('abandons at once a run whose pid died on this host, not one on another host', async () => {
+        const store = await open();
+        const local = await store.startRun(runStart({ host: THIS_HOST, pid: 5151 }));
+        const remote = await store.startRun(
+          runStart({ jobName: 'job_b', host: 'other-host', pid: 5151 }),
+        );
+        expect(await store.reapAbandoned()).toEqual([]);
+
+        deadPids.add(5151);
+        const reaped = await store.reapAbandoned();
+        expect(reaped.map((run) => run.runId)).toEqual([local.runId]);
+        expect(reaped[0]).toMatchObject({
+          status: 'abandoned',
+          completedAt: now,
+          error: expect.stringContaining(`process 5151 on ${THIS_HOST} is gone`),
+        });
+        expect((await store.getRun(remote.runId))?.status).toBe('running');
+        // The job is free again without waiting for the heartbeat rule.
+        expect((await store.startRun(runStart({ host: THIS_HOST, pid: 6000 }))).status).toBe(
+          'running',
+        );
+      });
+
+      it('reapAbandoned(job) touches only that job', async () => {
+        const store = await open();
+        const a = await store.startRun(runStart({ jobName: 'job_a', heartbeatIntervalMs: 1000 }));
+        const b = await store.startRun(runStart({ jobName: 'job_b', heartbeatIntervalMs: 1000 }));
+        now += 10_000;
+        expect((await store.reapAbandoned('job_b')).map((run) => run.runId)).toEqual([b.runId]);
+        expect((await store.getRun(a.runId))?.status).toBe('running');
+      });
+
+      it('completeRun and heartbeat leave an abandoned run as it is', async () => {
+        const store = await open();
+        const run = await store.startRun(runStart({ heartbeatIntervalMs: 1000 }));
+        now += 5000;
+        const [abandoned] = await store.reapAbandoned();
+        now += 1000;
+        await store.heartbeat(run.runId, { rowsWritten: 9, batches: 9 });
+        await store.completeRun(run.runId, 'success', { rowsWritten: 10, batches: 10 });
+        expect(await store.getRun(run.runId)).toEqual(abandoned);
+        expect(abandoned?.status).toBe('abandoned');
+      });
+
+      it('listRuns is newest first, filtered by job, limited, and reaps first', async () => {
+        const store = await open();
+        const ids: number[] = [];
+        for (const jobName of ['job_a', 'job_b', 'job_a', 'job_b', 'job_a']) {
+          const run = await store.startRun(runStart({ jobName, dryRun: true }));
+          ids.push(run.runId);
+          now += 1000;
+        }
+        const all = await store.listRuns();
+        expect(all.map((run) => run.runId)).toEqual([...ids].reverse());
+        expect((await store.listRuns({ limit: 2 })).map((run) => run.runId)).toEqual([
+          ids[4],
+          ids[3],
+        ]);
+        expect((await store.listRuns({ jobName: 'job_a' })).map((run) => run.runId)).toEqual([
+          ids[4],
+          ids[2],
+          ids[0],
+        ]);
+        expect(
+          (await store.listRuns({ jobName: 'job_b', limit: 1 })).map((run) => run.runId),
+        ).toEqual([ids[3]]);
+
+        now += 60_000;
+        const listed = await store.listRuns({ jobName: 'job_a' });
+        expect(listed.map((run) => run.status)).toEqual(['abandoned', 'abandoned', 'abandoned']);
+      });
+
+      it('orders runs started in the same millisecond by run id', async () => {
+        const store = await open();
+        const first = await store.startRun(runStart({ jobName: 'job_a' }));
+        const second = await store.startRun(runStart({ jobName: 'job_b' }));
+        expect((await store.listRuns()).map((run) => run.runId)).toEqual([
+          second.runId,
+          first.runId,
+        ]);
+      });
+    });
+  });
+}
