@@ -55,7 +55,7 @@ export async function callProvider(
       });
       return bars;
     } catch (thrown: unknown) {
-      if (signal.aborted) throw signal.reason as Error;
+      signal.throwIfAborted();
       const durationMs = timing.monotonic() - started;
       let error = toError(thrown);
       if (timeout.aborted) {

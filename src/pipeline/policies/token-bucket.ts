@@ -65,7 +65,7 @@ export class TokenBucket {
 
   private async take(signal?: AbortSignal): Promise<void> {
     for (;;) {
-      if (signal?.aborted) throw signal.reason as Error;
+      signal?.throwIfAborted();
       this.refill();
       if (this.tokens >= 1) {
         this.tokens -= 1;

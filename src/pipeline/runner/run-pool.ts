@@ -1,3 +1,5 @@
+import { toError } from '../../core/errors.js';
+
 /**
  * Runs `worker` over `items` with at most `concurrency` in flight. Stops taking new items once
  * `signal` is aborted or a worker fails; the first failure is rethrown after in-flight ones settle.
@@ -22,6 +24,6 @@ export async function runPool<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
-  if (failure) throw failure.error;
-  if (signal.aborted) throw signal.reason as Error;
+  if (failure) throw toError(failure.error);
+  signal.throwIfAborted();
 }

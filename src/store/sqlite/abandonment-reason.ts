@@ -27,7 +27,7 @@ export function abandonmentReason(
     return `process ${run.pid} on ${run.host} is gone`;
   }
   const silentFor = probe.now - run.heartbeatAt;
-  if (silentFor >= MISSED_HEARTBEATS * run.heartbeatIntervalMs) {
+  if (silentFor > MISSED_HEARTBEATS * run.heartbeatIntervalMs) {
     return (
       `no heartbeat for ${formatSeconds(silentFor)} ` +
       `(expected every ${formatSeconds(run.heartbeatIntervalMs)})`
