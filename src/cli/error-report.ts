@@ -30,7 +30,9 @@ export function reportError(
   const exitCode = usage
     ? ExitCode.Usage
     : error instanceof CancelledError
-      ? ExitCode.Sigint
+      ? error.signal === 'SIGTERM'
+        ? ExitCode.Sigterm
+        : ExitCode.Sigint
       : ExitCode.JobFailed;
   const label = error instanceof MdpError ? `error [${error.code}]` : 'error';
   let text = `${label}: ${error.message}`;

@@ -45,6 +45,8 @@ export class SecretRedactor {
     const walk = (node: unknown, key: string): void => {
       if (typeof node === 'string') {
         if (isSecretKey(key)) found.push(node);
+        // Most values are short words; the regexes only run on strings that could hold a password.
+        if (!node.includes('@') && !/password=/i.test(node)) return;
         for (const match of node.matchAll(URI_PASSWORD)) {
           const password = match[2] as string;
           found.push(password);

@@ -64,7 +64,9 @@ describe('mdp validate on a 10,000-line config', () => {
     expect(result.stdout).toContain(`datasets (${datasets}):`);
     expect(result.stdout).toContain(`jobs (${jobs}):`);
     expect(result.stdout).toContain(`  set_${datasets - 1}  synthetic_${(datasets - 1) % 10}  `);
-    expect(result.stdout).toContain(`  backfill_${datasets - 1}  backfill  set_${datasets - 1}  2024-01-01T00:00:00Z → 2024-02-01T00:00:00Z  concurrency 4`);
+    expect(result.stdout).toContain(
+      `  backfill_${datasets - 1}  backfill  set_${datasets - 1}  2024-01-01T00:00:00Z → 2024-02-01T00:00:00Z  concurrency 4`,
+    );
   });
 
   it('reports an error deep in it at the right line', async () => {

@@ -27,12 +27,18 @@ describe('mdp validate', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe(`config ok: ${SAMPLE}, profile dev (from file, no overrides)`);
-    expect(result.stdout).toContain('providers (1):\n  synthetic_1  synthetic  enabled  pacing 40/min burst 10 cooldown 60s');
+    expect(result.stdout).toContain(
+      'providers (1):\n  synthetic_1  synthetic  enabled  pacing 40/min burst 10 cooldown 60s',
+    );
     expect(result.stdout).toContain(
       `storage:\n  primary  sqlite  sqlite:${join(dir, 'data', 'marketdata.db')}  batch 1000  upsert keys [provider, symbol, interval, ts]`,
     );
-    expect(result.stdout).toContain('datasets (1):\n  synthetic_smoke  synthetic_1  1m  3 symbols: AAA, BBB, CCC');
-    expect(result.stdout).toContain('jobs (2):\n  synthetic_live  live  synthetic_smoke  lookback 2h  concurrency 1');
+    expect(result.stdout).toContain(
+      'datasets (1):\n  synthetic_smoke  synthetic_1  1m  3 symbols: AAA, BBB, CCC',
+    );
+    expect(result.stdout).toContain(
+      'jobs (2):\n  synthetic_live  live  synthetic_smoke  lookback 2h  concurrency 1',
+    );
     expect(result.stdout).toContain(
       '  synthetic_backfill  backfill  synthetic_smoke  2024-01-01T00:00:00Z → 2024-01-31T00:00:00Z  concurrency 4',
     );
@@ -44,7 +50,9 @@ describe('mdp validate', () => {
       env: { MDP_PG_URI: PG_URI },
     });
     expect(result.code).toBe(0);
-    expect(result.stdout.split('\n')[0]).toBe(`config ok: ${SAMPLE}, profile prod (from --profile)`);
+    expect(result.stdout.split('\n')[0]).toBe(
+      `config ok: ${SAMPLE}, profile prod (from --profile)`,
+    );
     expect(result.stdout).toContain(
       'primary  timescaledb  postgresql://mdp:***@db.internal:5432/marketdata  batch 1000',
     );
@@ -55,7 +63,8 @@ describe('mdp validate', () => {
     const result = await runCli(['validate', '--config', SAMPLE, '--profile', 'prod']);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
-    const line = SAMPLE_TEXT.split('\n').findLastIndex((text) => text.includes('${MDP_PG_URI}')) + 1;
+    const line =
+      SAMPLE_TEXT.split('\n').findLastIndex((text) => text.includes('${MDP_PG_URI}')) + 1;
     expect(result.stderr).toBe(
       `error [MDP_CONFIG_INVALID]: ${SAMPLE}: 1 problem\n` +
         `  ${SAMPLE}:${line}:14 storage.primary.uri: environment variable MDP_PG_URI is not set: export it, or write \${MDP_PG_URI:-default} to give a default\n`,
@@ -66,9 +75,13 @@ describe('mdp validate', () => {
     const env = { MDP_PROFILE: 'staging', MDP_PG_URI: PG_URI };
     const fromEnv = await runCli(['validate', '--config', SAMPLE], { env });
     expect(fromEnv.code).toBe(0);
-    expect(fromEnv.stdout.split('\n')[0]).toBe(`config ok: ${SAMPLE}, profile staging (from MDP_PROFILE)`);
+    expect(fromEnv.stdout.split('\n')[0]).toBe(
+      `config ok: ${SAMPLE}, profile staging (from MDP_PROFILE)`,
+    );
     const fromFlag = await runCli(['validate', '--config', SAMPLE, '--profile', 'dev'], { env });
-    expect(fromFlag.stdout.split('\n')[0]).toBe(`config ok: ${SAMPLE}, profile dev (from --profile, no overrides)`);
+    expect(fromFlag.stdout.split('\n')[0]).toBe(
+      `config ok: ${SAMPLE}, profile dev (from --profile, no overrides)`,
+    );
   });
 
   it('an unknown profile lists the known ones and exits 2', async () => {
@@ -98,7 +111,11 @@ describe('mdp validate', () => {
       type: 'postgres',
       uri: 'postgresql://mdp:***@db.internal:5432/marketdata',
     });
-    expect(json.source).toMatchObject({ file: join(dir, 'mdp.yaml'), profile: 'dev', profileFrom: 'file' });
+    expect(json.source).toMatchObject({
+      file: join(dir, 'mdp.yaml'),
+      profile: 'dev',
+      profileFrom: 'file',
+    });
     expect(Object.keys(json.jobs)).toEqual(['synthetic_live', 'synthetic_backfill']);
     expect(result.stdout).not.toContain(PASSWORD);
   });
@@ -107,10 +124,14 @@ describe('mdp validate', () => {
     const dir = dirWith({ 'mdp.yaml': SAMPLE_TEXT, 'other.yaml': SAMPLE_TEXT });
     const local = await runCli(['validate'], { cwd: dir });
     expect(local.code).toBe(0);
-    expect(local.stdout.split('\n')[0]).toMatch(new RegExp(`^config ok: ${join(dir, 'mdp.yaml')}, `));
+    expect(local.stdout.split('\n')[0]).toMatch(
+      new RegExp(`^config ok: ${join(dir, 'mdp.yaml')}, `),
+    );
     const env = await runCli(['validate'], { cwd: dir, env: { MDP_CONFIG: 'other.yaml' } });
     expect(env.code).toBe(0);
-    expect(env.stdout.split('\n')[0]).toMatch(new RegExp(`^config ok: ${join(dir, 'other.yaml')}, `));
+    expect(env.stdout.split('\n')[0]).toMatch(
+      new RegExp(`^config ok: ${join(dir, 'other.yaml')}, `),
+    );
   });
 
   it('with no --config, no $MDP_CONFIG and no ./mdp.yaml: says so and how to fix it, exits 2', async () => {
@@ -137,17 +158,25 @@ describe('mdp validate', () => {
     const result = await runCli(['validate'], { cwd: dir });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
-      new RegExp(`^error \\[MDP_CONFIG_INVALID\\]: ${join(dir, 'mdp.yaml')}: \\d+ problems?\\n {2}${join(dir, 'mdp.yaml')}:\\d+:\\d+ not valid YAML: `),
+      new RegExp(
+        `^error \\[MDP_CONFIG_INVALID\\]: ${join(dir, 'mdp.yaml')}: \\d+ problems?\\n {2}${join(dir, 'mdp.yaml')}:\\d+:\\d+ not valid YAML: `,
+      ),
     );
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('prints every error at once, sorted by line, and exits 2; the password never shows', async () => {
     const text = SAMPLE_TEXT.replace('version: 2', 'version: 3')
-      .replace("type: sqlite\n    uri: 'sqlite:data/marketdata.db'", `type: postgres\n    uri: '${PG_URI}'`)
+      .replace(
+        "type: sqlite\n    uri: 'sqlite:data/marketdata.db'",
+        `type: postgres\n    uri: '${PG_URI}'`,
+      )
       .replace('batch_size: 1000', 'batch_size: 0')
       .replace('interval: 1m', 'interval: 3m')
-      .replace('    dataset: synthetic_smoke\n    mode: live', '    dataset: synthetic_smok\n    mode: live')
+      .replace(
+        '    dataset: synthetic_smoke\n    mode: live',
+        '    dataset: synthetic_smok\n    mode: live',
+      )
       .replace("end: '2024-01-31T00:00:00Z'", "end: '2023-01-31T00:00:00Z'")
       .replace('    seed: 42\n', `    seed: 42\n    api_key: ${PASSWORD}-key\n`);
     const dir = dirWith({ 'bad.yaml': text });
@@ -184,7 +213,9 @@ describe('mdp validate', () => {
 
     const version = await runCli(['--version']);
     expect(version.code).toBe(0);
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
       version: string;
     };
     expect(version.stdout.trim()).toBe(pkg.version);

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -343,6 +344,31 @@ describe('SqliteStore', () => {
       expect(stored[0]?.open).toBe(1000);
       expect(stored[233]?.open).toBe(1233);
       expect(stored[234]?.open).toBe(234);
+    });
+  });
+
+  it('by default abandons at once a run whose process on this host has exited', async () => {
+    const store = await openStore({ path: join(tempDir(), 'dead-pid.db') });
+    const child = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], {
+      encoding: 'utf8',
+    });
+    const pid = Number(child.stdout.trim());
+    const run = await store.startRun({
+      jobName: 'crashed',
+      mode: 'backfill',
+      profile: null,
+      dryRun: false,
+      host: hostname(),
+      pid,
+      configHash: 'h',
+      params: {},
+      heartbeatIntervalMs: 3_600_000,
+    });
+    const [listed] = await store.listRuns({ jobName: 'crashed' });
+    expect(listed).toMatchObject({
+      runId: run.runId,
+      status: 'abandoned',
+      error: `process ${pid} on ${hostname()} is gone`,
     });
   });
 

@@ -81,22 +81,24 @@ export function parseConfig(
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const file = options.file;
+  // Until the config is interpolated, the secrets are those written in the file.
+  let secretsOf: () => SecretRedactor = () => new SecretRedactor([]);
   const fail = (issues: ConfigIssue[]): never => {
     const sorted = [...issues].sort(
       (a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0),
     );
+    const redactor = secretsOf();
     throw new ConfigError(
       file,
       sorted.map((issue) => redactIssue(issue, redactor)),
     );
   };
-  let redactor = new SecretRedactor([]);
 
   const parsed = YamlSource.parse(text);
   if ('issues' in parsed) return fail(parsed.issues);
   const source = parsed.source;
   const raw = source.toJS();
-  redactor = SecretRedactor.fromConfig(raw);
+  secretsOf = () => SecretRedactor.fromConfig(raw);
   if (!isPlainObject(raw)) {
     return fail([
       {
@@ -127,9 +129,11 @@ export function parseConfig(
   }
 
   const { profiles, ...base } = raw;
-  const merged = deepMerge(base, selection.overrides) as Record<string, unknown>;
+  // `raw` is ours alone, and interpolation copies, so without overrides there is nothing to merge.
+  const merged = selection.overrides ? deepMerge(base, selection.overrides) : base;
   const { value, missing, malformed } = interpolate(merged, env);
-  redactor = SecretRedactor.fromConfig([raw, value]);
+  const redactor = SecretRedactor.fromConfig([raw, value]);
+  secretsOf = () => redactor;
   const config = value as Record<string, unknown>;
 
   const issues: ConfigIssue[] = missing.map(({ variable, path }) => ({
@@ -320,10 +324,11 @@ function redactIssue(issue: ConfigIssue, redactor: SecretRedactor): ConfigIssue 
   return { ...issue, message: redactor.redact(issue.message) };
 }
 
+/** Keys sorted by code unit (not localeCompare, which varies with the machine's locale). */
 function hashOf(value: unknown): string {
   const canonical = JSON.stringify(value, (_key, v: unknown) =>
     isPlainObject(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : v,
   );
   return createHash('sha256').update(canonical).digest('hex');

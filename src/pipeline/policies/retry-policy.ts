@@ -10,8 +10,9 @@ import {
  * `min(max_backoff, backoff * 2^(attempt-1))`, scaled by `random()` under full jitter.
  */
 export function backoffDelayMs(attempt: number, retry: RetryConfig, random: () => number): number {
-  const ceiling =
-    Math.min(retry.max_backoff_seconds, retry.backoff_seconds * 2 ** (attempt - 1)) * 1000;
+  // 2^1024 is Infinity, and 0 * Infinity is NaN: past 2^64 every delay is capped anyway.
+  const growth = 2 ** Math.min(attempt - 1, 64);
+  const ceiling = Math.min(retry.max_backoff_seconds, retry.backoff_seconds * growth) * 1000;
   return retry.jitter === 'full' ? random() * ceiling : ceiling;
 }
 

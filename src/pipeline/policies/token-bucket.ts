@@ -28,9 +28,16 @@ export class TokenBucket {
 
   /** Resolves when a request may start; rejects with the signal's reason if aborted first. */
   acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const turn = this.tail.then(() => this.take(signal));
     this.tail = turn.catch(() => undefined);
-    return turn;
+    if (!signal) return turn;
+    // The bucket is shared across jobs: a cancelled waiter must not wait for others' turns to leave.
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      turn.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   /**

@@ -1,0 +1,381 @@
+import { describe, expect, it } from 'vitest';
+import type { Bar } from '../../src/core/bar.js';
+import type { PacingConfig, RetryConfig } from '../../src/core/config/config-schema.js';
+import {
+  PermanentProviderError,
+  RetriesExhaustedError,
+  TransientProviderError,
+} from '../../src/core/errors.js';
+import type { FetchRequest, Provider } from '../../src/core/provider.js';
+import {
+  callProvider,
+  type ProviderCallOptions,
+  type RequestOutcome,
+} from '../../src/pipeline/policies/provider-call.js';
+import { TokenBucket } from '../../src/pipeline/policies/token-bucket.js';
+import { FakeTiming, settle } from '../helpers/fake-timing.js';
+
+const T0 = Date.parse('2024-01-02T00:00:00Z');
+const request: FetchRequest = { symbol: 'AAA', interval: '1m', start: T0, end: T0 + 120_000 };
+
+const bar = (ts: number): Bar => ({
+  provider: 'fake_1',
+  symbol: 'AAA',
+  interval: '1m',
+  ts,
+  open: 10,
+  high: 11,
+  low: 9,
+  close: 10.5,
+  volume: 100,
+  vwap: null,
+  tradeCount: null,
+});
+const BARS = [bar(T0), bar(T0 + 60_000)];
+
+/** What the scripted provider does on one call. */
+type Step =
+  | { bars: Bar[] }
+  | { error: unknown }
+  /** Never answers, but rejects with the signal's reason when aborted (a well-behaved client). */
+  | 'hang'
+  /** Never answers and ignores the signal (a client with no cancellation support). */
+  | 'hang-deaf';
+
+/** A provider that plays `steps` in order, recording when each call started. */
+class ScriptedProvider implements Provider {
+  readonly name = 'fake_1';
+  readonly maxBarsPerRequest = 1_000;
+  readonly calls: { at: number; signal: AbortSignal }[] = [];
+
+  constructor(
+    private readonly timing: FakeTiming,
+    private readonly steps: Step[],
+  ) {}
+
+  fetchBars(_request: FetchRequest, signal: AbortSignal): Promise<Bar[]> {
+    this.calls.push({ at: this.timing.monotonic(), signal });
+    const step = this.steps[this.calls.length - 1];
+    if (step === undefined) throw new Error(`unscripted call #${this.calls.length}`);
+    if (step === 'hang-deaf') return new Promise<Bar[]>(() => undefined);
+    if (step === 'hang') {
+      return new Promise<Bar[]>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      });
+    }
+    return 'bars' in step ? Promise.resolve(step.bars) : Promise.reject(step.error);
+  }
+}
+
+const RETRY: RetryConfig = {
+  max_attempts: 3,
+  backoff_seconds: 5,
+  max_backoff_seconds: 300,
+  jitter: 'none',
+};
+const PACING: PacingConfig = { requests_per_minute: 60, burst: 2, cooldown_seconds: 30 };
+
+function setup(
+  steps: Step[],
+  overrides: Partial<ProviderCallOptions> = {},
+): {
+  timing: FakeTiming;
+  provider: ScriptedProvider;
+  outcomes: RequestOutcome[];
+  retries: { attempt: number; delayMs: number; error: Error }[];
+  options: ProviderCallOptions;
+} {
+  const timing = new FakeTiming();
+  const provider = new ScriptedProvider(timing, steps);
+  const outcomes: RequestOutcome[] = [];
+  const retries: { attempt: number; delayMs: number; error: Error }[] = [];
+  const options: ProviderCallOptions = {
+    retry: RETRY,
+    pacing: undefined,
+    bucket: undefined,
+    timeoutMs: 60_000,
+    timing,
+    random: () => 0.5,
+    signal: new AbortController().signal,
+    onRequest: (outcome) => outcomes.push(outcome),
+    onRetry: (info) => retries.push(info),
+    ...overrides,
+  };
+  return { timing, provider, outcomes, retries, options };
+}
+
+const transient = (message = '503 service unavailable'): TransientProviderError =>
+  new TransientProviderError('fake_1', message);
+const rateLimited = (retryAfterMs?: number): TransientProviderError =>
+  new TransientProviderError('fake_1', '429 too many requests', {
+    rateLimited: true,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+
+describe('callProvider', () => {
+  it('returns the bars of a first-try success, reporting one ok request', async () => {
+    const { timing, provider, outcomes, retries, options } = setup([{ bars: BARS }]);
+    expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
+    expect(provider.calls).toHaveLength(1);
+    expect(outcomes).toEqual([{ provider: 'fake_1', status: 'ok', durationMs: 0 }]);
+    expect(retries).toEqual([]);
+    expect(timing.sleeps).toEqual([]);
+  });
+
+  it('retries a transient error after the backoff delay and reports the retry', async () => {
+    const error = transient();
+    const { timing, provider, outcomes, retries, options } = setup([{ error }, { bars: BARS }]);
+    expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
+    expect(provider.calls.map((c) => c.at)).toEqual([0, 5_000]);
+    expect(retries).toEqual([{ attempt: 1, delayMs: 5_000, error }]);
+    expect(outcomes.map((o) => o.status)).toEqual(['error', 'ok']);
+  });
+
+  it('applies full jitter through the injected random()', async () => {
+    const { timing, provider, retries, options } = setup(
+      [{ error: transient() }, { error: transient() }, { bars: BARS }],
+      { retry: { ...RETRY, jitter: 'full' }, random: () => 0.25 },
+    );
+    await timing.run(callProvider(provider, request, options));
+    expect(retries.map((r) => r.delayMs)).toEqual([1_250, 2_500]);
+    expect(provider.calls.map((c) => c.at)).toEqual([0, 1_250, 3_750]);
+  });
+
+  it('waits the server’s Retry-After instead of the computed backoff', async () => {
+    const error = new TransientProviderError('fake_1', '503', { retryAfterMs: 42_000 });
+    const { timing, provider, retries, options } = setup([{ error }, { bars: BARS }]);
+    await timing.run(callProvider(provider, request, options));
+    expect(retries.map((r) => r.delayMs)).toEqual([42_000]);
+    expect(provider.calls.map((c) => c.at)).toEqual([0, 42_000]);
+  });
+
+  it('does not retry a permanent error', async () => {
+    const error = new PermanentProviderError('fake_1', 'unknown symbol AAA');
+    const { timing, provider, outcomes, retries, options } = setup([{ error }, { bars: BARS }]);
+    await expect(timing.run(callProvider(provider, request, options))).rejects.toBe(error);
+    expect(provider.calls).toHaveLength(1);
+    expect(retries).toEqual([]);
+    expect(outcomes.map((o) => o.status)).toEqual(['error']);
+  });
+
+  it('gives up after max_attempts with RetriesExhaustedError naming attempts and last cause', async () => {
+    const last = transient('502 bad gateway');
+    const { timing, provider, retries, options } = setup([
+      { error: transient() },
+      { error: new Error('ECONNRESET') },
+      { error: last },
+      { bars: BARS },
+    ]);
+    const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
+    expect(failure).toBeInstanceOf(RetriesExhaustedError);
+    const exhausted = failure as RetriesExhaustedError;
+    expect(exhausted.code).toBe('MDP_PROVIDER_RETRIES_EXHAUSTED');
+    expect(exhausted.attempts).toBe(3);
+    expect(exhausted.provider).toBe('fake_1');
+    expect(exhausted.cause).toBe(last);
+    expect(exhausted.message).toBe(
+      'provider fake_1: gave up after 3 attempts; last error: provider fake_1: 502 bad gateway',
+    );
+    expect(provider.calls.map((c) => c.at)).toEqual([0, 5_000, 15_000]);
+    expect(retries.map((r) => [r.attempt, r.delayMs])).toEqual([
+      [1, 5_000],
+      [2, 10_000],
+    ]);
+  });
+
+  it('a non-Error thrown value is coerced and retried like an unknown error', async () => {
+    const { timing, provider, retries, options } = setup([
+      { error: 'socket hang up' },
+      { bars: BARS },
+    ]);
+    expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
+    expect(retries[0]?.error).toBeInstanceOf(Error);
+    expect(retries[0]?.error.message).toBe('socket hang up');
+  });
+
+  describe('rate limits (429)', () => {
+    it('pauses the bucket for the cooldown when it is longer than Retry-After', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60 }, timing);
+      const { provider, outcomes, options } = setup([{ error: rateLimited(5_000) }, { bars: BARS }], {
+        timing,
+        bucket,
+        pacing: PACING,
+      });
+      Object.assign(provider, { timing });
+      await timing.run(callProvider(provider, request, options));
+      // Paused 30 s (cooldown), then restarted empty: the next token lands one second later.
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 31_000]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rate_limited', 'ok']);
+    });
+
+    it('pauses the bucket for Retry-After when it is longer than the cooldown', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60 }, timing);
+      const { provider, options } = setup([{ error: rateLimited(90_000) }, { bars: BARS }], {
+        timing,
+        bucket,
+        pacing: PACING,
+      });
+      Object.assign(provider, { timing });
+      await timing.run(callProvider(provider, request, options));
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 91_000]);
+    });
+
+    it('the pause holds every other request on the same bucket', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket({ burst: 5, requestsPerMinute: 60 }, timing);
+      const { provider, options } = setup([{ error: rateLimited() }, { bars: BARS }], {
+        timing,
+        bucket,
+        pacing: PACING,
+      });
+      Object.assign(provider, { timing });
+      const call = callProvider(provider, request, options);
+      await settle();
+      const others: number[] = [];
+      const other = bucket.acquire().then(() => others.push(timing.monotonic()));
+      await timing.run(Promise.all([call, other]));
+      // The 429 came first, so the other request also waits out the 30 s cooldown.
+      expect(others).toEqual([31_000]);
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 32_000]);
+    });
+
+    it('does not spend an attempt: max_attempts 1 still succeeds after 429s', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60 }, timing);
+      const { provider, retries, options } = setup(
+        [{ error: rateLimited(1_000) }, { error: rateLimited(1_000) }, { bars: BARS }],
+        {
+          timing,
+          bucket,
+          pacing: { ...PACING, cooldown_seconds: 0 },
+          retry: { ...RETRY, max_attempts: 1 },
+        },
+      );
+      Object.assign(provider, { timing });
+      expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 2_000, 4_000]);
+      expect(retries).toEqual([]);
+    });
+
+    it('without a bucket, sleeps the wait itself and does not spend an attempt', async () => {
+      const { timing, provider, retries, options } = setup(
+        [{ error: rateLimited(7_000) }, { bars: BARS }],
+        { retry: { ...RETRY, max_attempts: 1 } },
+      );
+      expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 7_000]);
+      expect(timing.sleeps).toEqual([7_000]);
+      expect(retries).toEqual([]);
+    });
+
+    it('after 50 consecutive 429s falls back to the attempt budget', async () => {
+      const steps: Step[] = Array.from({ length: 51 }, () => ({ error: rateLimited(1) }));
+      const { timing, provider, options } = setup(steps, {
+        retry: { ...RETRY, max_attempts: 1 },
+      });
+      const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
+      expect(failure).toBeInstanceOf(RetriesExhaustedError);
+      expect(provider.calls).toHaveLength(51);
+    });
+  });
+
+  describe('timeouts and cancellation', () => {
+    it('turns a request that outlives timeoutMs into a transient error', async () => {
+      const { provider, outcomes, options } = setup(['hang'], {
+        timeoutMs: 50,
+        retry: { ...RETRY, max_attempts: 1 },
+      });
+      const failure = await callProvider(provider, request, options).catch((e) => e);
+      expect(failure).toBeInstanceOf(RetriesExhaustedError);
+      const cause = (failure as RetriesExhaustedError).cause;
+      expect(cause).toBeInstanceOf(TransientProviderError);
+      expect((cause as Error).message).toBe('provider fake_1: request timed out after 50 ms');
+      expect(outcomes.map((o) => o.status)).toEqual(['timeout']);
+      expect(provider.calls[0]?.signal.aborted).toBe(true);
+    });
+
+    it('retries after a timeout', async () => {
+      const { provider, outcomes, options } = setup(['hang', { bars: BARS }], {
+        timeoutMs: 50,
+        retry: { ...RETRY, backoff_seconds: 0 },
+      });
+      expect(await callProvider(provider, request, options)).toBe(BARS);
+      expect(outcomes.map((o) => o.status)).toEqual(['timeout', 'ok']);
+    });
+
+    it('times out even a provider that ignores its signal', async () => {
+      const { provider, outcomes, options } = setup(['hang-deaf', { bars: BARS }], {
+        timeoutMs: 50,
+        retry: { ...RETRY, backoff_seconds: 0 },
+      });
+      expect(await callProvider(provider, request, options)).toBe(BARS);
+      expect(outcomes.map((o) => o.status)).toEqual(['timeout', 'ok']);
+    });
+
+    it('rethrows the signal’s reason when cancelled mid-request, without retrying', async () => {
+      const controller = new AbortController();
+      const { provider, retries, options } = setup(['hang', { bars: BARS }], {
+        signal: controller.signal,
+      });
+      const call = callProvider(provider, request, options);
+      await settle();
+      const reason = new Error('SIGINT');
+      controller.abort(reason);
+      await expect(call).rejects.toBe(reason);
+      expect(provider.calls).toHaveLength(1);
+      expect(retries).toEqual([]);
+    });
+
+    it('rethrows the signal’s reason even when the provider rejects with something else', async () => {
+      const controller = new AbortController();
+      const reason = new Error('SIGTERM');
+      const timing = new FakeTiming();
+      const provider: Provider = {
+        name: 'fake_1',
+        maxBarsPerRequest: 10,
+        fetchBars: () => {
+          controller.abort(reason);
+          return Promise.reject(transient('connection reset'));
+        },
+      };
+      const { options } = setup([], { timing, signal: controller.signal });
+      await expect(timing.run(callProvider(provider, request, options))).rejects.toBe(reason);
+    });
+
+    it('cancellation during a backoff sleep stops retrying', async () => {
+      const controller = new AbortController();
+      const { timing, provider, options } = setup([{ error: transient() }, { bars: BARS }], {
+        signal: controller.signal,
+      });
+      const call = callProvider(provider, request, options);
+      const outcome = call.catch((e: unknown) => e);
+      await timing.advance(4_000);
+      expect(timing.pendingTimers).toBe(1);
+      const reason = new Error('SIGINT');
+      controller.abort(reason);
+      expect(await outcome).toBe(reason);
+      await timing.advance(60_000);
+      expect(provider.calls).toHaveLength(1);
+    });
+
+    it('cancellation while waiting for a token stops before any request', async () => {
+      const controller = new AbortController();
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 1 }, timing);
+      await bucket.acquire();
+      const { provider, options } = setup([{ bars: BARS }], {
+        timing,
+        bucket,
+        signal: controller.signal,
+      });
+      const outcome = callProvider(provider, request, options).catch((e: unknown) => e);
+      await timing.advance(10_000);
+      const reason = new Error('SIGINT');
+      controller.abort(reason);
+      expect(await outcome).toBe(reason);
+      expect(provider.calls).toHaveLength(0);
+    });
+  });
+});
