@@ -85,7 +85,7 @@ function setup(
   retries: { attempt: number; delayMs: number; error: Error }[];
   options: ProviderCallOptions;
 } {
-  const timing = new FakeTiming();
+  const timing = overrides.timing instanceof FakeTiming ? overrides.timing : new FakeTiming();
   const provider = new ScriptedProvider(timing, steps);
   const outcomes: RequestOutcome[] = [];
   const retries: { attempt: number; delayMs: number; error: Error }[] = [];
@@ -202,7 +202,6 @@ describe('callProvider', () => {
         bucket,
         pacing: PACING,
       });
-      Object.assign(provider, { timing });
       await timing.run(callProvider(provider, request, options));
       // Paused 30 s (cooldown), then restarted empty: the next token lands one second later.
       expect(provider.calls.map((c) => c.at)).toEqual([0, 31_000]);
@@ -217,7 +216,6 @@ describe('callProvider', () => {
         bucket,
         pacing: PACING,
       });
-      Object.assign(provider, { timing });
       await timing.run(callProvider(provider, request, options));
       expect(provider.calls.map((c) => c.at)).toEqual([0, 91_000]);
     });
@@ -230,15 +228,14 @@ describe('callProvider', () => {
         bucket,
         pacing: PACING,
       });
-      Object.assign(provider, { timing });
       const call = callProvider(provider, request, options);
       await settle();
       const others: number[] = [];
       const other = bucket.acquire().then(() => others.push(timing.monotonic()));
       await timing.run(Promise.all([call, other]));
-      // The 429 came first, so the other request also waits out the 30 s cooldown.
-      expect(others).toEqual([31_000]);
-      expect(provider.calls.map((c) => c.at)).toEqual([0, 32_000]);
+      // The retry queued first; both wait out the 30 s cooldown and start one token apart.
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 31_000]);
+      expect(others).toEqual([32_000]);
     });
 
     it('does not spend an attempt: max_attempts 1 still succeeds after 429s', async () => {
@@ -253,7 +250,6 @@ describe('callProvider', () => {
           retry: { ...RETRY, max_attempts: 1 },
         },
       );
-      Object.assign(provider, { timing });
       expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
       expect(provider.calls.map((c) => c.at)).toEqual([0, 2_000, 4_000]);
       expect(retries).toEqual([]);
@@ -305,7 +301,7 @@ describe('callProvider', () => {
       expect(outcomes.map((o) => o.status)).toEqual(['timeout', 'ok']);
     });
 
-    it('times out even a provider that ignores its signal', async () => {
+    it('times out even a provider that ignores its signal', { timeout: 2_000 }, async () => {
       const { provider, outcomes, options } = setup(['hang-deaf', { bars: BARS }], {
         timeoutMs: 50,
         retry: { ...RETRY, backoff_seconds: 0 },
@@ -326,6 +322,16 @@ describe('callProvider', () => {
       await expect(call).rejects.toBe(reason);
       expect(provider.calls).toHaveLength(1);
       expect(retries).toEqual([]);
+    });
+
+    it('rethrows the signal’s reason when cancelled while the provider ignores its signal', async () => {
+      const controller = new AbortController();
+      const { provider, options } = setup(['hang-deaf'], { signal: controller.signal });
+      const call = callProvider(provider, request, options);
+      await settle();
+      const reason = new Error('SIGTERM');
+      controller.abort(reason);
+      await expect(call).rejects.toBe(reason);
     });
 
     it('rethrows the signal’s reason even when the provider rejects with something else', async () => {

@@ -47,7 +47,7 @@ export async function callProvider(
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const requestSignal = AbortSignal.any([signal, timeout]);
     try {
-      const bars = await provider.fetchBars(request, requestSignal);
+      const bars = await untilAborted(provider.fetchBars(request, requestSignal), requestSignal);
       options.onRequest?.({
         provider: provider.name,
         status: 'ok',
@@ -91,4 +91,14 @@ export async function callProvider(
       attempt += 1;
     }
   }
+}
+
+/** Settles like `promise`, or rejects once `signal` aborts: a client deaf to its signal cannot hang a run. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
