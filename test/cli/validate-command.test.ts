@@ -93,31 +93,48 @@ describe('mdp validate', () => {
     );
   });
 
-  it('--json prints the resolved config with secrets masked', async () => {
-    const text = SAMPLE_TEXT.replace(
-      "uri: 'sqlite:data/marketdata.db'",
-      "uri: '${MDP_PG_URI}'",
-    ).replace('type: sqlite', 'type: postgres');
-    const dir = dirWith({ 'mdp.yaml': text });
-    const result = await runCli(['validate', '--json'], { cwd: dir, env: { MDP_PG_URI: PG_URI } });
+  it('--json prints the resolved config with secrets masked and the profile applied', async () => {
+    const result = await runCli(['validate', '--config', SAMPLE, '--json'], {
+      env: { MDP_PROFILE: 'prod', MDP_PG_URI: PG_URI },
+    });
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout) as {
+      version: number;
       profile: string;
       storage: { primary: { type: string; uri: string } };
       source: { file: string; profile: string; profileFrom: string };
-      jobs: Record<string, unknown>;
+      jobs: Record<string, { mode: string }>;
     };
+    expect(json.version).toBe(2);
+    expect(json.profile).toBe('prod');
     expect(json.storage.primary).toMatchObject({
-      type: 'postgres',
+      type: 'timescaledb',
       uri: 'postgresql://mdp:***@db.internal:5432/marketdata',
     });
     expect(json.source).toMatchObject({
-      file: join(dir, 'mdp.yaml'),
-      profile: 'dev',
-      profileFrom: 'file',
+      file: SAMPLE,
+      profile: 'prod',
+      profileFrom: 'MDP_PROFILE',
     });
-    expect(Object.keys(json.jobs)).toEqual(['synthetic_live', 'synthetic_backfill']);
-    expect(result.stdout).not.toContain(PASSWORD);
+    expect(json.jobs.synthetic_backfill?.mode).toBe('backfill');
+    expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+  });
+
+  it('--json with a password written in the file masks it too', async () => {
+    const text = SAMPLE_TEXT.replace(
+      "type: sqlite\n    uri: 'sqlite:data/marketdata.db'",
+      `type: postgres\n    uri: '${PG_URI}'`,
+    );
+    const dir = dirWith({ 'mdp.yaml': text });
+    const json = await runCli(['validate', '--json'], { cwd: dir });
+    expect(json.code).toBe(0);
+    expect(json.stdout).toContain('"uri": "postgresql://mdp:***@db.internal:5432/marketdata"');
+    const human = await runCli(['validate'], { cwd: dir });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(
+      'primary  postgres  postgresql://mdp:***@db.internal:5432/marketdata',
+    );
+    expect(json.stdout + json.stderr + human.stdout + human.stderr).not.toContain(PASSWORD);
   });
 
   it('--config defaults to $MDP_CONFIG, then ./mdp.yaml', async () => {

@@ -172,7 +172,7 @@ function yamlType(expected: string): string {
 }
 
 function typeName(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${JSON.stringify(value)}`.replace(/^string .*/, 'text');

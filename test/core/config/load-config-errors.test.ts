@@ -316,6 +316,66 @@ describe('parseConfig reports each kind of mistake with its path, position and a
     );
   });
 
+  it('an empty section', () => {
+    const text = VALID_CONFIG.replace(/^datasets:\n[\s\S]*?^jobs:/m, 'datasets:\njobs:');
+    const { issues } = configError(text);
+    expect(issues[0]).toEqual({
+      path: 'datasets',
+      ...positionOf(text, 'datasets:', 'datasets:'.length),
+      message: 'expected a mapping of names to settings, got an empty value',
+    });
+  });
+
+  it('a name that is not a valid identifier, at the key', () => {
+    const text = edit(VALID_CONFIG, '  synthetic_live:\n', '  "synthetic live":\n');
+    expect(onlyIssue(text)).toEqual({
+      path: 'jobs.synthetic live',
+      ...positionOf(text, '"synthetic live"'),
+      message:
+        'invalid name "synthetic live": names start with a letter or _ and hold only letters, digits, _ . -',
+    });
+  });
+
+  it('an empty symbol list', () => {
+    const text = edit(VALID_CONFIG, 'symbols: [AAA, BBB, CCC]', 'symbols: []');
+    expect(onlyIssue(text)).toEqual({
+      path: 'datasets.synthetic_smoke.symbols',
+      ...positionOf(text, '[]'),
+      message: 'must list at least 1 item',
+    });
+  });
+
+  it('a live job with backfill settings', () => {
+    const text = edit(
+      VALID_CONFIG,
+      'live: { lookback: 2h }',
+      'live: { lookback: 2h }\n    backfill: { start: 2024-01-01 }',
+    );
+    expect(onlyIssue(text)).toEqual({
+      path: 'jobs.synthetic_live.backfill',
+      ...positionOf(text, '{ start: 2024-01-01 }'),
+      message: 'a live job does not use backfill settings; remove them or set mode: backfill',
+    });
+  });
+
+  it('a sqlite uri without sqlite:', () => {
+    const text = edit(VALID_CONFIG, '"sqlite:data/marketdata.db"', 'data/marketdata.db');
+    expect(onlyIssue(text)).toEqual({
+      path: 'storage.primary.uri',
+      ...positionOf(text, 'data/marketdata.db'),
+      message: 'a sqlite storage uri starts with sqlite:, e.g. sqlite:data/marketdata.db',
+    });
+  });
+
+  it('a metrics port out of range', () => {
+    const text = edit(VALID_CONFIG, 'port: 9090', 'port: 70000');
+    expect(onlyIssue(text)).toEqual({
+      path: 'telemetry.metrics.port',
+      ...positionOf(text, '70000'),
+      message: 'must be at most 65535, got 70000',
+    });
+  });
+
   it('a file that is not YAML at all', () => {
     const text = 'version: 2\nproviders: {synthetic_1: {type: synthetic}\nstorage: [\n';
     const { issues, message } = configError(text);
