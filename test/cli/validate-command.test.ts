@@ -120,22 +120,27 @@ describe('mdp validate', () => {
     expect(result.stdout + result.stderr).not.toContain(PASSWORD);
   });
 
-  it('--json with a password written in the file masks it too', async () => {
-    const text = SAMPLE_TEXT.replace(
-      "type: sqlite\n    uri: 'sqlite:data/marketdata.db'",
-      `type: postgres\n    uri: '${PG_URI}'`,
-    );
-    const dir = dirWith({ 'mdp.yaml': text });
-    const json = await runCli(['validate', '--json'], { cwd: dir });
-    expect(json.code).toBe(0);
-    expect(json.stdout).toContain('"uri": "postgresql://mdp:***@db.internal:5432/marketdata"');
-    const human = await runCli(['validate'], { cwd: dir });
-    expect(human.code).toBe(0);
-    expect(human.stdout).toContain(
-      'primary  postgres  postgresql://mdp:***@db.internal:5432/marketdata',
-    );
-    expect(json.stdout + json.stderr + human.stdout + human.stderr).not.toContain(PASSWORD);
-  });
+  it.each([PASSWORD, 'p@ss:W0rd-99'])(
+    'a password written in the file (%s) is masked in human and --json output',
+    async (password) => {
+      const text = SAMPLE_TEXT.replace(
+        "type: sqlite\n    uri: 'sqlite:data/marketdata.db'",
+        `type: postgres\n    uri: 'postgresql://mdp:${password}@db.internal:5432/marketdata'`,
+      );
+      const dir = dirWith({ 'mdp.yaml': text });
+      const json = await runCli(['validate', '--json'], { cwd: dir });
+      expect(json.code).toBe(0);
+      expect(json.stdout).toContain('"uri": "postgresql://mdp:***@db.internal:5432/marketdata"');
+      const human = await runCli(['validate'], { cwd: dir });
+      expect(human.code).toBe(0);
+      expect(human.stdout).toContain(
+        'primary  postgres  postgresql://mdp:***@db.internal:5432/marketdata',
+      );
+      const output = json.stdout + json.stderr + human.stdout + human.stderr;
+      expect(output).not.toContain(password);
+      expect(output).not.toContain(password.slice(password.indexOf('@') + 1));
+    },
+  );
 
   it('--config defaults to $MDP_CONFIG, then ./mdp.yaml', async () => {
     const dir = dirWith({ 'mdp.yaml': SAMPLE_TEXT, 'other.yaml': SAMPLE_TEXT });

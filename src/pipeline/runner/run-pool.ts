@@ -14,9 +14,10 @@ export async function runPool<T>(
   let failure: { error: unknown } | undefined;
   const lane = async (): Promise<void> => {
     while (!failure && !signal.aborted) {
-      const next = iterator.next();
-      if (next.done) return;
       try {
+        // Inside the try: a throwing source must also wait for the in-flight workers.
+        const next = iterator.next();
+        if (next.done) return;
         await worker(next.value);
       } catch (error: unknown) {
         failure ??= { error };
