@@ -30,7 +30,7 @@ export function createStore(config: MdpConfig): Store {
   }
   throw new StoreError(
     'MDP_STORE_UNSUPPORTED',
-    config.redactor.redact(storage.uri),
+    storage.type,
     `storage type ${storage.type} is not available in this build yet; use type: sqlite (see configs/sample.yaml)`,
   );
 }

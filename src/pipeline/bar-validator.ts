@@ -40,7 +40,8 @@ function reasonFor(
     !Number.isFinite(low) ||
     !Number.isFinite(close) ||
     !Number.isFinite(volume) ||
-    (bar.vwap !== null && !Number.isFinite(bar.vwap))
+    (bar.vwap !== null && !Number.isFinite(bar.vwap)) ||
+    (bar.tradeCount !== null && !Number.isFinite(bar.tradeCount))
   ) {
     return 'non_finite';
   }
@@ -55,7 +56,7 @@ function reasonFor(
 
 /**
  * Splits a provider page into bars fit to store and rejects (with reasons). A bar repeated within
- * the page is rejected as `duplicate_ts` after its first occurrence. Returns the input array
+ * the page is rejected as `duplicate_ts` after its first valid occurrence. Returns the input array
  * itself when every bar is valid, so the common case allocates nothing.
  */
 export function validateBars(
@@ -74,7 +75,8 @@ export function validateBars(
     if (reason === undefined) {
       // Pages are normally ascending; only an out-of-order page pays for the set.
       if (bar.ts <= previousTs) {
-        seen ??= new Set(bars.slice(0, i).map((b) => b.ts));
+        // Only kept bars count as a first occurrence, whatever the page order.
+        seen ??= new Set((valid ?? bars.slice(0, i)).map((b) => b.ts));
         if (seen.has(bar.ts)) reason = 'duplicate_ts';
       }
       seen?.add(bar.ts);

@@ -77,7 +77,10 @@ describe('planChunks (property)', () => {
         for (const chunk of chunks) {
           // Every boundary sits on the epoch-anchored grid or on the window's own ends.
           expect(chunk.start % w.chunkMs === 0 || chunk.start === expected[0]).toBe(true);
-          expect(chunk.end % w.chunkMs === 0 || chunk.end === (expected.at(-1) ?? 0) + intervalMs(w.interval)).toBe(true);
+          expect(
+            chunk.end % w.chunkMs === 0 ||
+              chunk.end === (expected.at(-1) ?? 0) + intervalMs(w.interval),
+          ).toBe(true);
           expect(chunk.end - chunk.start).toBeLessThanOrEqual(w.chunkMs);
         }
       }),

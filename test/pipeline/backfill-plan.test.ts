@@ -87,7 +87,13 @@ describe('planChunks', () => {
   it('keeps the inner chunks of a window extended between runs', () => {
     const plan = (start: string, end: string): string[] =>
       show(
-        planChunks({ symbols: ['X'], interval: '1m', start: at(start), end: at(end), chunkMs: HOUR }),
+        planChunks({
+          symbols: ['X'],
+          interval: '1m',
+          start: at(start),
+          end: at(end),
+          chunkMs: HOUR,
+        }),
       );
     const first = plan('2024-01-01T00:20:00Z', '2024-01-01T03:00:00Z');
     const wider = plan('2023-12-31T23:00:00Z', '2024-01-01T04:10:00Z');

@@ -197,11 +197,14 @@ describe('callProvider', () => {
     it('pauses the bucket for the cooldown when it is longer than Retry-After', async () => {
       const timing = new FakeTiming();
       const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60 }, timing);
-      const { provider, outcomes, options } = setup([{ error: rateLimited(5_000) }, { bars: BARS }], {
-        timing,
-        bucket,
-        pacing: PACING,
-      });
+      const { provider, outcomes, options } = setup(
+        [{ error: rateLimited(5_000) }, { bars: BARS }],
+        {
+          timing,
+          bucket,
+          pacing: PACING,
+        },
+      );
       await timing.run(callProvider(provider, request, options));
       // Paused 30 s (cooldown), then restarted empty: the next token lands one second later.
       expect(provider.calls.map((c) => c.at)).toEqual([0, 31_000]);

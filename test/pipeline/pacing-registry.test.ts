@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { PacingConfig } from '../../src/core/config/config-schema.js';
+import { PacingRegistry } from '../../src/pipeline/policies/pacing-registry.js';
+import { FakeTiming } from '../helpers/fake-timing.js';
+
+const pacing: PacingConfig = { requests_per_minute: 60, burst: 2, cooldown_seconds: 30 };
+
+describe('PacingRegistry', () => {
+  it('has no bucket for an unpaced provider', () => {
+    expect(new PacingRegistry(new FakeTiming()).bucketFor('csv_1', undefined)).toBeUndefined();
+  });
+
+  it('shares one bucket per provider across callers', async () => {
+    const timing = new FakeTiming();
+    const registry = new PacingRegistry(timing);
+    const first = registry.bucketFor('synthetic_1', pacing);
+    const second = registry.bucketFor('synthetic_1', pacing);
+    expect(second).toBe(first);
+    // Two jobs drawing from the same provider share its budget: the third start waits.
+    const starts: number[] = [];
+    const record = (): number => starts.push(timing.monotonic());
+    await timing.run(
+      Promise.all([
+        first?.acquire().then(record),
+        second?.acquire().then(record),
+        second?.acquire().then(record),
+      ]),
+    );
+    expect(starts).toEqual([0, 0, 1_000]);
+  });
+
+  it('gives each provider its own bucket with its own settings', async () => {
+    const timing = new FakeTiming();
+    const registry = new PacingRegistry(timing);
+    const slow = registry.bucketFor('slow', {
+      requests_per_minute: 6,
+      burst: 1,
+      cooldown_seconds: 0,
+    });
+    const fast = registry.bucketFor('fast', pacing);
+    expect(slow).not.toBe(fast);
+    expect(slow?.estimateMs(3)).toBe(20_000);
+    expect(fast?.estimateMs(3)).toBe(1_000);
+    // A 429 pause on one provider leaves the others alone.
+    slow?.pause(60_000);
+    await timing.run(fast?.acquire() ?? Promise.reject(new Error('no bucket')));
+    expect(timing.monotonic()).toBe(0);
+  });
+});
