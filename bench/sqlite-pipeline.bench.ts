@@ -40,7 +40,13 @@ async function endToEnd(dir: string): Promise<{ seconds: number; rows: number; r
   const config = {
     version: 2,
     providers: { synth: { type: 'synthetic', seed: 42, max_bars_per_request: 50_000 } },
-    storage: { primary: { type: 'sqlite', uri: `sqlite:${join(dir, 'e2e.db')}`, write: { batch_size: BATCH } } },
+    storage: {
+      primary: {
+        type: 'sqlite',
+        uri: `sqlite:${join(dir, 'e2e.db')}`,
+        write: { batch_size: BATCH },
+      },
+    },
     datasets: { bench: { provider: 'synth', symbols: SYMBOLS, interval: '1m' } },
     jobs: {
       bench_backfill: {
@@ -55,9 +61,13 @@ async function endToEnd(dir: string): Promise<{ seconds: number; rows: number; r
   const file = join(dir, 'bench.yaml');
   writeFileSync(file, stringify(config));
   const started = performance.now();
-  const child = spawn(process.execPath, [MDP, 'backfill', '--config', file, '--job', 'bench_backfill'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [MDP, 'backfill', '--config', file, '--job', 'bench_backfill'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   let rss = 0;
@@ -74,7 +84,12 @@ function rawUpserts(dir: string): { seconds: number; rows: number } {
   const db = new Database(join(dir, 'raw.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  migrateSqlite(db, SQLITE_MIGRATIONS, { upsertKeys: ['provider', 'symbol', 'interval', 'ts'] }, Date.now);
+  migrateSqlite(
+    db,
+    SQLITE_MIGRATIONS,
+    { upsertKeys: ['provider', 'symbol', 'interval', 'ts'] },
+    Date.now,
+  );
   const upsert = db.prepare(`
     INSERT INTO bars_ohlcv (provider, symbol, interval, ts, open, high, low, close, volume, vwap, trade_count, run_id, ingested_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -87,12 +102,30 @@ function rawUpserts(dir: string): { seconds: number; rows: number } {
   for (const symbol of SYMBOLS) {
     const series = new SyntheticSeries(42, symbol, '1m');
     for (let offset = 0; offset < perSymbol; offset += BATCH) {
-      const bars = series.bars('synth', START + offset * 60_000, Math.min(BATCH, perSymbol - offset));
+      const bars = series.bars(
+        'synth',
+        START + offset * 60_000,
+        Math.min(BATCH, perSymbol - offset),
+      );
       const started = performance.now();
       const now = Date.now();
       db.transaction(() => {
         for (const b of bars) {
-          upsert.run(b.provider, b.symbol, b.interval, b.ts, b.open, b.high, b.low, b.close, b.volume, b.vwap, b.tradeCount, 1, now);
+          upsert.run(
+            b.provider,
+            b.symbol,
+            b.interval,
+            b.ts,
+            b.open,
+            b.high,
+            b.low,
+            b.close,
+            b.volume,
+            b.vwap,
+            b.tradeCount,
+            1,
+            now,
+          );
         }
       })();
       writing += performance.now() - started;
@@ -105,13 +138,19 @@ function rawUpserts(dir: string): { seconds: number; rows: number } {
 
 const dir = mkdtempSync(join(tmpdir(), 'mdp-bench-'));
 try {
-  console.log(`synthetic → SQLite, ${fmt(SYMBOLS.length * perSymbol)} bars of 1m, batch ${BATCH}, node ${process.version}`);
+  console.log(
+    `synthetic → SQLite, ${fmt(SYMBOLS.length * perSymbol)} bars of 1m, batch ${BATCH}, node ${process.version}`,
+  );
   const raw = rawUpserts(dir);
   const e2e = await endToEnd(dir);
   const rawRate = raw.rows / raw.seconds;
   const e2eRate = e2e.rows / e2e.seconds;
-  console.log(`raw better-sqlite3 upserts : ${fmt(raw.rows)} rows in ${raw.seconds.toFixed(2)} s = ${fmt(rawRate)} bars/s (insert time only)`);
-  console.log(`mdp backfill end to end    : ${fmt(e2e.rows)} rows in ${e2e.seconds.toFixed(2)} s = ${fmt(e2eRate)} bars/s (process start to exit)`);
+  console.log(
+    `raw better-sqlite3 upserts : ${fmt(raw.rows)} rows in ${raw.seconds.toFixed(2)} s = ${fmt(rawRate)} bars/s (insert time only)`,
+  );
+  console.log(
+    `mdp backfill end to end    : ${fmt(e2e.rows)} rows in ${e2e.seconds.toFixed(2)} s = ${fmt(e2eRate)} bars/s (process start to exit)`,
+  );
   console.log(`ratio end-to-end / raw     : ${((e2eRate / rawRate) * 100).toFixed(1)}%`);
   console.log(`mdp peak RSS               : ${(e2e.rssBytes / 2 ** 20).toFixed(0)} MB`);
 } finally {

@@ -7,11 +7,17 @@ export function openTestDb(dir: string): Database.Database {
 }
 
 /** Bars per symbol, and a digest of all stored values (run_id and ingested_at excluded). */
-export function barSnapshot(dir: string): { count: number; perSymbol: Record<string, number>; digest: string } {
+export function barSnapshot(dir: string): {
+  count: number;
+  perSymbol: Record<string, number>;
+  digest: string;
+} {
   const db = openTestDb(dir);
   try {
     const perSymbol: Record<string, number> = {};
-    for (const row of db.prepare('SELECT symbol, COUNT(*) AS n FROM bars_ohlcv GROUP BY symbol').all() as { symbol: string; n: number }[]) {
+    for (const row of db
+      .prepare('SELECT symbol, COUNT(*) AS n FROM bars_ohlcv GROUP BY symbol')
+      .all() as { symbol: string; n: number }[]) {
       perSymbol[row.symbol] = row.n;
     }
     const rows = db

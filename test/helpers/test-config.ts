@@ -16,7 +16,11 @@ export interface TestConfigOptions {
   readonly maxAttempts?: number;
   readonly writeEnabled?: boolean;
   readonly pacing?: { requests_per_minute: number; burst: number; cooldown_seconds?: number };
-  readonly serverLimit?: { requests_per_minute: number; burst: number; retry_after_seconds?: number };
+  readonly serverLimit?: {
+    requests_per_minute: number;
+    burst: number;
+    retry_after_seconds?: number;
+  };
 }
 
 /** The config as a plain object (YAML-ready), storing into `dir/data/test.db`. */
@@ -28,7 +32,11 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
   };
   const execution = {
     concurrency: options.concurrency ?? 2,
-    retry: { max_attempts: options.maxAttempts ?? 3, backoff_seconds: 0.01, max_backoff_seconds: 0.05 },
+    retry: {
+      max_attempts: options.maxAttempts ?? 3,
+      backoff_seconds: 0.01,
+      max_backoff_seconds: 0.05,
+    },
   };
   return {
     version: 2,
@@ -49,14 +57,21 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
       },
     },
     datasets: {
-      ds: { provider: 'synth', symbols: options.symbols ?? ['AAA', 'BBB'], interval: options.interval ?? '1m' },
+      ds: {
+        provider: 'synth',
+        symbols: options.symbols ?? ['AAA', 'BBB'],
+        interval: options.interval ?? '1m',
+      },
     },
     jobs: {
       live_job: { dataset: 'ds', mode: 'live', live: { lookback: '2h' }, execution },
       backfill_job: {
         dataset: 'ds',
         mode: 'backfill',
-        backfill: { start: options.start ?? '2024-01-01T00:00:00Z', end: options.end ?? '2024-01-03T00:00:00Z' },
+        backfill: {
+          start: options.start ?? '2024-01-01T00:00:00Z',
+          end: options.end ?? '2024-01-03T00:00:00Z',
+        },
         execution,
       },
     },
