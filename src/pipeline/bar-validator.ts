@@ -10,6 +10,7 @@ export type RejectReason =
   | 'open_outside_range'
   | 'close_outside_range'
   | 'negative_volume'
+  | 'invalid_trade_count'
   | 'unaligned_ts'
   | 'duplicate_ts'
   | 'outside_window'
@@ -44,6 +45,9 @@ function reasonFor(
     (bar.tradeCount !== null && !Number.isFinite(bar.tradeCount))
   ) {
     return 'non_finite';
+  }
+  if (bar.tradeCount !== null && (!Number.isSafeInteger(bar.tradeCount) || bar.tradeCount < 0)) {
+    return 'invalid_trade_count';
   }
   if (ts % step !== 0) return 'unaligned_ts';
   if (ts < request.start || ts >= request.end) return 'outside_window';

@@ -60,6 +60,8 @@ describe('validateBars', () => {
     ['close_outside_range', { close: 13 }],
     ['close_outside_range', { close: 1 }],
     ['negative_volume', { volume: -1 }],
+    ['invalid_trade_count', { tradeCount: 1.5 }],
+    ['invalid_trade_count', { tradeCount: -3 }],
     ['unaligned_ts', { ts: T0 + 3 * MIN + 1 }],
     ['outside_window', { ts: T0 - MIN }],
     ['outside_window', { ts: T0 + 10 * MIN }],

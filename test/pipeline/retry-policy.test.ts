@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { RetryConfig } from '../../src/core/config/config-schema.js';
 import {
   CancelledError,
+  ConfigError,
+  RetriesExhaustedError,
+  StoreError,
   PermanentProviderError,
   TransientProviderError,
 } from '../../src/core/errors.js';
@@ -76,6 +79,17 @@ describe('isRetryable', () => {
     ['plain Error (a reset socket)', new Error('ECONNRESET'), true],
     ['TypeError from fetch', new TypeError('fetch failed'), true],
     ['a thrown string', 'boom', true],
+    [
+      'RetriesExhaustedError (already retried)',
+      new RetriesExhaustedError('p', 3, new Error('503')),
+      false,
+    ],
+    ['ConfigError', new ConfigError('mdp.yaml', []), false],
+    [
+      'StoreError (the provider retry does not own storage)',
+      new StoreError('MDP_STORE_WRITE', 'sqlite', 'disk'),
+      false,
+    ],
   ];
 
   it.each(table)('%s → %s', (_name, error, expected) => {

@@ -1,9 +1,5 @@
 import type { RetryConfig } from '../../core/config/config-schema.js';
-import {
-  CancelledError,
-  PermanentProviderError,
-  TransientProviderError,
-} from '../../core/errors.js';
+import { MdpError, TransientProviderError } from '../../core/errors.js';
 
 /**
  * Delay before the try after failed attempt `attempt` (1-based):
@@ -16,9 +12,13 @@ export function backoffDelayMs(attempt: number, retry: RetryConfig, random: () =
   return retry.jitter === 'full' ? random() * ceiling : ceiling;
 }
 
-/** Only transient errors are retried; unknown errors count as transient (a reset socket is untyped). */
+/**
+ * Only transient errors are retried. Our own errors say what they are (anything but
+ * TransientProviderError is final: permanent, cancelled, exhausted, config); an untyped error from
+ * below (a reset socket, a parser fault) counts as transient, except an abort.
+ */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof TransientProviderError) return true;
-  if (error instanceof PermanentProviderError || error instanceof CancelledError) return false;
+  if (error instanceof MdpError) return false;
   return !(error instanceof Error && error.name === 'AbortError');
 }
