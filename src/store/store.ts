@@ -130,7 +130,11 @@ export interface Store {
    * JobLockedError naming the active run when a non-dry run of the job is still running.
    */
   startRun(start: RunStart): Promise<JobRun>;
-  heartbeat(runId: number, progress: RunProgress): Promise<void>;
+  /**
+   * Records progress and liveness. Resolves false when the run is no longer `running`: another
+   * process judged it abandoned, and its bookkeeping is no longer this run's to write.
+   */
+  heartbeat(runId: number, progress: RunProgress): Promise<boolean>;
   /** Ends a run; a run that is no longer `running` (already marked abandoned) is left as is. */
   completeRun(
     runId: number,

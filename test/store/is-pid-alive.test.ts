@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isPidAlive } from '../../src/store/sqlite/is-pid-alive.js';
+import { isPidAlive } from '../../src/store/is-pid-alive.js';
 
 /** The pid of a process that has already exited (pids are not reused this quickly). */
 function deadPid(): number {

@@ -354,7 +354,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         const startedAt = now;
 
         now += 10_000;
-        await store.heartbeat(started.runId, { rowsWritten: 120, batches: 2 });
+        expect(await store.heartbeat(started.runId, { rowsWritten: 120, batches: 2 })).toBe(true);
         expect(await store.getRun(started.runId)).toMatchObject({
           status: 'running',
           heartbeatAt: startedAt + 10_000,
@@ -503,7 +503,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         now += 5000;
         const [abandoned] = await store.reapAbandoned();
         now += 1000;
-        await store.heartbeat(run.runId, { rowsWritten: 9, batches: 9 });
+        expect(await store.heartbeat(run.runId, { rowsWritten: 9, batches: 9 })).toBe(false);
         await store.completeRun(run.runId, 'success', { rowsWritten: 10, batches: 10 });
         expect(await store.getRun(run.runId)).toEqual(abandoned);
         expect(abandoned?.status).toBe('abandoned');

@@ -32,7 +32,16 @@ export async function trackedRun<T>(
   const timer = setInterval(() => {
     beating = store
       .heartbeat(run.runId, totals.snapshot())
-      .then(() => void events.emit('run:progress', { run, totals: totals.snapshot() }))
+      .then((alive) => {
+        if (!alive) {
+          options.onTrackingError(
+            new Error(
+              `run ${run.runId} is no longer marked running (another process judged it abandoned); its row will not be updated`,
+            ),
+          );
+        }
+        events.emit('run:progress', { run, totals: totals.snapshot() });
+      })
       .catch((error: unknown) => options.onTrackingError(toError(error)));
   }, options.start.heartbeatIntervalMs);
   timer.unref();

@@ -6,7 +6,7 @@ import {
   formatSeconds,
   MISSED_HEARTBEATS,
   type LivenessProbe,
-} from './abandonment-reason.js';
+} from '../abandonment-reason.js';
 import { jobRunFromRow, type JobRunRow } from './sqlite-run-rows.js';
 
 /** Who is asking, for the abandonment rule. */
@@ -105,8 +105,12 @@ export class SqliteJobRuns {
     return this.reapTx.immediate(jobName);
   }
 
-  heartbeat(runId: number, progress: RunProgress): void {
-    this.stmt.heartbeat.run(this.host.clock(), progress.rowsWritten, progress.batches, runId);
+  /** False when the run is no longer `running` (another process marked it abandoned). */
+  heartbeat(runId: number, progress: RunProgress): boolean {
+    return (
+      this.stmt.heartbeat.run(this.host.clock(), progress.rowsWritten, progress.batches, runId)
+        .changes > 0
+    );
   }
 
   complete(

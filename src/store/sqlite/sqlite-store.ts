@@ -16,7 +16,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.js';
-import { isPidAlive } from './is-pid-alive.js';
+import { isPidAlive } from '../is-pid-alive.js';
 import { SqliteBatchWriter } from './sqlite-batch-writer.js';
 import { SqliteJobRuns } from './sqlite-job-runs.js';
 import { migrateSqlite } from './sqlite-migrate.js';
@@ -202,8 +202,8 @@ export class SqliteStore implements Store {
     return this.guard('write', (s) => s.runs.start(start));
   }
 
-  async heartbeat(runId: number, progress: RunProgress): Promise<void> {
-    this.guard('write', (s) => s.runs.heartbeat(runId, progress));
+  async heartbeat(runId: number, progress: RunProgress): Promise<boolean> {
+    return this.guard('write', (s) => s.runs.heartbeat(runId, progress));
   }
 
   async completeRun(

@@ -1,4 +1,4 @@
-import type { JobRun } from '../store.js';
+import type { JobRun } from './store.js';
 
 /** A running run is abandoned once this many heartbeat intervals pass without one (DESIGN.md). */
 export const MISSED_HEARTBEATS = 3;
