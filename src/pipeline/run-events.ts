@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { JobRun, RunProgress, RunStatus } from '../store/store.js';
+import type { JobRun, RunProgress, RunStatus, Store } from '../store/store.js';
 import type { RequestOutcome } from './policies/provider-call.js';
 
 /** Progress of a run as the runner counts it. */
@@ -20,7 +20,11 @@ export interface RunEventMap {
   'run:start': [{ run: JobRun }];
   'run:progress': [{ run: JobRun; totals: RunTotals }];
   'run:end': [RunEndEvent];
-  'batch:written': [{ jobName: string; provider: string; rows: number; durationMs: number }];
+  'batch:written': [
+    { jobName: string; provider: string; storage: Store['kind']; rows: number; durationMs: number },
+  ];
+  /** A storage call failed; `kind` is a bounded label (the StoreError code without its prefix). */
+  'storage:error': [{ storage: Store['kind']; kind: string; error: Error; willRetry: boolean }];
   'provider:request': [RequestOutcome];
   'provider:retry': [{ provider: string; attempt: number; delayMs: number; error: Error }];
   'bars:rejected': [{ provider: string; reason: string; count: number }];

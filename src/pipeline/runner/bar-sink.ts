@@ -55,6 +55,7 @@ export class BarSink {
       events.emit('batch:written', {
         jobName: this.options.jobName,
         provider: this.options.provider,
+        storage: store.kind,
         rows: result.rowsWritten,
         durationMs: timing.monotonic() - started,
       });
