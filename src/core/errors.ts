@@ -91,15 +91,21 @@ export class PermanentProviderError extends MdpError {
 /** Storage could not be opened, read or written. `kind` is a bounded label for metrics. */
 export class StoreError extends MdpError {
   readonly code: string;
+  /**
+   * True when the same write may succeed if tried again after a rollback: a lock held too long, a
+   * lost connection, a serialization failure or deadlock. The storage retry policy reads it.
+   */
+  readonly transient: boolean;
 
   constructor(
     code: `MDP_STORE_${string}`,
     readonly storage: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; transient?: boolean },
   ) {
-    super(`storage ${storage}: ${message}`, options);
+    super(`storage ${storage}: ${message}`, { cause: options?.cause });
     this.code = code;
+    this.transient = options?.transient ?? false;
   }
 }
 

@@ -1,5 +1,9 @@
+import type { Logger } from 'pino';
 import type { Bar } from '../../core/bar.js';
-import type { Checkpoint, RejectedBar, Store } from '../../store/store.js';
+import type { RetryConfig } from '../../core/config/config-schema.js';
+import { StoreError, toError } from '../../core/errors.js';
+import { backoffDelayMs } from '../policies/retry-policy.js';
+import type { Checkpoint, RejectedBar, Store, WriteBatch, WriteResult } from '../../store/store.js';
 import type { Timing } from '../timing.js';
 import type { RunEvents } from '../run-events.js';
 import type { RunTotalsCounter } from './run-totals-counter.js';
@@ -14,6 +18,19 @@ export interface BarSinkOptions {
   readonly events: RunEvents;
   readonly totals: RunTotalsCounter;
   readonly timing: Timing;
+  /** `storage.primary.write.retry`: for writes that failed transiently. */
+  readonly retry: RetryConfig;
+  readonly random: () => number;
+  /** Cancels the wait between storage retries (never a write in progress). */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+/** The bounded `kind` label of a storage error: its code without the prefix, e.g. `busy`. */
+export function storageErrorKind(error: Error): string {
+  return error instanceof StoreError
+    ? error.code.replace(/^MDP_STORE_/, '').toLowerCase()
+    : 'unknown';
 }
 
 /**
@@ -44,7 +61,7 @@ export class BarSink {
       const last = index === batchCount - 1;
       if (slice.length === 0 && !(first && rejected.length > 0) && !(last && checkpoint)) continue;
       const started = timing.monotonic();
-      const result = await store.writeBatch({
+      const result = await this.writeWithRetry({
         runId,
         bars: slice,
         rejected: first ? rejected : undefined,
@@ -59,6 +76,39 @@ export class BarSink {
         rows: result.rowsWritten,
         durationMs: timing.monotonic() - started,
       });
+    }
+  }
+
+  /**
+   * A batch is one transaction, rolled back whole when it fails, so trying it again can neither
+   * duplicate nor half-write it. Only errors the store marks transient are retried.
+   */
+  private async writeWithRetry(batch: WriteBatch): Promise<WriteResult> {
+    const { store, retry, events, timing } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.writeBatch(batch);
+      } catch (thrown: unknown) {
+        const error = toError(thrown);
+        const transient = error instanceof StoreError && error.transient;
+        const willRetry = transient && attempt < retry.max_attempts && !this.options.signal.aborted;
+        events.emit('storage:error', {
+          storage: store.kind,
+          kind: storageErrorKind(error),
+          error,
+          willRetry,
+        });
+        if (!willRetry) throw error;
+        const delayMs = backoffDelayMs(attempt, retry, this.options.random);
+        this.options.logger.warn(
+          { storage: store.kind, attempt, delayMs: Math.round(delayMs), err: error.message },
+          'batch write failed and was rolled back; retrying',
+        );
+        await timing.sleep(
+          backoffDelayMs(attempt, retry, this.options.random),
+          this.options.signal,
+        );
+      }
     }
   }
 

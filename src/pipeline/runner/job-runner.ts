@@ -182,7 +182,15 @@ export class JobRunner {
           timing,
           random: this.random,
           signal,
-          onRequest: (outcome) => events.emit('provider:request', outcome),
+          onRequest: (outcome) => {
+            if (outcome.status === 'rate_limited') {
+              logger.warn(
+                { provider: providerName, symbol: request.symbol },
+                'provider answered 429 (rate limited); pausing it',
+              );
+            }
+            events.emit('provider:request', outcome);
+          },
           onRetry: ({ attempt, delayMs, error }) => {
             logger.warn(
               {
@@ -210,6 +218,10 @@ export class JobRunner {
           events,
           totals,
           timing,
+          retry: config.storage.primary.write.retry,
+          random: this.random,
+          signal: options.signal,
+          logger,
         }),
     };
   }

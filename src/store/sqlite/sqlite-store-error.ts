@@ -65,7 +65,7 @@ export function sqliteStoreError(error: unknown, file: string, action: SqliteAct
         STORAGE,
         `${file} stayed locked by another connection past the busy timeout: ${detail}. ` +
           'Another process holds a long write transaction; retry when it has finished.',
-        options,
+        { ...options, transient: true },
       );
     case 'SQLITE_CANTOPEN':
     case 'SQLITE_PERM':
@@ -88,7 +88,7 @@ export function sqliteStoreError(error: unknown, file: string, action: SqliteAct
         'MDP_STORE_IO',
         STORAGE,
         `I/O error on ${file}: ${detail}. Check the disk and file system (dmesg), then retry.`,
-        options,
+        { ...options, transient: true },
       );
     default:
       return new StoreError(
