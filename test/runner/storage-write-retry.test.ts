@@ -11,7 +11,7 @@ import { JobRunner } from '../../src/pipeline/runner/job-runner.js';
 import { systemTiming } from '../../src/pipeline/timing.js';
 import { SyntheticProvider } from '../../src/providers/synthetic/synthetic-provider.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { Store, WriteBatch, WriteResult } from '../../src/store/store.js';
+import type { WriteBatch, WriteResult } from '../../src/store/store.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { testConfig } from '../helpers/test-config.js';
 

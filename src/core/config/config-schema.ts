@@ -117,6 +117,8 @@ export const storageSchema = z.strictObject({
         .array(z.enum(BAR_KEY_COLUMNS))
         .min(1)
         .default(['provider', 'symbol', 'interval', 'ts']),
+      /** Retries of a batch whose write failed transiently (lock, lost connection, deadlock). */
+      retry: retrySchema.prefault({ max_attempts: 5, backoff_seconds: 1, max_backoff_seconds: 30 }),
     })
     .prefault({}),
 });
