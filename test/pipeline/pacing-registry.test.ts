@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PacingConfig } from '../../src/core/config/config-schema.js';
 import { PacingRegistry } from '../../src/pipeline/policies/pacing-registry.js';
+import { DEFAULT_PHASE_MARGIN_MS } from '../../src/pipeline/policies/token-bucket.js';
 import { FakeTiming } from '../helpers/fake-timing.js';
 
 const pacing: PacingConfig = { requests_per_minute: 60, burst: 2, cooldown_seconds: 30 };
@@ -26,7 +27,7 @@ describe('PacingRegistry', () => {
         second?.acquire().then(record),
       ]),
     );
-    expect(starts).toEqual([0, 0, 1_000]);
+    expect(starts).toEqual([0, 0, 1_000 + DEFAULT_PHASE_MARGIN_MS]);
   });
 
   it('gives each provider its own bucket with its own settings', async () => {

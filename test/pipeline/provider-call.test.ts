@@ -196,7 +196,7 @@ describe('callProvider', () => {
   describe('rate limits (429)', () => {
     it('pauses the bucket for the cooldown when it is longer than Retry-After', async () => {
       const timing = new FakeTiming();
-      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60 }, timing);
+      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
       const { provider, outcomes, options } = setup(
         [{ error: rateLimited(5_000) }, { bars: BARS }],
         {
@@ -213,7 +213,7 @@ describe('callProvider', () => {
 
     it('pauses the bucket for Retry-After when it is longer than the cooldown', async () => {
       const timing = new FakeTiming();
-      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60 }, timing);
+      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
       const { provider, options } = setup([{ error: rateLimited(90_000) }, { bars: BARS }], {
         timing,
         bucket,
@@ -225,7 +225,7 @@ describe('callProvider', () => {
 
     it('the pause holds every other request on the same bucket', async () => {
       const timing = new FakeTiming();
-      const bucket = new TokenBucket({ burst: 5, requestsPerMinute: 60 }, timing);
+      const bucket = new TokenBucket({ burst: 5, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
       const { provider, options } = setup([{ error: rateLimited() }, { bars: BARS }], {
         timing,
         bucket,
@@ -243,7 +243,7 @@ describe('callProvider', () => {
 
     it('does not spend an attempt: max_attempts 1 still succeeds after 429s', async () => {
       const timing = new FakeTiming();
-      const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60 }, timing);
+      const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
       const { provider, retries, options } = setup(
         [{ error: rateLimited(1_000) }, { error: rateLimited(1_000) }, { bars: BARS }],
         {
@@ -372,7 +372,7 @@ describe('callProvider', () => {
     it('cancellation while waiting for a token stops before any request', async () => {
       const controller = new AbortController();
       const timing = new FakeTiming();
-      const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 1 }, timing);
+      const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 1, phaseMarginMs: 0 }, timing);
       await bucket.acquire();
       const { provider, options } = setup([{ bars: BARS }], {
         timing,

@@ -22,7 +22,7 @@ function acquireAll(
 describe('TokenBucket', () => {
   it('starts full: the burst goes at once, then one start per 60/rpm seconds', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 3, requestsPerMinute: 30 }, timing);
+    const bucket = new TokenBucket({ burst: 3, requestsPerMinute: 30, phaseMarginMs: 0 }, timing);
     const { starts, done } = acquireAll(bucket, timing, 6);
     await timing.run(done);
     expect(starts.map((s) => s.at)).toEqual([0, 0, 0, 2_000, 4_000, 6_000]);
@@ -30,7 +30,7 @@ describe('TokenBucket', () => {
 
   it('serves waiters in arrival order', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60 }, timing);
+    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
     const { starts, done } = acquireAll(bucket, timing, 8);
     await timing.run(done);
     expect(starts.map((s) => s.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -39,7 +39,7 @@ describe('TokenBucket', () => {
 
   it('refills up to the burst after a quiet period, never beyond it', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60 }, timing);
+    const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
     await timing.run(acquireAll(bucket, timing, 2).done);
     await timing.advance(60_000);
     const { starts, done } = acquireAll(bucket, timing, 4);
@@ -49,7 +49,7 @@ describe('TokenBucket', () => {
 
   it('pause(ms) blocks every start for ms and restarts empty: no burst after the cooldown', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 5, requestsPerMinute: 60 }, timing);
+    const bucket = new TokenBucket({ burst: 5, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
     await timing.run(acquireAll(bucket, timing, 1).done);
     bucket.pause(10_000);
     const { starts, done } = acquireAll(bucket, timing, 3);
@@ -62,7 +62,7 @@ describe('TokenBucket', () => {
 
   it('a shorter pause does not cut an ongoing longer one short', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60 }, timing);
+    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
     bucket.pause(10_000);
     await timing.advance(2_000);
     bucket.pause(1_000);
@@ -73,7 +73,7 @@ describe('TokenBucket', () => {
 
   it('a pause while a waiter sleeps holds that waiter too', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60 }, timing);
+    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
     const { starts, done } = acquireAll(bucket, timing, 2);
     await timing.advance(500);
     expect(starts.map((s) => s.at)).toEqual([0]);
@@ -84,7 +84,7 @@ describe('TokenBucket', () => {
 
   it('rejects with the abort reason when the signal aborts while waiting for a token', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 6 }, timing);
+    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 6, phaseMarginMs: 0 }, timing);
     await bucket.acquire();
     const controller = new AbortController();
     const waiting = bucket.acquire(controller.signal);
@@ -105,7 +105,7 @@ describe('TokenBucket', () => {
 
   it('rejects a queued waiter as soon as its own signal aborts, not when its turn comes', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 1 }, timing);
+    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 1, phaseMarginMs: 0 }, timing);
     await bucket.acquire();
     const ahead = bucket.acquire(); // another job's request, waiting a minute for its token
     const controller = new AbortController();
@@ -131,7 +131,7 @@ describe('TokenBucket', () => {
 
   it('rejects at once when the signal is already aborted', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60 }, timing);
+    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
     const reason = new Error('already stopped');
     await expect(bucket.acquire(AbortSignal.abort(reason))).rejects.toBe(reason);
     // ...and does not spend the token.
@@ -141,7 +141,10 @@ describe('TokenBucket', () => {
   });
 
   it('estimateMs is the time to start n requests from a full bucket', () => {
-    const bucket = new TokenBucket({ burst: 10, requestsPerMinute: 40 }, new FakeTiming());
+    const bucket = new TokenBucket(
+      { burst: 10, requestsPerMinute: 40, phaseMarginMs: 0 },
+      new FakeTiming(),
+    );
     expect(bucket.estimateMs(0)).toBe(0);
     expect(bucket.estimateMs(10)).toBe(0);
     expect(bucket.estimateMs(11)).toBe(1_500);
@@ -150,7 +153,7 @@ describe('TokenBucket', () => {
 
   it('estimateMs matches the start time of the last of n queued requests', async () => {
     const timing = new FakeTiming();
-    const bucket = new TokenBucket({ burst: 4, requestsPerMinute: 120 }, timing);
+    const bucket = new TokenBucket({ burst: 4, requestsPerMinute: 120, phaseMarginMs: 0 }, timing);
     const { starts, done } = acquireAll(bucket, timing, 13);
     await timing.run(done);
     expect(starts.at(-1)?.at).toBe(bucket.estimateMs(13));
@@ -159,7 +162,7 @@ describe('TokenBucket', () => {
 
   it('reads only the monotonic clock: a jumping wall clock changes nothing', async () => {
     const schedule = async (timing: FakeTiming): Promise<number[]> => {
-      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 30 }, timing);
+      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 30, phaseMarginMs: 0 }, timing);
       const { starts, done } = acquireAll(bucket, timing, 5);
       await timing.run(done);
       return starts.map((s) => s.at);
@@ -170,5 +173,42 @@ describe('TokenBucket', () => {
     jumpy.setWallClock(() => (calls++ % 2 === 0 ? -1e12 : 4e12));
     expect(await schedule(jumpy)).toEqual(steady);
     expect(steady).toEqual([0, 0, 2_000, 4_000, 6_000]);
+  });
+
+  describe('phase margin', () => {
+    it('a busy period starting from a full bucket refills late by the margin, then at the exact rate', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket(
+        { burst: 2, requestsPerMinute: 60, phaseMarginMs: 25 },
+        timing,
+      );
+      const { starts, done } = acquireAll(bucket, timing, 5);
+      await timing.run(done);
+      expect(starts.map((s) => s.at)).toEqual([0, 0, 1_025, 2_025, 3_025]);
+    });
+
+    it('a bucket of one token paced back to back keeps its phase (no margin per request)', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket(
+        { burst: 1, requestsPerMinute: 60, phaseMarginMs: 25 },
+        timing,
+      );
+      const { starts, done } = acquireAll(bucket, timing, 4);
+      await timing.run(done);
+      expect(starts.map((s) => s.at)).toEqual([0, 1_025, 2_025, 3_025]);
+    });
+
+    it('after a quiet period the next burst pays the margin again, once', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket(
+        { burst: 1, requestsPerMinute: 60, phaseMarginMs: 25 },
+        timing,
+      );
+      await timing.run(bucket.acquire());
+      await timing.advance(10_000);
+      const { starts, done } = acquireAll(bucket, timing, 3);
+      await timing.run(done);
+      expect(starts.map((s) => s.at)).toEqual([10_000, 11_025, 12_025]);
+    });
   });
 });

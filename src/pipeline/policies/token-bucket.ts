@@ -5,7 +5,21 @@ export interface TokenBucketOptions {
   /** Bucket capacity: requests that may start at once after a quiet period. */
   readonly burst: number;
   readonly requestsPerMinute: number;
+  /**
+   * How much later than our own start the refill clock starts when a burst begins. See
+   * DEFAULT_PHASE_MARGIN_MS.
+   */
+  readonly phaseMarginMs?: number;
 }
+
+/**
+ * The server's bucket starts its refill clock when our first request *arrives*, a little after we
+ * counted it as started; at the same rate the server then stays that much behind us for the whole
+ * busy period, and a later request that travels faster than the first is refused. Starting our
+ * refill a little late keeps us behind the server by more than that jitter, at the cost of this
+ * many milliseconds once per busy period (the rate itself stays exact).
+ */
+export const DEFAULT_PHASE_MARGIN_MS = 25;
 
 /**
  * A token bucket on the monotonic clock: over any window of W seconds at most
@@ -16,6 +30,9 @@ export class TokenBucket {
   private updatedAt: number;
   private tail: Promise<void> = Promise.resolve();
   private readonly ratePerMs: number;
+  private readonly phaseMarginMs: number;
+  /** When the bucket last became full; a take after a quiet period restarts the refill clock. */
+  private fullSince = -Infinity;
 
   constructor(
     private readonly options: TokenBucketOptions,
@@ -24,6 +41,7 @@ export class TokenBucket {
     this.tokens = options.burst;
     this.updatedAt = timing.monotonic();
     this.ratePerMs = options.requestsPerMinute / 60_000;
+    this.phaseMarginMs = options.phaseMarginMs ?? DEFAULT_PHASE_MARGIN_MS;
   }
 
   /** Resolves when a request may start; rejects with the signal's reason if aborted first. */
@@ -62,10 +80,11 @@ export class TokenBucket {
     const now = this.timing.monotonic();
     // updatedAt may lie in the future during a pause: no refill until it has passed.
     if (now > this.updatedAt) {
-      this.tokens = Math.min(
-        this.options.burst,
-        this.tokens + (now - this.updatedAt) * this.ratePerMs,
-      );
+      const level = this.tokens + (now - this.updatedAt) * this.ratePerMs;
+      if (level >= this.options.burst && this.tokens < this.options.burst) {
+        this.fullSince = this.updatedAt + (this.options.burst - this.tokens) / this.ratePerMs;
+      }
+      this.tokens = Math.min(this.options.burst, level);
       this.updatedAt = now;
     }
   }
@@ -75,7 +94,13 @@ export class TokenBucket {
       signal?.throwIfAborted();
       this.refill();
       if (this.tokens >= 1) {
+        const now = this.timing.monotonic();
+        // Only a bucket that sat full (a quiet period) starts a new busy period; one that just
+        // refilled to its last token is mid-stream and keeps its phase.
+        const quiet =
+          this.tokens >= this.options.burst && now - this.fullSince >= this.phaseMarginMs;
         this.tokens -= 1;
+        if (quiet) this.updatedAt = Math.max(this.updatedAt, now + this.phaseMarginMs);
         return;
       }
       const now = this.timing.monotonic();
