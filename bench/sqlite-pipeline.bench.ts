@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { SqliteDatabase as Database } from '../src/store/sqlite/sqlite-driver.js';
 import { stringify } from 'yaml';
 import { SyntheticSeries } from '../src/providers/synthetic/synthetic-series.js';
 import { SQLITE_MIGRATIONS } from '../src/store/sqlite/sqlite-migrations.js';

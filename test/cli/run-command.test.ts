@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
 import { describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli } from '../helpers/run-cli.js';
 import { barSnapshot, jobRuns } from '../helpers/sqlite-db.js';

@@ -1,8 +1,9 @@
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
 import { join } from 'node:path';
 
 /** Read-only access to a test's SQLite file, for checking what a child process stored. */
-export function openTestDb(dir: string): Database.Database {
+export function openTestDb(dir: string): BetterSqlite3.Database {
   return new Database(join(dir, 'data', 'test.db'), { readonly: true, fileMustExist: true });
 }
 

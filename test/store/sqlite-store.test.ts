@@ -1,9 +1,10 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/core/errors.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
@@ -40,7 +41,7 @@ async function openStore(options: SqliteStoreOptions): Promise<SqliteStore> {
 }
 
 /** A second, independent connection to look at what the store really wrote. */
-function inspect<T>(path: string, look: (db: Database.Database) => T): T {
+function inspect<T>(path: string, look: (db: BetterSqlite3.Database) => T): T {
   const db = new Database(path);
   try {
     return look(db);

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { SqliteDatabase } from './sqlite-driver.js';
 import { BAR_KEY_COLUMNS, type Bar, type BarColumn } from '../../core/bar.js';
 import { StoreError } from '../../core/errors.js';
 import type { Interval } from '../../core/interval.js';
@@ -108,7 +109,7 @@ export class SqliteStore implements Store {
     let db: Database.Database | undefined;
     try {
       if (this.target !== ':memory:') mkdirSync(dirname(this.target), { recursive: true });
-      db = new Database(this.target, { timeout: BUSY_TIMEOUT_MS });
+      db = new SqliteDatabase(this.target, { timeout: BUSY_TIMEOUT_MS });
       configure(db);
       const { latest } = migrateSqlite(
         db,
