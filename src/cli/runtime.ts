@@ -8,8 +8,11 @@ import { RunEvents } from '../pipeline/run-events.js';
 import { JobRunner } from '../pipeline/runner/job-runner.js';
 import { systemTiming } from '../pipeline/timing.js';
 import { SyntheticProvider } from '../providers/synthetic/synthetic-provider.js';
+import { probePostgres, type PostgresProbe } from '../store/postgres/postgres-probe.js';
+import { PostgresStore } from '../store/postgres/postgres-store.js';
 import { SqliteStore, sqlitePathFromUri } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { createLogger } from './logger.js';
 
 /** The composition root: the one place that picks concrete providers and storage. */
 export function createProviderRegistry(): ProviderRegistry {
@@ -19,8 +22,14 @@ export function createProviderRegistry(): ProviderRegistry {
   );
 }
 
+/** What the CLI wants to hear from a store besides its results. */
+export interface StoreHooks {
+  /** Something works, but not as configured (e.g. no TimescaleDB: a plain table). */
+  readonly onWarning?: (message: string) => void;
+}
+
 /** The configured primary storage, not yet opened. */
-export function createStore(config: MdpConfig): Store {
+export function createStore(config: MdpConfig, hooks: StoreHooks = {}): Store {
   const storage = config.storage.primary;
   if (storage.type === 'sqlite') {
     return new SqliteStore({
@@ -28,25 +37,57 @@ export function createStore(config: MdpConfig): Store {
       upsertKeys: storage.write.upsert_keys,
     });
   }
+  if (storage.type === 'postgres' || storage.type === 'timescaledb') {
+    return new PostgresStore({
+      uri: storage.uri,
+      schema: storage.schema,
+      upsertKeys: storage.write.upsert_keys,
+      timescale:
+        storage.type === 'timescaledb'
+          ? { chunkIntervalMs: storage.timescale.chunk_interval }
+          : undefined,
+      onWarning: hooks.onWarning,
+    });
+  }
   throw new StoreError(
     'MDP_STORE_UNSUPPORTED',
-    storage.type,
-    `storage type ${storage.type} is not available in this build yet; use type: sqlite (see configs/sample.yaml)`,
+    String(storage.type),
+    `storage type ${String(storage.type)} is not available in this build; use sqlite, postgres or timescaledb`,
   );
 }
 
-/** A store opened for the duration of `body`, closed whatever happens. */
+/** A store opened for the duration of `body`, closed whatever happens; warnings are logged. */
 export async function withStore<T>(
   config: MdpConfig,
   body: (store: Store) => Promise<T>,
 ): Promise<T> {
-  const store = createStore(config);
+  const store = createStore(config, {
+    onWarning: (message) =>
+      createLogger(config.telemetry.log_level, config.redactor).warn(
+        { storage: config.storage.primary.type },
+        message,
+      ),
+  });
   await store.open();
   try {
     return await body(store);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * For `mdp validate`: what a PostgreSQL server says about the configured storage, read without
+ * changing anything; undefined for SQLite, which has no server to reach. Throws a StoreError when
+ * the server cannot be reached.
+ */
+export async function probeStorage(
+  config: MdpConfig,
+  timeoutMs: number,
+): Promise<PostgresProbe | undefined> {
+  const storage = config.storage.primary;
+  if (storage.type === 'sqlite') return undefined;
+  return probePostgres({ uri: storage.uri, schema: storage.schema, timeoutMs });
 }
 
 /** A runner wired to real providers, pacing and the given store. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { barsInWindow } from '../../src/pipeline/runner/backfill-plan.js';
 import { collect, runCli, spawnCli } from '../helpers/run-cli.js';
-import { barSnapshot, jobRuns, openTestDb } from '../helpers/sqlite-db.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig, type TestConfigOptions } from '../helpers/test-config.js';
+import { STORAGE_KINDS, useTestStorage, type TestStorage } from '../helpers/test-storage.js';
 
 const tempDir = useTempDir();
 const PER_SYMBOL = barsInWindow(
@@ -19,48 +19,36 @@ const SLOW: TestConfigOptions = {
   latencyMs: 120,
 };
 
-function checkpointedRows(dir: string): number {
-  const db = openTestDb(dir);
-  try {
-    return (
-      db.prepare('SELECT COALESCE(SUM(rows), 0) AS n FROM job_checkpoints').get() as { n: number }
-    ).n;
-  } catch {
-    return 0; // the child has not created the tables yet
-  } finally {
-    db.close();
-  }
-}
-
 /** Polls until at least `chunks` checkpoints exist. */
-async function waitForCheckpoints(dir: string, chunks: number): Promise<void> {
+async function waitForCheckpoints(
+  storage: TestStorage,
+  dir: string,
+  chunks: number,
+): Promise<void> {
   for (let i = 0; i < 400; i++) {
-    try {
-      const db = openTestDb(dir);
-      const n = (db.prepare('SELECT COUNT(*) AS n FROM job_checkpoints').get() as { n: number }).n;
-      db.close();
-      if (n >= chunks) return;
-    } catch {
-      // database or table not there yet
-    }
+    // Rejects until the child has created the database and its tables.
+    const n = await storage.countRows(dir, 'job_checkpoints').catch(() => 0);
+    if (n >= chunks) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`no ${chunks} checkpoints after 10 s`);
 }
 
-describe('mdp backfill interrupted', () => {
+describe.each(STORAGE_KINDS)('mdp backfill interrupted, on %s', (kind) => {
+  const storage = useTestStorage(kind);
+
   it.each([3, 9])(
     'SIGKILL after %i chunks: the rerun finishes exactly, the killed run is abandoned',
     async (chunks) => {
       const dir = tempDir();
-      const config = writeTestConfig(dir, SLOW);
+      const config = writeTestConfig(dir, { ...SLOW, storage: kind });
       const child = spawnCli(['backfill', '--config', config, '--job', 'backfill_job']);
       const exited = collect(child);
-      await waitForCheckpoints(dir, chunks);
+      await waitForCheckpoints(storage, dir, chunks);
       child.kill('SIGKILL');
       const killed = await exited;
       expect(killed.signal).toBe('SIGKILL');
-      const savedByCheckpoints = checkpointedRows(dir);
+      const savedByCheckpoints = await storage.checkpointedRows(dir);
       expect(savedByCheckpoints).toBeGreaterThan(0);
       expect(savedByCheckpoints).toBeLessThan(4 * PER_SYMBOL);
 
@@ -78,7 +66,7 @@ describe('mdp backfill interrupted', () => {
         timeoutMs: 120_000,
       });
       expect(rerun.code).toBe(0);
-      const bars = barSnapshot(dir);
+      const bars = await storage.barSnapshot(dir);
       expect(bars.perSymbol).toEqual({
         AAA: PER_SYMBOL,
         BBB: PER_SYMBOL,
@@ -86,17 +74,17 @@ describe('mdp backfill interrupted', () => {
         DDD: PER_SYMBOL,
       });
       // Finished chunks are not fetched again: the rerun writes exactly what checkpoints did not cover.
-      const runs = jobRuns(dir);
+      const runs = await storage.jobRuns(dir);
       expect(runs.map((run) => run.status)).toEqual(['abandoned', 'success']);
       expect(runs[1]?.rows_written).toBe(4 * PER_SYMBOL - savedByCheckpoints);
 
       // And the data equals an uninterrupted run's.
       const clean = tempDir();
-      const cleanConfig = writeTestConfig(clean, { ...SLOW, latencyMs: 0 });
+      const cleanConfig = writeTestConfig(clean, { ...SLOW, latencyMs: 0, storage: kind });
       expect(
         (await runCli(['backfill', '--config', cleanConfig, '--job', 'backfill_job'])).code,
       ).toBe(0);
-      expect(barSnapshot(clean).digest).toBe(bars.digest);
+      expect((await storage.barSnapshot(clean)).digest).toBe(bars.digest);
     },
   );
 
@@ -107,19 +95,19 @@ describe('mdp backfill interrupted', () => {
     '%s stops the run: exit %i, run cancelled, only whole batches stored, rerun completes',
     async (signal, code) => {
       const dir = tempDir();
-      const config = writeTestConfig(dir, SLOW);
+      const config = writeTestConfig(dir, { ...SLOW, storage: kind });
       const child = spawnCli(['backfill', '--config', config, '--job', 'backfill_job']);
       const exited = collect(child);
-      await waitForCheckpoints(dir, 2);
+      await waitForCheckpoints(storage, dir, 2);
       child.kill(signal);
       const result = await exited;
       expect(result.code).toBe(code);
       expect(result.stderr).toContain(`interrupted by ${signal}`);
       expect(result.stdout).toMatch(/^run 1 backfill_job cancelled: /m);
-      const [run] = jobRuns(dir);
+      const [run] = await storage.jobRuns(dir);
       expect(run?.status).toBe('cancelled');
       // Every stored bar came in a committed batch: rows_written matches the table.
-      expect(barSnapshot(dir).count).toBe(run?.rows_written);
+      expect((await storage.barSnapshot(dir)).count).toBe(run?.rows_written);
       expect(
         (
           await runCli(['backfill', '--config', config, '--job', 'backfill_job'], {
@@ -127,16 +115,16 @@ describe('mdp backfill interrupted', () => {
           })
         ).code,
       ).toBe(0);
-      expect(barSnapshot(dir).count).toBe(4 * PER_SYMBOL);
+      expect((await storage.barSnapshot(dir)).count).toBe(4 * PER_SYMBOL);
     },
   );
 
   it('a second run of an active job exits 1 naming the running one', async () => {
     const dir = tempDir();
-    const config = writeTestConfig(dir, SLOW);
+    const config = writeTestConfig(dir, { ...SLOW, storage: kind });
     const first = spawnCli(['backfill', '--config', config, '--job', 'backfill_job']);
     const firstExit = collect(first);
-    await waitForCheckpoints(dir, 1);
+    await waitForCheckpoints(storage, dir, 1);
     const second = await runCli(['backfill', '--config', config, '--job', 'backfill_job']);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('MDP_JOB_LOCKED');

@@ -1,16 +1,19 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli } from '../helpers/run-cli.js';
-import { barSnapshot, jobRuns } from '../helpers/sqlite-db.js';
 import { useTempDir } from '../helpers/temp-dir.js';
-import { writeTestConfig } from '../helpers/test-config.js';
+import { writeTestConfig, type TestConfigOptions } from '../helpers/test-config.js';
+import { STORAGE_KINDS, useTestStorage } from '../helpers/test-storage.js';
+import { uniqueTestName } from '../helpers/postgres-test-names.js';
+import { testPostgresUrl, useTestPostgresPool } from '../helpers/postgres-test-server.js';
 
 const tempDir = useTempDir();
 const SAMPLE = join(import.meta.dirname, '..', '..', 'configs', 'sample.yaml');
 
-describe('mdp run', () => {
+describe('mdp run, the sample config', () => {
   it('the seed smoke test: validate, run synthetic_live, then bars and a job_runs audit row', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'configs'));
@@ -47,11 +50,70 @@ describe('mdp run', () => {
     expect((runs[0] as { config_hash: string }).config_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  const pool = useTestPostgresPool();
+
+  it('the quickstart against PostgreSQL: --profile prod with MDP_PG_URI naming a new database', async () => {
+    const database = uniqueTestName();
+    await pool().query(`CREATE DATABASE "${database}"`);
+    try {
+      const uri = new URL(testPostgresUrl());
+      uri.pathname = `/${database}`;
+      const env = { MDP_PG_URI: uri.toString() };
+      const dir = tempDir();
+      const args = ['--config', SAMPLE, '--profile', 'prod'];
+
+      const validate = await runCli(['validate', ...args], { cwd: dir, env });
+      expect(validate.code).toBe(0);
+      expect(validate.stdout).toMatch(
+        /^ {2}primary reachable: PostgreSQL \d+\.\d+; timescaledb not installed: bars_ohlcv will be a plain table$/m,
+      );
+
+      const run = await runCli(['run', ...args, '--job', 'synthetic_live'], { cwd: dir, env });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^run 1 synthetic_live success: (357|360) rows written/m);
+      // Said once, as a warning: the sample's prod profile asks for TimescaleDB.
+      expect(
+        run.stderr.match(/timescaledb not installed: bars_ohlcv is a plain table/g),
+      ).toHaveLength(1);
+      expect(run.stdout + run.stderr).not.toContain(uri.password);
+
+      const status = await runCli(['status', ...args, '--json'], { cwd: dir, env });
+      expect(JSON.parse(status.stdout)).toMatchObject([
+        { run_id: 1, job_name: 'synthetic_live', status: 'success' },
+      ]);
+      const client = new pg.Client({ connectionString: uri.toString() });
+      await client.connect();
+      try {
+        const bars = await client.query(
+          'SELECT symbol, count(*)::int AS n FROM public.bars_ohlcv GROUP BY symbol ORDER BY symbol',
+        );
+        expect(bars.rows.map((row: { symbol: string }) => row.symbol)).toEqual([
+          'AAA',
+          'BBB',
+          'CCC',
+        ]);
+        for (const row of bars.rows as { n: number }[]) expect(row.n).toBeGreaterThanOrEqual(119);
+      } finally {
+        await client.end();
+      }
+      const again = await runCli(['validate', ...args], { cwd: dir, env });
+      expect(again.stdout).toContain('timescaledb not installed: bars_ohlcv is a plain table');
+    } finally {
+      await pool().query(`DROP DATABASE "${database}" WITH (FORCE)`);
+    }
+  });
+});
+
+describe.each(STORAGE_KINDS)('mdp run on %s', (kind) => {
+  const storage = useTestStorage(kind);
+  const configIn = (dir: string, options: TestConfigOptions = {}): string =>
+    writeTestConfig(dir, { ...options, storage: kind });
+
   it('a second cycle fetches only bars closed since the last stored one', async () => {
     const dir = tempDir();
-    const config = writeTestConfig(dir);
+    const config = configIn(dir);
     expect((await runCli(['run', '--config', config, '--job', 'live_job'])).code).toBe(0);
-    const first = barSnapshot(dir).count;
+    const first = (await storage.barSnapshot(dir)).count;
     const second = await runCli(['run', '--config', config, '--job', 'live_job']);
     expect(second.code).toBe(0);
     const written = Number(
@@ -59,45 +121,45 @@ describe('mdp run', () => {
     );
     // At most the one or two minutes that closed between the runs.
     expect(written).toBeLessThanOrEqual(2 * 2);
-    expect(barSnapshot(dir).count).toBe(first + written);
+    expect((await storage.barSnapshot(dir)).count).toBe(first + written);
   });
 
   it('--dry-run lists the window per symbol and writes nothing', async () => {
     const dir = tempDir();
-    const config = writeTestConfig(dir);
+    const config = configIn(dir);
     const result = await runCli(['run', '--config', config, '--job', 'live_job', '--dry-run']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^live plan: 2 requests, pacing budget needs/m);
     expect(result.stdout).toMatch(/^ {2}AAA: .* \((119|120) bars\)$/m);
-    expect(barSnapshot(dir).count).toBe(0);
-    expect(jobRuns(dir)).toMatchObject([{ dry_run: 1, status: 'success' }]);
+    expect((await storage.barSnapshot(dir)).count).toBe(0);
+    expect(await storage.jobRuns(dir)).toMatchObject([{ dry_run: true, status: 'success' }]);
   });
 
   it('--follow keeps the run open until SIGINT, then records it cancelled and exits 130', async () => {
     const dir = tempDir();
-    const config = writeTestConfig(dir);
+    const config = configIn(dir);
     const child = spawnCli(['run', '--config', config, '--job', 'live_job', '--follow']);
     const exited = collect(child);
     // Wait for the first cycle to be stored.
     for (let i = 0; i < 200; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       try {
-        if (barSnapshot(dir).count > 0) break;
+        if ((await storage.barSnapshot(dir)).count > 0) break;
       } catch {
         // not created yet
       }
     }
-    expect(jobRuns(dir)).toMatchObject([{ status: 'running' }]);
+    expect(await storage.jobRuns(dir)).toMatchObject([{ status: 'running' }]);
     child.kill('SIGINT');
     const result = await exited;
     expect(result.code).toBe(130);
-    expect(jobRuns(dir)).toMatchObject([{ status: 'cancelled' }]);
-    expect(barSnapshot(dir).count).toBeGreaterThanOrEqual(2 * 119);
+    expect(await storage.jobRuns(dir)).toMatchObject([{ status: 'cancelled' }]);
+    expect((await storage.barSnapshot(dir)).count).toBeGreaterThanOrEqual(2 * 119);
   });
 
   it('refuses a backfill job', async () => {
     const dir = tempDir();
-    const config = writeTestConfig(dir);
+    const config = configIn(dir);
     const result = await runCli(['run', '--config', config, '--job', 'backfill_job']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(
@@ -106,10 +168,13 @@ describe('mdp run', () => {
   });
 });
 
-describe('mdp status', () => {
+describe.each(STORAGE_KINDS)('mdp status on %s', (kind) => {
+  const configIn = (dir: string, options: TestConfigOptions = {}): string =>
+    writeTestConfig(dir, { ...options, storage: kind });
+
   it('prints recent runs as a table and as JSON, filtered by job and limited', async () => {
     const dir = tempDir();
-    const config = writeTestConfig(dir);
+    const config = configIn(dir);
     await runCli(['backfill', '--config', config, '--job', 'backfill_job']);
     await runCli(['run', '--config', config, '--job', 'live_job']);
     await runCli(['backfill', '--config', config, '--job', 'backfill_job', '--dry-run']);
@@ -152,7 +217,7 @@ describe('mdp status', () => {
 
   it('says so when there are no runs yet', async () => {
     const dir = tempDir();
-    const config = writeTestConfig(dir);
+    const config = configIn(dir);
     const result = await runCli(['status', '--config', config]);
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe('no runs recorded yet');

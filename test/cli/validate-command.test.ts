@@ -2,6 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/free-port.js';
+import { uniqueTestName } from '../helpers/postgres-test-names.js';
+import { testPostgresUrl, useTestPostgresPool } from '../helpers/postgres-test-server.js';
 import { runCli } from '../helpers/run-cli.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
@@ -253,5 +256,83 @@ describe('mdp validate', () => {
     const missingValue = await runCli(['validate', '--config']);
     expect(missingValue.code).toBe(2);
     expect(missingValue.stderr).toContain("error: option '-c, --config <file>' argument missing");
+  });
+});
+
+describe('mdp validate with PostgreSQL storage', () => {
+  const tempDir = useTempDir();
+  const pool = useTestPostgresPool();
+
+  /** The sample config in a temp dir with its storage replaced by `storage`. */
+  function sampleWith(storage: string): string {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'mdp.yaml'),
+      SAMPLE_TEXT.replace("type: sqlite\n    uri: 'sqlite:data/marketdata.db'", storage),
+    );
+    return dir;
+  }
+
+  it('connects and reports the server and how bars_ohlcv is stored, without the password', async () => {
+    const url = testPostgresUrl();
+    const schema = uniqueTestName();
+    const dir = sampleWith(`type: postgres\n    uri: '${url}'\n    schema: ${schema}`);
+    const before = await runCli(['validate'], { cwd: dir });
+    expect(before.code).toBe(0);
+    expect(before.stdout).toMatch(
+      / {2}upsert keys \[provider, symbol, interval, ts\] {2}schema mdp_test_\w+\n/,
+    );
+    expect(before.stdout).toMatch(
+      /^ {2}primary reachable: PostgreSQL \d+\.\d+; bars_ohlcv will be created on first use$/m,
+    );
+    await pool().query(`CREATE SCHEMA "${schema}"`);
+    await pool().query(`CREATE TABLE "${schema}".bars_ohlcv (ts timestamptz)`);
+    const after = await runCli(['validate'], { cwd: dir });
+    expect(after.stdout).toMatch(/^ {2}primary reachable: .*; bars_ohlcv is a plain table$/m);
+    expect(before.stdout + before.stderr + after.stdout).not.toContain(new URL(url).password);
+    // Validating changes nothing on the server.
+    const tables = await pool().query(
+      'SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1',
+      [schema],
+    );
+    expect(tables.rows[0]).toEqual({ n: 1 });
+  });
+
+  it('for timescaledb on a server without it: says bars_ohlcv will be a plain table', async () => {
+    const dir = sampleWith(
+      `type: timescaledb\n    uri: '${testPostgresUrl()}'\n    schema: ${uniqueTestName()}\n    timescale: { chunk_interval: 1d }`,
+    );
+    const result = await runCli(['validate'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/ {2}schema mdp_test_\w+ {2}chunk 1d\n/);
+    expect(result.stdout).toMatch(
+      /^ {2}primary reachable: PostgreSQL \d+\.\d+; timescaledb not installed: bars_ohlcv will be a plain table$/m,
+    );
+  });
+
+  it('an unreachable server is a warning line, not a failed validate; --no-connect skips the check', async () => {
+    const port = await freePort();
+    const dir = sampleWith(
+      `type: postgres\n    uri: 'postgresql://mdp:${PASSWORD}@127.0.0.1:${port}/marketdata'`,
+    );
+    const result = await runCli(['validate'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      `  primary unreachable (warning; the config itself is valid): storage postgres: 127.0.0.1:${port} refused the connection`,
+    );
+    expect(result.stdout).toMatch(/\[MDP_STORE_REFUSED\]$/m);
+    expect(result.stdout + result.stderr).not.toContain(PASSWORD);
+    const offline = await runCli(['validate', '--no-connect'], { cwd: dir });
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).not.toMatch(/reachable/);
+  });
+
+  it('refuses a schema name PostgreSQL would fold or need quoting for', async () => {
+    const dir = sampleWith(`type: postgres\n    uri: '${PG_URI}'\n    schema: MarketData`);
+    const result = await runCli(['validate'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /storage\.primary\.schema: a schema name is 1 to 63 lower-case letters, digits and _/,
+    );
   });
 });

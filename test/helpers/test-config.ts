@@ -1,9 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { storagePrimary, type StorageKind } from './test-storage.js';
 
 /** Knobs for a test config around one synthetic provider, one dataset and two jobs. */
 export interface TestConfigOptions {
+  /** Where the data goes: `dir/data/test.db` (default), or the test PostgreSQL server. */
+  readonly storage?: StorageKind;
   readonly symbols?: string[];
   readonly interval?: string;
   readonly start?: string;
@@ -21,9 +24,13 @@ export interface TestConfigOptions {
     burst: number;
     retry_after_seconds?: number;
   };
+  /** telemetry.log_level; default warn. */
+  readonly logLevel?: string;
+  /** telemetry.metrics; off unless given (tests must not fight over a fixed port). */
+  readonly metrics?: { enabled?: boolean; port?: number; pushgatewayUrl?: string };
 }
 
-/** The config as a plain object (YAML-ready), storing into `dir/data/test.db`. */
+/** The config as a plain object (YAML-ready), storing into `dir/data/test.db` or its PG schema. */
 export function testConfig(dir: string, options: TestConfigOptions = {}): Record<string, unknown> {
   const simulate = {
     ...(options.latencyMs ? { latency_ms: options.latencyMs } : {}),
@@ -51,8 +58,7 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
     },
     storage: {
       primary: {
-        type: 'sqlite',
-        uri: `sqlite:${join(dir, 'data', 'test.db')}`,
+        ...storagePrimary(options.storage ?? 'sqlite', dir),
         write: { batch_size: options.batchSize ?? 500 },
       },
     },
@@ -76,7 +82,19 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
       },
     },
     features: { write_enabled: options.writeEnabled ?? true },
-    telemetry: { log_level: 'warn', metrics: { enabled: false } },
+    telemetry: {
+      log_level: options.logLevel ?? 'warn',
+      metrics: options.metrics
+        ? {
+            enabled: options.metrics.enabled ?? true,
+            host: '127.0.0.1',
+            port: options.metrics.port ?? 0,
+            ...(options.metrics.pushgatewayUrl
+              ? { pushgateway_url: options.metrics.pushgatewayUrl }
+              : {}),
+          }
+        : { enabled: false },
+    },
   };
 }
 

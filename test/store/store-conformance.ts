@@ -196,6 +196,38 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         expect(await store.lastBarTs('p1', 'AAA', '1m')).toBeUndefined();
       });
 
+      it('stores every double and integer exactly as given', async () => {
+        const store = await open();
+        const awkward = [
+          0.1 + 0.2,
+          1 / 3,
+          Math.PI * 1e10,
+          123_456_789.123_456_79,
+          5e-324,
+          2.2250738585072014e-308,
+          1e-300,
+          1.7976931348623157e308,
+          9_007_199_254_740_991,
+        ];
+        const bars = awkward.map((value, i) =>
+          makeBar(i, {
+            open: value,
+            high: value,
+            low: value,
+            close: value,
+            volume: awkward[awkward.length - 1 - i] as number,
+            vwap: -value,
+            tradeCount: Number.MAX_SAFE_INTEGER - i,
+          }),
+        );
+        await store.writeBatch({ runId: 1, bars });
+        const stored = await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' });
+        expect(stored).toEqual(bars);
+        for (const [i, bar] of stored.entries()) {
+          expect(Object.is(bar.open, awkward[i])).toBe(true);
+        }
+      });
+
       it('accepts an empty batch', async () => {
         const store = await open();
         expect(await store.writeBatch({ runId: 1, bars: [] })).toEqual({

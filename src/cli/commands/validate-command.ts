@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import type { MdpConfig } from '../../core/config/load-config.js';
 import { formatDuration } from '../../core/duration.js';
+import { MdpError, toError } from '../../core/errors.js';
+import type { PostgresProbe } from '../../store/postgres/postgres-probe.js';
 import type { CommandContext } from '../command-context.js';
+import { probeStorage } from '../runtime.js';
+
+/** How long validate waits for a storage server: long enough for a LAN, short for a typo. */
+const PROBE_TIMEOUT_MS = 3000;
 
 /** `mdp validate`: loads the config, prints what it resolves to, or every problem in it. */
 export function registerValidateCommand(program: Command, context: CommandContext): void {
@@ -14,12 +20,61 @@ export function registerValidateCommand(program: Command, context: CommandContex
       "profile to apply (default: $MDP_PROFILE, else the file's profile:)",
     )
     .option('--json', 'print the resolved config as JSON (secrets masked)')
-    .action((options: { config?: string; profile?: string; json?: boolean }) => {
-      const config = context.loadConfig(options);
-      context.print(
-        options.json ? JSON.stringify(resolvedView(config), null, 2) : describeConfig(config),
-      );
-    });
+    .option('--no-connect', 'do not try to reach a PostgreSQL storage server')
+    .action(
+      async (options: { config?: string; profile?: string; json?: boolean; connect: boolean }) => {
+        const config = context.loadConfig(options);
+        if (options.json) {
+          context.print(JSON.stringify(resolvedView(config), null, 2));
+          return;
+        }
+        const reachability = options.connect ? await storageReachability(config) : undefined;
+        context.print(describeConfig(config, reachability));
+      },
+    );
+}
+
+/**
+ * One line on whether the storage server answers and how `bars_ohlcv` is (or will be) stored; an
+ * unreachable server is a warning, not an invalid config. Undefined for SQLite.
+ */
+async function storageReachability(config: MdpConfig): Promise<string | undefined> {
+  let probe: PostgresProbe | undefined;
+  try {
+    probe = await probeStorage(config, PROBE_TIMEOUT_MS);
+  } catch (thrown: unknown) {
+    const error = toError(thrown);
+    const code = error instanceof MdpError ? ` [${error.code}]` : '';
+    return `  primary unreachable (warning; the config itself is valid): ${error.message}${code}`;
+  }
+  if (probe === undefined) return undefined;
+  return `  primary reachable: PostgreSQL ${probe.serverVersion}; ${describeLayout(config, probe)}`;
+}
+
+/** How `bars_ohlcv` is stored, in the terms of the configured type. */
+function describeLayout(config: MdpConfig, probe: PostgresProbe): string {
+  const table = probe.barsTable === 'missing' ? 'bars_ohlcv will be' : 'bars_ohlcv is';
+  if (config.storage.primary.type !== 'timescaledb') {
+    return probe.barsTable === 'missing'
+      ? 'bars_ohlcv will be created on first use'
+      : 'bars_ohlcv is a plain table';
+  }
+  if (probe.barsTable === 'hypertable') {
+    return `timescaledb ${probe.timescaleInstalled ?? ''}: bars_ohlcv is a hypertable`;
+  }
+  if (probe.timescaleInstalled !== undefined) {
+    return probe.barsTable === 'missing'
+      ? `timescaledb ${probe.timescaleInstalled}: bars_ohlcv will be a hypertable`
+      : `timescaledb ${probe.timescaleInstalled}, but bars_ohlcv is a plain table holding ` +
+          'rows (mdp run says how to convert it)';
+  }
+  if (probe.timescaleAvailable !== undefined) {
+    return (
+      `timescaledb ${probe.timescaleAvailable} available but not enabled in this database: ` +
+      `${table} a hypertable if mdp may CREATE EXTENSION timescaledb, else a plain table`
+    );
+  }
+  return `timescaledb not installed: ${table} a plain table`;
 }
 
 /** The resolved config with secrets masked, for `--json`. */
@@ -30,8 +85,8 @@ function resolvedView(config: MdpConfig): unknown {
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
 
-/** A short human summary of the resolved config; secrets masked. */
-export function describeConfig(config: MdpConfig): string {
+/** A short human summary of the resolved config, with the storage check if any; secrets masked. */
+export function describeConfig(config: MdpConfig, reachability?: string): string {
   const { source } = config;
   const profile =
     source.profile === undefined
@@ -51,11 +106,17 @@ export function describeConfig(config: MdpConfig): string {
   }
 
   const storage = config.storage.primary;
+  const postgres = storage.type === 'sqlite' ? '' : `  schema ${storage.schema}`;
+  const chunks =
+    storage.type === 'timescaledb'
+      ? `  chunk ${formatDuration(storage.timescale.chunk_interval)}`
+      : '';
   lines.push(
     '',
     'storage:',
-    `  primary  ${storage.type}  ${storage.uri}  batch ${storage.write.batch_size}  upsert keys [${storage.write.upsert_keys.join(', ')}]`,
+    `  primary  ${storage.type}  ${storage.uri}  batch ${storage.write.batch_size}  upsert keys [${storage.write.upsert_keys.join(', ')}]${postgres}${chunks}`,
   );
+  if (reachability !== undefined) lines.push(reachability);
 
   const datasets = Object.entries(config.datasets);
   lines.push('', `datasets (${datasets.length}):`);

@@ -107,9 +107,26 @@ export const providerSchema = z.discriminatedUnion('type', [syntheticProviderSch
 
 export const STORAGE_TYPES = ['sqlite', 'postgres', 'timescaledb'] as const;
 
+/** PostgreSQL folds unquoted names to lower case; allowing only these keeps psql and mdp agreeing. */
+const POSTGRES_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
 export const storageSchema = z.strictObject({
   type: z.enum(STORAGE_TYPES),
   uri: z.string().min(1),
+  /** postgres/timescaledb: the schema holding mdp's tables, created on first use. */
+  schema: z
+    .string()
+    .regex(
+      POSTGRES_IDENTIFIER,
+      'a schema name is 1 to 63 lower-case letters, digits and _, not starting with a digit, e.g. marketdata',
+    )
+    .default('public'),
+  /** timescaledb: how `bars_ohlcv` is partitioned when it becomes a hypertable. */
+  timescale: z
+    .strictObject({
+      chunk_interval: duration.prefault('7d'),
+    })
+    .prefault({}),
   write: z
     .strictObject({
       batch_size: positiveInt.default(1000),
@@ -157,6 +174,25 @@ export const jobSchema = z.strictObject({
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
+/**
+ * An http(s) URL; empty means unset, so `${PUSHGATEWAY_URL:-}` can leave it out. The value is never
+ * echoed in the message, as it may carry a password.
+ */
+const pushgatewayUrl = z
+  .string()
+  .refine(
+    (text) => {
+      if (text === '') return true;
+      try {
+        return ['http:', 'https:'].includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:9091' },
+  )
+  .transform((text) => text || undefined);
+
 export const telemetrySchema = z
   .strictObject({
     log_level: z
@@ -169,6 +205,8 @@ export const telemetrySchema = z
         enabled: boolean().default(true),
         host: z.string().min(1).default('127.0.0.1'),
         port: numeric(z.number().int().min(0).max(65535)).default(9090),
+        /** A Prometheus Pushgateway that receives each run's final metrics (for short runs). */
+        pushgateway_url: pushgatewayUrl.optional(),
       })
       .prefault({}),
   })

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Bar, BarColumn } from '../../core/bar.js';
+import { DuplicateKeyFilter } from '../duplicate-key-filter.js';
 import type { WriteBatch, WriteResult } from '../store.js';
 
 /** Every column of `bars_ohlcv` a bar supplies, in insert order. */
@@ -16,21 +17,6 @@ const BAR_COLUMNS: readonly BarColumn[] = [
   'vwap',
   'trade_count',
 ];
-
-/** The Bar property behind each column. */
-const BAR_PROPERTY: Readonly<Record<BarColumn, keyof Bar>> = {
-  provider: 'provider',
-  symbol: 'symbol',
-  interval: 'interval',
-  ts: 'ts',
-  open: 'open',
-  high: 'high',
-  low: 'low',
-  close: 'close',
-  volume: 'volume',
-  vwap: 'vwap',
-  trade_count: 'tradeCount',
-};
 
 /** Parameters per bar row of the upsert: the bar's columns, then run_id and ingested_at. */
 const PARAMS_PER_ROW = BAR_COLUMNS.length + 2;
@@ -81,9 +67,7 @@ export class SqliteBatchWriter {
   private readonly insertReject: Database.Statement;
   private readonly upsertCheckpoint: Database.Statement;
   private readonly write: Database.Transaction<(batch: WriteBatch, now: number) => WriteResult>;
-  private readonly keyProperties: readonly (keyof Bar)[];
-  /** The key properties other than ts, when ts is a key (enables the sorted-series fast path). */
-  private readonly seriesProperties: readonly (keyof Bar)[] | undefined;
+  private readonly duplicates: DuplicateKeyFilter;
 
   constructor(db: Database.Database, upsertKeys: readonly BarColumn[]) {
     this.upsertChunk = db.prepare(barUpsertSql(upsertKeys, ROWS_PER_STATEMENT));
@@ -91,10 +75,7 @@ export class SqliteBatchWriter {
     this.chunkParams = new Array<string | number | null>(ROWS_PER_STATEMENT * PARAMS_PER_ROW);
     this.insertReject = db.prepare(INSERT_REJECT);
     this.upsertCheckpoint = db.prepare(UPSERT_CHECKPOINT);
-    this.keyProperties = upsertKeys.map((column) => BAR_PROPERTY[column]);
-    this.seriesProperties = upsertKeys.includes('ts')
-      ? this.keyProperties.filter((property) => property !== 'ts')
-      : undefined;
+    this.duplicates = new DuplicateKeyFilter(upsertKeys);
     // better-sqlite3 rolls the transaction back when the function throws: all-or-nothing.
     this.write = db.transaction((batch: WriteBatch, now: number) => this.writeLocked(batch, now));
   }
@@ -108,7 +89,7 @@ export class SqliteBatchWriter {
 
   private writeLocked(batch: WriteBatch, now: number): WriteResult {
     const { bars, runId } = batch;
-    const keep = this.lastOccurrences(bars);
+    const keep = this.duplicates.lastOccurrences(bars);
     const params = this.chunkParams;
     let rowsWritten = 0;
     let offset = 0;
@@ -165,40 +146,5 @@ export class SqliteBatchWriter {
       );
     }
     return { rowsWritten, duplicatesDropped: bars.length - rowsWritten };
-  }
-
-  /**
-   * Undefined when every bar has a distinct key (the common case, found without allocating);
-   * otherwise a 0/1 mask keeping only the last bar of each key, so the last one wins.
-   */
-  private lastOccurrences(bars: readonly Bar[]): Uint8Array | undefined {
-    if (bars.length < 2 || this.isSortedSeries(bars)) return undefined;
-    const keys = this.keyProperties;
-    const seen = new Set<string>();
-    const keep = new Uint8Array(bars.length);
-    for (let i = bars.length - 1; i >= 0; i--) {
-      const bar = bars[i] as Bar;
-      let key = '';
-      for (const property of keys) key += `${String(bar[property])}\u0000`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      keep[i] = 1;
-    }
-    return seen.size === bars.length ? undefined : keep;
-  }
-
-  /** One series in strictly increasing ts order cannot repeat a key that includes ts. */
-  private isSortedSeries(bars: readonly Bar[]): boolean {
-    const series = this.seriesProperties;
-    if (series === undefined) return false;
-    const first = bars[0] as Bar;
-    let previousTs = first.ts;
-    for (let i = 1; i < bars.length; i++) {
-      const bar = bars[i] as Bar;
-      if (!(bar.ts > previousTs)) return false;
-      for (const property of series) if (bar[property] !== first[property]) return false;
-      previousTs = bar.ts;
-    }
-    return true;
   }
 }

@@ -1,12 +1,7 @@
 import type Database from 'better-sqlite3';
-import { JobLockedError } from '../../core/errors.js';
 import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
-import {
-  abandonmentReason,
-  formatSeconds,
-  MISSED_HEARTBEATS,
-  type LivenessProbe,
-} from '../abandonment-reason.js';
+import { abandonmentReason, type LivenessProbe } from '../abandonment-reason.js';
+import { jobLockedError } from '../job-locked-error.js';
 import { jobRunFromRow, type JobRunRow } from './sqlite-run-rows.js';
 
 /** Who is asking, for the abandonment rule. */
@@ -96,7 +91,7 @@ export class SqliteJobRuns {
   start(start: RunStart): JobRun {
     // IMMEDIATE: the check and the insert must see the same database as every other process.
     const outcome = this.startTx.immediate(start);
-    if (outcome.locked) throw lockedError(outcome.run, this.host.clock());
+    if (outcome.locked) throw jobLockedError(outcome.run, this.host.clock());
     return outcome.run;
   }
 
@@ -161,19 +156,4 @@ export class SqliteJobRuns {
     }
     return reaped;
   }
-}
-
-/** Names the active run and says what the user can do about it. */
-function lockedError(active: JobRun, now: number): JobLockedError {
-  const limit = MISSED_HEARTBEATS * active.heartbeatIntervalMs;
-  const abandonAt = active.heartbeatAt + limit;
-  return new JobLockedError(
-    `job ${active.jobName} is already running: run ${active.runId} (pid ${active.pid} on ` +
-      `${active.host}, started ${new Date(active.startedAt).toISOString()}, last heartbeat ` +
-      `${new Date(active.heartbeatAt).toISOString()}). Wait for it to finish, or stop that ` +
-      `process. If the process is gone, the run is marked abandoned once it misses ` +
-      `${MISSED_HEARTBEATS} heartbeats (${formatSeconds(limit)} without one; in about ` +
-      `${formatSeconds(Math.max(0, abandonAt - now))}), or at once when checked from ` +
-      `${active.host}; then the job can start again.`,
-  );
 }

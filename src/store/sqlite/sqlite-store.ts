@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { SqliteDatabase } from './sqlite-driver.js';
-import { BAR_KEY_COLUMNS, type Bar, type BarColumn } from '../../core/bar.js';
+import type { Bar, BarColumn } from '../../core/bar.js';
 import { StoreError } from '../../core/errors.js';
 import type { Interval } from '../../core/interval.js';
 import type {
@@ -18,14 +18,12 @@ import type {
   WriteResult,
 } from '../store.js';
 import { isPidAlive } from '../is-pid-alive.js';
+import { checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
 import { SqliteBatchWriter } from './sqlite-batch-writer.js';
 import { SqliteJobRuns } from './sqlite-job-runs.js';
 import { migrateSqlite } from './sqlite-migrate.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { sqliteStoreError, type SqliteAction } from './sqlite-store-error.js';
-
-/** The upsert keys when the config names none (and those of the sample config). */
-export const DEFAULT_UPSERT_KEYS: readonly BarColumn[] = ['provider', 'symbol', 'interval', 'ts'];
 
 /** How long a statement waits for another process's write lock before failing with BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -98,7 +96,11 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.target = options.path;
-    this.upsertKeys = checkUpsertKeys(options.upsertKeys ?? DEFAULT_UPSERT_KEYS, options.path);
+    this.upsertKeys = checkUpsertKeys(
+      options.upsertKeys ?? DEFAULT_UPSERT_KEYS,
+      'sqlite',
+      options.path,
+    );
     this.clock = options.clock ?? Date.now;
     this.hostname = options.hostname ?? osHostname();
     this.isPidAlive = options.isPidAlive ?? isPidAlive;
@@ -299,27 +301,4 @@ function barWhere(query: Partial<BarQuery>): { sql: string; params: (string | nu
     params.push(query.end);
   }
   return { sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
-}
-
-/** Upsert keys must be distinct bar columns, and non-null ones: WITHOUT ROWID keys are NOT NULL. */
-function checkUpsertKeys(keys: readonly BarColumn[], path: string): readonly BarColumn[] {
-  const problem =
-    keys.length === 0
-      ? 'are empty'
-      : new Set(keys).size !== keys.length
-        ? 'repeat a column'
-        : keys.some((key) => !(BAR_KEY_COLUMNS as readonly string[]).includes(key))
-          ? `must be drawn from ${BAR_KEY_COLUMNS.join(', ')}`
-          : keys.some((key) => key === 'vwap' || key === 'trade_count')
-            ? 'include vwap or trade_count, which may be null and so cannot be part of a key'
-            : undefined;
-  if (problem !== undefined) {
-    throw new StoreError(
-      'MDP_STORE_CONFIG',
-      'sqlite',
-      `upsert keys [${keys.join(', ')}] for ${path} ${problem}; fix ` +
-        'storage.primary.write.upsert_keys (default: [provider, symbol, interval, ts])',
-    );
-  }
-  return Object.freeze([...keys]);
 }

@@ -25,7 +25,13 @@ describe('parseConfig: the resolved config', () => {
     expect(config.storage.primary).toEqual({
       type: 'sqlite',
       uri: 'sqlite:/srv/mdp/data/marketdata.db',
-      write: { batch_size: 1000, upsert_keys: ['provider', 'symbol', 'interval', 'ts'] },
+      schema: 'public',
+      timescale: { chunk_interval: 7 * 86_400_000 },
+      write: {
+        batch_size: 1000,
+        upsert_keys: ['provider', 'symbol', 'interval', 'ts'],
+        retry: { max_attempts: 5, backoff_seconds: 1, max_backoff_seconds: 30, jitter: 'full' },
+      },
     });
     expect(config.datasets).toEqual({
       synthetic_smoke: { provider: 'synthetic_1', symbols: ['AAA', 'BBB', 'CCC'], interval: '1m' },

@@ -37,7 +37,13 @@ describe('profiles', () => {
     expect(config.storage.primary).toEqual({
       type: 'sqlite',
       uri: 'sqlite:/srv/mdp/data/marketdata.db',
-      write: { batch_size: 250, upsert_keys: ['provider', 'symbol', 'interval', 'ts'] },
+      schema: 'public',
+      timescale: { chunk_interval: 7 * 86_400_000 },
+      write: {
+        batch_size: 250,
+        upsert_keys: ['provider', 'symbol', 'interval', 'ts'],
+        retry: { max_attempts: 5, backoff_seconds: 1, max_backoff_seconds: 30, jitter: 'full' },
+      },
     });
     expect(config.datasets.synthetic_smoke).toEqual({
       provider: 'synthetic_1',
@@ -116,7 +122,7 @@ describe('profiles', () => {
         path: 'storage.primary.write.upsrt_keys',
         ...positionOf(text, 'upsrt_keys'),
         message:
-          'unknown key "upsrt_keys" (did you mean "upsert_keys"?); remove it or use one of: batch_size, upsert_keys',
+          'unknown key "upsrt_keys" (did you mean "upsert_keys"?); remove it or use one of: batch_size, upsert_keys, retry',
       },
     ]);
   });

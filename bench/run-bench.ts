@@ -1,0 +1,17 @@
+/**
+ * `npm run bench [-- --store sqlite|postgres]`: runs the benchmark of one store (SQLite by
+ * default). Each benchmark is a script that runs when imported; see its header for its options.
+ */
+const BENCHES = {
+  sqlite: './sqlite-pipeline.bench.js',
+  postgres: './postgres-pipeline.bench.js',
+} as const;
+
+const args = process.argv.slice(2);
+const flag = args.indexOf('--store');
+const store = flag === -1 ? 'sqlite' : args[flag + 1];
+if (store !== 'sqlite' && store !== 'postgres') {
+  console.error(`--store must be sqlite or postgres, got ${store ?? 'nothing'}`);
+  process.exit(2);
+}
+await import(BENCHES[store]);

@@ -1,0 +1,222 @@
+import type pg from 'pg';
+import { abandonmentReason, type LivenessProbe } from '../abandonment-reason.js';
+import { jobLockedError } from '../job-locked-error.js';
+import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
+import { jobRunFromRow, RUN_COLUMNS, type JobRunRow } from './postgres-run-rows.js';
+import { msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
+
+/** Who is asking, for the abandonment rule. */
+export interface RunHost {
+  readonly clock: () => number;
+  readonly hostname: string;
+  readonly isPidAlive: (pid: number) => boolean;
+}
+
+/** A client checked out of the pool, or the pool itself for single statements. */
+type Queryable = pg.Pool | pg.PoolClient;
+
+/**
+ * The `job_runs` half of PostgresStore: run lifecycle, the one-active-run lock, abandonment.
+ *
+ * The lock is a transaction-level advisory lock per job around reap + check + insert: two
+ * processes starting the same job take turns, and a holder that crashes loses the lock with its
+ * connection. The partial unique index `job_runs_one_active` backs it up.
+ */
+export class PostgresJobRuns {
+  private readonly sql: {
+    readonly insert: string;
+    readonly active: string;
+    readonly running: string;
+    readonly runningOfJob: string;
+    readonly abandon: string;
+    readonly heartbeat: string;
+    readonly complete: string;
+    readonly get: string;
+    readonly list: string;
+    readonly listOfJob: string;
+  };
+
+  constructor(
+    private readonly pool: pg.Pool,
+    /** The quoted schema, e.g. `"public"`. */
+    schema: string,
+    /** The schema unquoted: part of the lock key, so two schemas never share locks. */
+    private readonly schemaName: string,
+    private readonly host: RunHost,
+  ) {
+    const runs = `${schema}.job_runs`;
+    this.sql = {
+      insert: `
+        INSERT INTO ${runs} (job_name, mode, profile, dry_run, status, started_at, heartbeat_at,
+          rows_written, batches, host, pid, config_hash, params, heartbeat_interval_ms)
+        VALUES ($1, $2, $3, $4, 'running', ${timestamptzFromMs('$5')}, ${timestamptzFromMs('$5')},
+          0, 0, $6, $7, $8, $9::jsonb, $10)
+        RETURNING ${RUN_COLUMNS}`,
+      active: `
+        SELECT ${RUN_COLUMNS} FROM ${runs}
+        WHERE job_name = $1 AND status = 'running' AND NOT dry_run
+        ORDER BY run_id LIMIT 1`,
+      running: `SELECT ${RUN_COLUMNS} FROM ${runs} WHERE status = 'running'`,
+      runningOfJob: `SELECT ${RUN_COLUMNS} FROM ${runs} WHERE status = 'running' AND job_name = $1`,
+      // Only if the heartbeat is still the one judged stale: a run that beat meanwhile lives on.
+      abandon: `
+        UPDATE ${runs} SET status = 'abandoned', completed_at = ${timestamptzFromMs('$1')},
+          error = $2
+        WHERE run_id = $3 AND status = 'running'
+          AND ${msFromTimestamptz('heartbeat_at')} = $4::float8
+        RETURNING ${RUN_COLUMNS}`,
+      heartbeat: `
+        UPDATE ${runs} SET heartbeat_at = ${timestamptzFromMs('$1')}, rows_written = $2,
+          batches = $3
+        WHERE run_id = $4 AND status = 'running'`,
+      complete: `
+        UPDATE ${runs} SET status = $1, completed_at = ${timestamptzFromMs('$2')},
+          heartbeat_at = ${timestamptzFromMs('$2')}, rows_written = $3, batches = $4, error = $5
+        WHERE run_id = $6 AND status = 'running'`,
+      get: `SELECT ${RUN_COLUMNS} FROM ${runs} WHERE run_id = $1`,
+      // LIMIT NULL is no limit; run_id breaks ties between runs started in the same millisecond.
+      list: `SELECT ${RUN_COLUMNS} FROM ${runs} ORDER BY started_at DESC, run_id DESC LIMIT $1`,
+      listOfJob: `
+        SELECT ${RUN_COLUMNS} FROM ${runs} WHERE job_name = $1
+        ORDER BY started_at DESC, run_id DESC LIMIT $2`,
+    };
+  }
+
+  /** Records a running run, or throws JobLockedError naming the run that holds the job. */
+  async start(start: RunStart): Promise<JobRun> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `mdp:job:${this.schemaName}:${start.jobName}`,
+      ]);
+      await this.reapWith(client, start.jobName);
+      if (!start.dryRun) {
+        const active = await client.query<JobRunRow>(this.sql.active, [start.jobName]);
+        const holder = active.rows[0];
+        if (holder !== undefined) {
+          // Committed, not rolled back: the reaping above stands.
+          await client.query('COMMIT');
+          throw jobLockedError(jobRunFromRow(holder), this.host.clock());
+        }
+      }
+      const now = this.host.clock();
+      const inserted = await client.query<JobRunRow>(this.sql.insert, [
+        start.jobName,
+        start.mode,
+        start.profile,
+        start.dryRun,
+        now,
+        start.host,
+        start.pid,
+        start.configHash,
+        JSON.stringify(start.params),
+        start.heartbeatIntervalMs,
+      ]);
+      await client.query('COMMIT');
+      return jobRunFromRow(inserted.rows[0] as JobRunRow);
+    } catch (error: unknown) {
+      if (client.getTransactionStatus() !== 'I') {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken =
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+      }
+      if (isOneActiveViolation(error)) {
+        // Someone inserted without the advisory lock; the index still kept the job to one run.
+        const active = await this.pool.query<JobRunRow>(this.sql.active, [start.jobName]);
+        const holder = active.rows[0];
+        if (holder !== undefined) throw jobLockedError(jobRunFromRow(holder), this.host.clock());
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Marks abandoned runs (of one job, or all) and returns them as they are now stored. */
+  async reap(jobName?: string): Promise<JobRun[]> {
+    return this.reapWith(this.pool, jobName);
+  }
+
+  /** False when the run is no longer `running` (another process marked it abandoned). */
+  async heartbeat(runId: number, progress: RunProgress): Promise<boolean> {
+    const result = await this.pool.query(this.sql.heartbeat, [
+      this.host.clock(),
+      progress.rowsWritten,
+      progress.batches,
+      runId,
+    ]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async complete(
+    runId: number,
+    status: Exclude<RunStatus, 'running' | 'abandoned'>,
+    progress: RunProgress,
+    error: string | undefined,
+  ): Promise<void> {
+    await this.pool.query(this.sql.complete, [
+      status,
+      this.host.clock(),
+      progress.rowsWritten,
+      progress.batches,
+      error ?? null,
+      runId,
+    ]);
+  }
+
+  async list(jobName: string | undefined, limit: number | undefined): Promise<JobRun[]> {
+    const max = limit === undefined ? null : Math.max(0, Math.floor(limit));
+    const result =
+      jobName === undefined
+        ? await this.pool.query<JobRunRow>(this.sql.list, [max])
+        : await this.pool.query<JobRunRow>(this.sql.listOfJob, [jobName, max]);
+    return result.rows.map(jobRunFromRow);
+  }
+
+  async get(runId: number): Promise<JobRun | undefined> {
+    const result = await this.pool.query<JobRunRow>(this.sql.get, [runId]);
+    const row = result.rows[0];
+    return row === undefined ? undefined : jobRunFromRow(row);
+  }
+
+  /**
+   * Judges each running run and marks the stale ones. Safe without a lock: the update applies
+   * only while the run is still running with the heartbeat that was judged, so concurrent
+   * reapers mark a run once and a run that beat in between is left alone.
+   */
+  private async reapWith(db: Queryable, jobName: string | undefined): Promise<JobRun[]> {
+    const probe: LivenessProbe = {
+      now: this.host.clock(),
+      hostname: this.host.hostname,
+      isPidAlive: this.host.isPidAlive,
+    };
+    const running =
+      jobName === undefined
+        ? await db.query<JobRunRow>(this.sql.running)
+        : await db.query<JobRunRow>(this.sql.runningOfJob, [jobName]);
+    const reaped: JobRun[] = [];
+    for (const row of running.rows) {
+      const run = jobRunFromRow(row);
+      const reason = abandonmentReason(run, probe);
+      if (reason === undefined) continue;
+      const marked = await db.query<JobRunRow>(this.sql.abandon, [
+        probe.now,
+        reason,
+        run.runId,
+        run.heartbeatAt,
+      ]);
+      const stored = marked.rows[0];
+      if (stored !== undefined) reaped.push(jobRunFromRow(stored));
+    }
+    return reaped;
+  }
+}
+
+/** A unique violation of the one-active-run index. */
+function isOneActiveViolation(error: unknown): boolean {
+  const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
+  return code === '23505' && constraint === 'job_runs_one_active';
+}

@@ -1,0 +1,131 @@
+import type { BarColumn } from '../../core/bar.js';
+
+/** What a migration's SQL may depend on: where the tables live and their fixed layout. */
+export interface PostgresMigrationContext {
+  /** The quoted schema holding mdp's tables, e.g. `"public"`. */
+  readonly schema: string;
+  /** The configured upsert keys: the primary key of `bars_ohlcv`. */
+  readonly upsertKeys: readonly BarColumn[];
+}
+
+/** One statement of a migration: DDL text, or a statement with parameters. */
+export type PostgresMigrationStatement =
+  string | { readonly text: string; readonly values: unknown[] };
+
+/** One schema change. Append-only: a released migration is never edited, only followed. */
+export interface PostgresMigration {
+  readonly id: number;
+  readonly name: string;
+  readonly statements: (context: PostgresMigrationContext) => readonly PostgresMigrationStatement[];
+}
+
+/** True when the primary key already serves series lookups, so no second index is needed. */
+function keysServeSeriesLookups(keys: readonly BarColumn[]): boolean {
+  const head = keys.slice(0, 3);
+  return (
+    keys.length >= 4 &&
+    ['provider', 'symbol', 'interval'].every((column) => head.includes(column as BarColumn)) &&
+    keys[3] === 'ts'
+  );
+}
+
+/**
+ * The schema, oldest first, with the tables and semantics of the SQLite store's migrations.
+ * `mdp_migrations` records which ids a schema has.
+ */
+export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    statements: ({ schema: s, upsertKeys }) => [
+      `
+      CREATE TABLE ${s}.mdp_meta (
+        key text PRIMARY KEY,
+        value text NOT NULL
+      );
+
+      -- Key text is COLLATE "C": bytewise comparison, several times cheaper in the primary key
+      -- than a locale's, and the order SQLite uses, so both stores sort series alike.
+      CREATE TABLE ${s}.bars_ohlcv (
+        provider text COLLATE "C" NOT NULL,
+        symbol text COLLATE "C" NOT NULL,
+        interval text COLLATE "C" NOT NULL,
+        ts timestamptz NOT NULL,
+        open double precision NOT NULL,
+        high double precision NOT NULL,
+        low double precision NOT NULL,
+        close double precision NOT NULL,
+        volume double precision NOT NULL,
+        vwap double precision,
+        trade_count bigint,
+        run_id bigint NOT NULL,
+        ingested_at timestamptz NOT NULL,
+        PRIMARY KEY (${upsertKeys.join(', ')})
+      );
+      ${
+        keysServeSeriesLookups(upsertKeys)
+          ? ''
+          : `CREATE INDEX bars_ohlcv_series ON ${s}.bars_ohlcv (provider, symbol, interval, ts);`
+      }
+
+      CREATE TABLE ${s}.job_runs (
+        run_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_name text NOT NULL,
+        mode text NOT NULL CHECK (mode IN ('live', 'backfill')),
+        profile text,
+        dry_run boolean NOT NULL,
+        status text NOT NULL
+          CHECK (status IN ('running', 'success', 'failure', 'cancelled', 'abandoned')),
+        started_at timestamptz NOT NULL,
+        heartbeat_at timestamptz NOT NULL,
+        completed_at timestamptz,
+        rows_written bigint NOT NULL DEFAULT 0,
+        batches bigint NOT NULL DEFAULT 0,
+        error text,
+        host text NOT NULL,
+        pid integer NOT NULL,
+        config_hash text NOT NULL,
+        params jsonb NOT NULL,
+        heartbeat_interval_ms bigint NOT NULL
+      );
+      CREATE INDEX job_runs_job_started ON ${s}.job_runs (job_name, started_at);
+      CREATE INDEX job_runs_started ON ${s}.job_runs (started_at);
+      -- Reaping reads only running rows; most rows are finished runs.
+      CREATE INDEX job_runs_running ON ${s}.job_runs (job_name) WHERE status = 'running';
+      -- startRun already checks under an advisory lock; this catches any path that does not.
+      CREATE UNIQUE INDEX job_runs_one_active ON ${s}.job_runs (job_name)
+        WHERE status = 'running' AND NOT dry_run;
+
+      CREATE TABLE ${s}.job_checkpoints (
+        job_name text COLLATE "C" NOT NULL,
+        provider text COLLATE "C" NOT NULL,
+        symbol text COLLATE "C" NOT NULL,
+        interval text COLLATE "C" NOT NULL,
+        window_start timestamptz NOT NULL,
+        window_end timestamptz NOT NULL,
+        rows bigint NOT NULL,
+        run_id bigint NOT NULL,
+        completed_at timestamptz NOT NULL,
+        PRIMARY KEY (job_name, provider, symbol, interval, window_start, window_end)
+      );
+
+      -- ts may be null: a rejected bar's time may be missing or beyond what timestamptz holds.
+      CREATE TABLE ${s}.bars_rejected (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id bigint NOT NULL,
+        provider text NOT NULL,
+        symbol text NOT NULL,
+        interval text NOT NULL,
+        ts timestamptz,
+        reason text NOT NULL,
+        raw text NOT NULL
+      );
+      CREATE INDEX bars_rejected_run ON ${s}.bars_rejected (run_id);
+      `,
+      {
+        text: `INSERT INTO ${s}.mdp_meta (key, value) VALUES ('upsert_keys', $1)`,
+        values: [upsertKeys.join(',')],
+      },
+    ],
+  },
+];

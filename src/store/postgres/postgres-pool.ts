@@ -1,0 +1,77 @@
+import pg from 'pg';
+import { StoreError } from '../../core/errors.js';
+import { redactUri } from '../../core/redact.js';
+
+/** Where a URI points, as node-postgres resolves it; never the password. */
+export interface PostgresEndpoint {
+  readonly user: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+}
+
+/** `user@host:port/database`, for messages. */
+export function formatEndpoint(endpoint: PostgresEndpoint): string {
+  return `${endpoint.user}@${endpoint.host}:${endpoint.port}/${endpoint.database}`;
+}
+
+/**
+ * Resolves the URI the way the driver will (missing parts come from PGUSER, PGHOST… and the
+ * libpq defaults), so messages name the server that was actually tried.
+ */
+export function postgresEndpoint(uri: string): PostgresEndpoint {
+  let client: pg.Client;
+  try {
+    client = new pg.Client({ connectionString: uri });
+  } catch (error: unknown) {
+    throw new StoreError(
+      'MDP_STORE_CONFIG',
+      'postgres',
+      `storage uri ${redactUri(uri)} is not a connection URI: ` +
+        `${error instanceof Error ? error.message : String(error)}; write it as ` +
+        'postgresql://user:password@host:5432/database (percent-encode special characters)',
+      { cause: error },
+    );
+  }
+  return {
+    user: client.user ?? '',
+    host: client.host,
+    port: client.port,
+    database: client.database ?? '',
+  };
+}
+
+/** int8 (counts, run ids) as a number: every value we store is far below 2^53. */
+const INT8_OID = 20;
+
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (text: string) => Number(text)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Options of `createPostgresPool`. */
+export interface PostgresPoolOptions {
+  /** Connections at most: the runner's concurrent writes plus heartbeats and reads. */
+  readonly max: number;
+  /** Gives up on an unreachable server after this long. */
+  readonly connectTimeoutMs: number;
+}
+
+/** A node-postgres pool configured the way every store connection needs. */
+export function createPostgresPool(uri: string, options: PostgresPoolOptions): pg.Pool {
+  return new pg.Pool({
+    connectionString: uri,
+    max: options.max,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    // The URI's own application_name, if any, wins.
+    fallback_application_name: 'mdp',
+    // Float output must round-trip exactly whatever the server's default: with 3, PostgreSQL 12+
+    // prints the shortest exact form, older servers 17 significant digits.
+    options: '-c extra_float_digits=3',
+    types,
+  });
+}

