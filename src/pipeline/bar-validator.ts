@@ -3,18 +3,22 @@ import { intervalMs } from '../core/interval.js';
 import type { FetchRequest } from '../core/provider.js';
 import type { RejectedBar } from '../store/store.js';
 
-/** Why a bar was rejected: a bounded set, used as a metric label. */
-export type RejectReason =
-  | 'non_finite'
-  | 'high_below_low'
-  | 'open_outside_range'
-  | 'close_outside_range'
-  | 'negative_volume'
-  | 'invalid_trade_count'
-  | 'unaligned_ts'
-  | 'duplicate_ts'
-  | 'outside_window'
-  | 'wrong_series';
+/** Why a bar is rejected: a bounded set, used as a metric label (and pre-set at 0 for each). */
+export const REJECT_REASONS = [
+  'non_finite',
+  'high_below_low',
+  'open_outside_range',
+  'close_outside_range',
+  'negative_volume',
+  'invalid_trade_count',
+  'unaligned_ts',
+  'duplicate_ts',
+  'outside_window',
+  'wrong_series',
+] as const;
+
+/** Why a bar was rejected. */
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export interface ValidationResult {
   readonly valid: readonly Bar[];

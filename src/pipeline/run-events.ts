@@ -19,6 +19,8 @@ export interface RunEndEvent {
 export interface RunEventMap {
   'run:start': [{ run: JobRun }];
   'run:progress': [{ run: JobRun; totals: RunTotals }];
+  /** The store accepted a heartbeat: the run's `job_runs.heartbeat_at` is now about `at` (epoch ms). */
+  'run:heartbeat': [{ run: JobRun; at: number }];
   'run:end': [RunEndEvent];
   'batch:written': [
     { jobName: string; provider: string; storage: Store['kind']; rows: number; durationMs: number },

@@ -19,5 +19,9 @@ export function registerBackfillCommand(program: Command, context: CommandContex
     .option('--from <time>', 'window start, UTC (overrides backfill.start)')
     .option('--to <time>', 'window end, UTC, exclusive (overrides backfill.end)')
     .option('--force', 'refetch chunks that are already checkpointed')
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics on this port while the job runs (overrides telemetry.metrics.port)',
+    )
     .action((options: JobCommandOptions) => runJobCommand('backfill', options, context));
 }

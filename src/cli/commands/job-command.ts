@@ -5,6 +5,7 @@ import type { RunMode } from '../../store/store.js';
 import type { CommandContext } from '../command-context.js';
 import { ExitCode } from '../exit-code.js';
 import { formatNotes, formatPlan, formatRunEnd } from '../run-report.js';
+import { startRunTelemetry } from '../run-telemetry.js';
 import { createRunner, RunEvents, withStore } from '../runtime.js';
 import { abortOnSignals } from '../signal-abort.js';
 
@@ -18,6 +19,8 @@ export interface JobCommandOptions {
   readonly from?: string;
   readonly to?: string;
   readonly force?: boolean;
+  /** Overrides `telemetry.metrics.port`. */
+  readonly metricsPort?: string;
 }
 
 function instantOption(flag: string, text: string | undefined): number | undefined {
@@ -31,6 +34,17 @@ function instantOption(flag: string, text: string | undefined): number | undefin
   return ms;
 }
 
+function portOption(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port <= 65535)) {
+    throw new UsageError(
+      `${flag} "${text}" is not a port: write a number from 1 to 65535 (0 picks a free one)`,
+    );
+  }
+  return port;
+}
+
 /** Runs one job as a tracked run and prints its plan and summary line; errors propagate. */
 export async function runJobCommand(
   mode: RunMode,
@@ -39,6 +53,7 @@ export async function runJobCommand(
 ): Promise<void> {
   const from = instantOption('--from', options.from);
   const to = instantOption('--to', options.to);
+  const metricsPort = portOption('--metrics-port', options.metricsPort);
   if (from !== undefined && to !== undefined && to <= from) {
     throw new UsageError(`--to (${options.to}) must be after --from (${options.from})`);
   }
@@ -53,19 +68,31 @@ export async function runJobCommand(
   );
   try {
     await withStore(config, async (store) => {
-      const runner = createRunner(config, store, logger, events);
-      const summary = await runner.run({
+      const telemetry = await startRunTelemetry({
+        config,
+        store,
+        events,
+        logger,
         jobName: options.job,
-        mode,
-        dryRun: options.dryRun,
-        follow: options.follow,
-        from,
-        to,
-        force: options.force,
-        signal: abort.signal,
+        metricsPort,
       });
-      if (summary.plan && summary.dryRun) context.print(formatPlan(summary.plan));
-      for (const note of formatNotes(summary)) context.print(note);
+      try {
+        const runner = createRunner(config, store, logger, events);
+        const summary = await runner.run({
+          jobName: options.job,
+          mode,
+          dryRun: options.dryRun,
+          follow: options.follow,
+          from,
+          to,
+          force: options.force,
+          signal: abort.signal,
+        });
+        if (summary.plan && summary.dryRun) context.print(formatPlan(summary.plan));
+        for (const note of formatNotes(summary)) context.print(note);
+      } finally {
+        await telemetry.close();
+      }
     });
   } finally {
     abort.dispose();

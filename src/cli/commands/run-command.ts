@@ -17,5 +17,9 @@ export function registerRunCommand(program: Command, context: CommandContext): v
     )
     .option('--dry-run', 'print what would be fetched; write no bars')
     .option('--follow', 'keep running a cycle at every bar close until SIGINT/SIGTERM')
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics on this port while the job runs (overrides telemetry.metrics.port)',
+    )
     .action((options: JobCommandOptions) => runJobCommand('live', options, context));
 }

@@ -33,7 +33,8 @@ export async function trackedRun<T>(
     beating = store
       .heartbeat(run.runId, totals.snapshot())
       .then((alive) => {
-        if (!alive) {
+        if (alive) events.emit('run:heartbeat', { run, at: timing.now() });
+        else {
           options.onTrackingError(
             new Error(
               `run ${run.runId} is no longer marked running (another process judged it abandoned); its row will not be updated`,
@@ -56,8 +57,13 @@ export async function trackedRun<T>(
       durationMs: timing.monotonic() - started,
       ...(error ? { error } : {}),
     };
-    await store.completeRun(run.runId, status, end.totals, error?.message);
-    events.emit('run:end', end);
+    try {
+      await store.completeRun(run.runId, status, end.totals, error?.message);
+    } finally {
+      // The run has ended even when recording it failed (the database may be down): telemetry and
+      // the summary still hear of it.
+      events.emit('run:end', end);
+    }
     return end;
   };
 
