@@ -18,8 +18,11 @@ export interface Bar {
   readonly tradeCount: number | null;
 }
 
-/** Column names of `bars_ohlcv` that identify a bar; upsert keys must be drawn from these. */
-export const BAR_KEY_COLUMNS = [
+/**
+ * The columns of `bars_ohlcv` a bar supplies, in the order the stores write them; upsert keys are
+ * drawn from these.
+ */
+export const BAR_COLUMNS = [
   'provider',
   'symbol',
   'interval',
@@ -33,4 +36,4 @@ export const BAR_KEY_COLUMNS = [
   'trade_count',
 ] as const;
 
-export type BarColumn = (typeof BAR_KEY_COLUMNS)[number];
+export type BarColumn = (typeof BAR_COLUMNS)[number];

@@ -1,4 +1,4 @@
-import { BAR_KEY_COLUMNS, type BarColumn } from '../core/bar.js';
+import { BAR_COLUMNS, type BarColumn } from '../core/bar.js';
 import { StoreError } from '../core/errors.js';
 
 /** The upsert keys when the config names none (and those of the sample config). */
@@ -18,8 +18,8 @@ export function checkUpsertKeys(
       ? 'are empty'
       : new Set(keys).size !== keys.length
         ? 'repeat a column'
-        : keys.some((key) => !(BAR_KEY_COLUMNS as readonly string[]).includes(key))
-          ? `must be drawn from ${BAR_KEY_COLUMNS.join(', ')}`
+        : keys.some((key) => !(BAR_COLUMNS as readonly string[]).includes(key))
+          ? `must be drawn from ${BAR_COLUMNS.join(', ')}`
           : keys.some((key) => key === 'vwap' || key === 'trade_count')
             ? 'include vwap or trade_count, which may be null and so cannot be part of a key'
             : undefined;

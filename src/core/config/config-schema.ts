@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { INTERVALS } from '../interval.js';
-import { BAR_KEY_COLUMNS } from '../bar.js';
+import { BAR_COLUMNS } from '../bar.js';
 
 /*
  * The config schema: the single source of both the types and the rules. Input types describe what
@@ -131,7 +131,7 @@ export const storageSchema = z.strictObject({
     .strictObject({
       batch_size: positiveInt.default(1000),
       upsert_keys: z
-        .array(z.enum(BAR_KEY_COLUMNS))
+        .array(z.enum(BAR_COLUMNS))
         .min(1)
         .default(['provider', 'symbol', 'interval', 'ts']),
       /** Retries of a batch whose write failed transiently (lock, lost connection, deadlock). */

@@ -1,26 +1,11 @@
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { BarColumn } from '../../core/bar.js';
+import { BAR_COLUMNS, type BarColumn } from '../../core/bar.js';
 import { DuplicateKeyFilter } from '../duplicate-key-filter.js';
 import type { RejectedBar, WriteBatch, WriteResult } from '../store.js';
 import { PostgresCopyEncoder } from './postgres-copy-encoder.js';
 import { timestamptzFromMs } from './postgres-timestamps.js';
-
-/** Every column of `bars_ohlcv` a bar supplies, in COPY order. */
-const BAR_COLUMNS: readonly BarColumn[] = [
-  'provider',
-  'symbol',
-  'interval',
-  'ts',
-  'open',
-  'high',
-  'low',
-  'close',
-  'volume',
-  'vwap',
-  'trade_count',
-];
 
 /**
  * One temporary staging table per connection, created by the first batch of each session (and

@@ -1,22 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { Bar, BarColumn } from '../../core/bar.js';
+import { BAR_COLUMNS, type Bar, type BarColumn } from '../../core/bar.js';
 import { DuplicateKeyFilter } from '../duplicate-key-filter.js';
 import type { WriteBatch, WriteResult } from '../store.js';
-
-/** Every column of `bars_ohlcv` a bar supplies, in insert order. */
-const BAR_COLUMNS: readonly BarColumn[] = [
-  'provider',
-  'symbol',
-  'interval',
-  'ts',
-  'open',
-  'high',
-  'low',
-  'close',
-  'volume',
-  'vwap',
-  'trade_count',
-];
 
 /** Parameters per bar row of the upsert: the bar's columns, then run_id and ingested_at. */
 const PARAMS_PER_ROW = BAR_COLUMNS.length + 2;
