@@ -1,0 +1,56 @@
+import pino from 'pino';
+import type { RetryConfig } from '../../src/core/config/config-schema.js';
+import type { FetchRequest, Provider } from '../../src/core/provider.js';
+import {
+  callProvider,
+  type ProviderCallOptions,
+  type RequestOutcome,
+} from '../../src/pipeline/policies/provider-call.js';
+import { fetchWindow, type FetchedWindow } from '../../src/pipeline/runner/fetch-window.js';
+import { systemTiming } from '../../src/pipeline/timing.js';
+
+/** Quick retries, so a test of "500 then success" takes milliseconds. */
+export const FAST_RETRY: RetryConfig = {
+  max_attempts: 3,
+  backoff_seconds: 0.01,
+  max_backoff_seconds: 0.05,
+  jitter: 'none',
+};
+
+/** What the pipeline saw while fetching. */
+export interface PipelineTrace {
+  readonly outcomes: RequestOutcome[];
+  readonly retries: { attempt: number; delayMs: number; error: Error }[];
+}
+
+/**
+ * Fetches a window the way a job does: every page through callProvider (timeout, retry, 429
+ * handling) and the runner's paging and validation, on the real clock.
+ */
+export async function pipelineFetch(
+  provider: Provider,
+  request: FetchRequest,
+  overrides: Partial<ProviderCallOptions> = {},
+): Promise<FetchedWindow & PipelineTrace> {
+  const outcomes: RequestOutcome[] = [];
+  const retries: PipelineTrace['retries'] = [];
+  const options: ProviderCallOptions = {
+    retry: FAST_RETRY,
+    pacing: undefined,
+    bucket: undefined,
+    timeoutMs: 10_000,
+    timing: systemTiming,
+    random: () => 0.5,
+    signal: new AbortController().signal,
+    onRequest: (outcome) => outcomes.push(outcome),
+    onRetry: (info) => retries.push(info),
+    ...overrides,
+  };
+  const window = await fetchWindow(
+    request,
+    provider.name,
+    (page) => callProvider(provider, page, options),
+    pino({ level: 'silent' }),
+  );
+  return { ...window, outcomes, retries };
+}
