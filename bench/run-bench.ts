@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --store sqlite|postgres]`: runs the benchmark of one store (SQLite by
- * default). Each benchmark is a script that runs when imported; see its header for its options.
+ * default); `npm run bench -- --csv` runs the CSV provider's instead. Each benchmark is a script
+ * that runs when imported; see its header for its options.
  */
 const BENCHES = {
   sqlite: './sqlite-pipeline.bench.js',
@@ -8,6 +9,10 @@ const BENCHES = {
 } as const;
 
 const args = process.argv.slice(2);
+if (args.includes('--csv')) {
+  await import('./csv-provider.bench.js');
+  process.exit(0);
+}
 const flag = args.indexOf('--store');
 const store = flag === -1 ? 'sqlite' : args[flag + 1];
 if (store !== 'sqlite' && store !== 'postgres') {

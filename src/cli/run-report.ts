@@ -22,10 +22,16 @@ export function formatRunEnd(end: RunEndEvent): string {
   const { run, totals, durationMs } = end;
   const rate = durationMs > 0 ? Math.round((totals.rowsWritten / durationMs) * 1000) : 0;
   const dry = run.dryRun ? ' (dry run)' : '';
-  return (
+  const line =
     `run ${run.runId} ${run.jobName}${dry} ${end.status}: ${count(totals.rowsWritten)} rows written, ` +
     `${count(totals.rejected)} rejected, ${count(totals.batches)} batches in ${formatElapsed(durationMs)} ` +
-    `(${count(rate)} bars/s)`
+    `(${count(rate)} bars/s)`;
+  if (totals.incompleteChunks === 0) return line;
+  const chunks =
+    totals.incompleteChunks === 1 ? '1 chunk' : `${count(totals.incompleteChunks)} chunks`;
+  return (
+    `${line}\n${chunks} stayed short of the provider's window and ${totals.incompleteChunks === 1 ? 'is' : 'are'} recorded ` +
+    'incomplete (mdp status lists them); the next run fetches them again'
   );
 }
 

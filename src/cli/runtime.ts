@@ -7,19 +7,25 @@ import { PacingRegistry } from '../pipeline/policies/pacing-registry.js';
 import { RunEvents } from '../pipeline/run-events.js';
 import { JobRunner } from '../pipeline/runner/job-runner.js';
 import { systemTiming } from '../pipeline/timing.js';
+import { createAlpacaProvider } from '../providers/alpaca/alpaca-provider.js';
+import { createCsvProvider } from '../providers/csv/csv-provider.js';
+import { createPolygonProvider } from '../providers/polygon/polygon-provider.js';
 import { SyntheticProvider } from '../providers/synthetic/synthetic-provider.js';
 import { probePostgres, type PostgresProbe } from '../store/postgres/postgres-probe.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { SqliteSpool } from '../store/sqlite/sqlite-spool.js';
 import { SqliteStore, sqlitePathFromUri } from '../store/sqlite/sqlite-store.js';
+import type { Spool } from '../store/spool.js';
 import type { Store } from '../store/store.js';
 import { createLogger } from './logger.js';
 
 /** The composition root: the one place that picks concrete providers and storage. */
 export function createProviderRegistry(): ProviderRegistry {
-  return new ProviderRegistry().register(
-    'synthetic',
-    (name, config) => new SyntheticProvider(name, config),
-  );
+  return new ProviderRegistry()
+    .register('synthetic', (name, config) => new SyntheticProvider(name, config))
+    .register('csv', createCsvProvider)
+    .register('polygon', createPolygonProvider)
+    .register('alpaca', createAlpacaProvider);
 }
 
 /** What the CLI wants to hear from a store besides its results. */
@@ -35,6 +41,7 @@ export function createStore(config: MdpConfig, hooks: StoreHooks = {}): Store {
     return new SqliteStore({
       path: sqlitePathFromUri(storage.uri),
       upsertKeys: storage.write.upsert_keys,
+      maxBytes: storage.max_size,
     });
   }
   if (storage.type === 'postgres' || storage.type === 'timescaledb') {
@@ -90,16 +97,25 @@ export async function probeStorage(
   return probePostgres({ uri: storage.uri, schema: storage.schema, timeoutMs });
 }
 
-/** A runner wired to real providers, pacing and the given store. */
+/** The local spool of `storage.spool` (an SQLite file, created when first needed), if enabled. */
+export function createSpool(config: MdpConfig): Spool | undefined {
+  const spool = config.storage.spool;
+  if (!spool.enabled || spool.path === undefined) return undefined;
+  return new SqliteSpool({ path: spool.path, maxBars: spool.max_bars });
+}
+
+/** A runner wired to real providers, pacing, the given store and (for live runs) the spool. */
 export function createRunner(
   config: MdpConfig,
   store: Store,
   logger: Logger,
   events: RunEvents,
+  spool?: Spool,
 ): JobRunner {
   return new JobRunner({
     config,
     store,
+    spool,
     providers: createProviderRegistry(),
     pacing: new PacingRegistry(systemTiming),
     events,

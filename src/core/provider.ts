@@ -7,6 +7,49 @@ export interface FetchRequest {
   readonly interval: Interval;
   readonly start: number;
   readonly end: number;
+  /**
+   * The `next` of the previous page of this same request: the provider's own continuation token,
+   * opaque to the pipeline. Absent on a first page.
+   */
+  readonly cursor?: string;
+}
+
+/**
+ * A row the provider received but could not turn into a bar (an unparseable CSV line, say). The
+ * pipeline records it in `bars_rejected` with reason `unparseable`, like a bar that fails validation.
+ */
+export interface UnparsedRow {
+  /** Where the row came from, e.g. `/data/AAPL.csv:17`. */
+  readonly source: string;
+  /** The row as the provider read it. */
+  readonly text: string;
+  /** What is wrong with it, naming the field. */
+  readonly error: string;
+  /** The row's open time when it could be read; otherwise the time of its neighbours, if any. */
+  readonly ts?: number;
+}
+
+/**
+ * One page of an answer, for providers that have more to say than a list of bars. A provider may
+ * still return a plain `Bar[]`: that is a complete page with no continuation and nothing unparsed.
+ */
+export interface FetchResult {
+  /** The bars of the page, ascending by `ts`. */
+  readonly bars: readonly Bar[];
+  /** Rows that could not be read as bars; they are recorded as rejects, never dropped silently. */
+  readonly unparsed?: readonly UnparsedRow[];
+  /**
+   * More of the window is available: ask again with the same request and `cursor: next`. Each page
+   * is a separate call, so pacing, the request timeout and retries apply to every page.
+   */
+  readonly next?: string;
+  /**
+   * False when the provider shows that its answer stops short of the window with no way to
+   * continue (a full page without a continuation token). Such a window is not checkpointed.
+   */
+  readonly complete?: boolean;
+  /** Why the page is incomplete, in the provider's terms, for the log. */
+  readonly incompleteReason?: string;
 }
 
 /**
@@ -18,5 +61,20 @@ export interface Provider {
   readonly name: string;
   /** The provider's page size; drives the backfill chunk size. */
   readonly maxBarsPerRequest: number;
-  fetchBars(request: FetchRequest, signal: AbortSignal): Promise<Bar[]>;
+  /**
+   * True when every interval has a bar (a synthetic or 24/7 series), so an answer with fewer bars
+   * than the window holds is a short page, refetched and, if it stays short, recorded as such.
+   * Exchange-hours data has gaps by nature and leaves this unset.
+   */
+  readonly gapless?: boolean;
+  fetchBars(request: FetchRequest, signal: AbortSignal): Promise<Bar[] | FetchResult>;
+}
+
+/** A FetchResult however the provider answered: a plain `Bar[]` is a complete final page. */
+export function toFetchResult(answer: readonly Bar[] | FetchResult): FetchResult {
+  return isBarList(answer) ? { bars: answer } : answer;
+}
+
+function isBarList(answer: readonly Bar[] | FetchResult): answer is readonly Bar[] {
+  return Array.isArray(answer);
 }

@@ -1,9 +1,13 @@
 /** What stands in for a secret in every message, log line and summary. */
 export const REDACTED = '***';
 
-/** Config keys whose values are secrets wherever they appear: `api_key`, `client-secret`, `accessToken`... */
-const SECRET_KEY = /(^|[_-])(api[_-]?key|secret|secret[_-]key|token|password|passwd)$/i;
-const CAMEL_SECRET_KEY = /[a-z0-9](ApiKey|Secret|SecretKey|Token|Password)$/;
+/**
+ * Config keys whose values are secrets wherever they appear: `api_key`, `client-secret`,
+ * `accessToken`... A key id (Alpaca's `key_id`, AWS's access key id) is half of a credential pair and
+ * identifies the account, so it is masked too.
+ */
+const SECRET_KEY = /(^|[_-])(api[_-]?key|secret|secret[_-]key|token|password|passwd|key[_-]?id)$/i;
+const CAMEL_SECRET_KEY = /[a-z0-9](ApiKey|Secret|SecretKey|Token|Password|KeyId)$/;
 
 /** True when a config key (of any section) holds a secret. */
 export function isSecretKey(key: string): boolean {
@@ -16,8 +20,12 @@ export function isSecretKey(key: string): boolean {
  * (over-masking a rare `@` later in the URI is the safe side to err on).
  */
 const URI_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^\s"'`]+)(@)/gi;
-/** `password=...` in a libpq keyword string (possibly quoted) or a URI query. */
-const PARAM_PASSWORD = /((?:^|[\s?&;])password=)('[^']*'|[^\s&;]+)/gi;
+/**
+ * `password=...` in a libpq keyword string (possibly quoted) or a URI query; also `apiKey=` and
+ * `token=` query parameters, the way HTTP APIs such as Polygon take a key in a URL.
+ */
+const PARAM_PASSWORD =
+  /((?:^|[\s?&;])(?:password|api[_-]?key|access[_-]?token|token|secret)=)('[^']*'|[^\s&;]+)/gi;
 
 /** Replaces passwords inside any connection URIs in `text`. */
 export function redactUri(text: string): string {
@@ -46,7 +54,7 @@ export class SecretRedactor {
       if (typeof node === 'string') {
         if (isSecretKey(key)) found.push(node);
         // Most values are short words; the regexes only run on strings that could hold a password.
-        if (!node.includes('@') && !/password=/i.test(node)) return;
+        if (!node.includes('@') && !/(password|api[_-]?key|token|secret)=/i.test(node)) return;
         for (const match of node.matchAll(URI_PASSWORD)) {
           const password = match[2] as string;
           found.push(password);

@@ -15,6 +15,8 @@ export const REJECT_REASONS = [
   'duplicate_ts',
   'outside_window',
   'wrong_series',
+  // A row the provider could not read as a bar at all (a CSV line, say); raw names file and line.
+  'unparseable',
 ] as const;
 
 /** Why a bar was rejected. */

@@ -5,6 +5,8 @@ import type { RequestOutcome } from './policies/provider-call.js';
 /** Progress of a run as the runner counts it. */
 export interface RunTotals extends RunProgress {
   readonly rejected: number;
+  /** Backfill chunks stored short of their window, to be fetched again by the next run. */
+  readonly incompleteChunks: number;
 }
 
 export interface RunEndEvent {
@@ -30,6 +32,8 @@ export interface RunEventMap {
   'provider:request': [RequestOutcome];
   'provider:retry': [{ provider: string; attempt: number; delayMs: number; error: Error }];
   'bars:rejected': [{ provider: string; reason: string; count: number }];
+  /** Bars of a job waiting in the spool for the primary storage to come back. */
+  'spool:depth': [{ jobName: string; bars: number }];
 }
 
 /** The event bus of one process's runs. */

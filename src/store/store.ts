@@ -59,7 +59,23 @@ export interface Checkpoint {
   readonly rows: number;
   readonly runId: number;
   readonly completedAt: number;
+  /** Bars the window should hold when the series has one per interval; null when unknown. */
+  readonly expectedRows: number | null;
+  /**
+   * False when the provider's answer stayed short of the window after retries: what came is
+   * stored, and the next run fetches the window again instead of skipping it.
+   */
+  readonly complete: boolean;
 }
+
+/** A checkpoint as the runner records it; completeness defaults to a complete, uncounted window. */
+export type CheckpointInput = Omit<
+  Checkpoint,
+  'runId' | 'completedAt' | 'expectedRows' | 'complete'
+> & {
+  readonly expectedRows?: number | null;
+  readonly complete?: boolean;
+};
 
 /** A bar that failed validation, kept with the reason and the provider's raw form. */
 export interface RejectedBar {
@@ -79,7 +95,7 @@ export interface WriteBatch {
   readonly bars: readonly Bar[];
   readonly rejected?: readonly RejectedBar[];
   /** Recorded in the same transaction as the bars, so a checkpoint never outlives its data. */
-  readonly checkpoint?: Omit<Checkpoint, 'runId' | 'completedAt'>;
+  readonly checkpoint?: CheckpointInput;
 }
 
 export interface WriteResult {
@@ -87,6 +103,21 @@ export interface WriteResult {
   readonly rowsWritten: number;
   /** Bars dropped because the batch held the same key twice (the last one wins). */
   readonly duplicatesDropped: number;
+}
+
+/** Where one job stands, for `mdp status`. */
+export interface JobSummary {
+  readonly jobName: string;
+  /** The newest run, dry runs included. */
+  readonly lastRun: JobRun | undefined;
+  /** The newest successful run that wrote (not a dry run). */
+  readonly lastSuccess: JobRun | undefined;
+  /** The run holding the job now (not a dry run), if any. */
+  readonly running: JobRun | undefined;
+  /** Checkpointed chunks whose provider answer stayed short of the window, in window order. */
+  readonly incompleteChunks: readonly Checkpoint[];
+  /** Bars the job's runs rejected, by reason. */
+  readonly rejectedByReason: Readonly<Record<string, number>>;
 }
 
 /** Selects the bars of one series in `[start, end)`. */
@@ -124,6 +155,8 @@ export interface Store {
 
   /** Checkpoints of a job, in window order. */
   checkpoints(jobName: string): Promise<Checkpoint[]>;
+  /** Last run, last success, the active run, incomplete chunks and rejects by reason; no reaping. */
+  jobSummary(jobName: string): Promise<JobSummary>;
 
   /**
    * Records a new `running` run. First marks stale runs of the job abandoned; throws

@@ -4,6 +4,7 @@ import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli } from '../helpers/run-cli.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig, type TestConfigOptions } from '../helpers/test-config.js';
 import { STORAGE_KINDS, useTestStorage } from '../helpers/test-storage.js';
@@ -78,9 +79,9 @@ describe('mdp run, the sample config', () => {
       expect(run.stdout + run.stderr).not.toContain(uri.password);
 
       const status = await runCli(['status', ...args, '--json'], { cwd: dir, env });
-      expect(JSON.parse(status.stdout)).toMatchObject([
-        { run_id: 1, job_name: 'synthetic_live', status: 'success' },
-      ]);
+      expect(JSON.parse(status.stdout)).toMatchObject({
+        runs: [{ run_id: 1, job_name: 'synthetic_live', status: 'success' }],
+      });
       const client = new pg.Client({ connectionString: uri.toString() });
       await client.connect();
       try {
@@ -135,27 +136,33 @@ describe.each(STORAGE_KINDS)('mdp run on %s', (kind) => {
     expect(await storage.jobRuns(dir)).toMatchObject([{ dry_run: true, status: 'success' }]);
   });
 
-  it('--follow keeps the run open until SIGINT, then records it cancelled and exits 130', async () => {
-    const dir = tempDir();
-    const config = configIn(dir);
-    const child = spawnCli(['run', '--config', config, '--job', 'live_job', '--follow']);
-    const exited = collect(child);
-    // Wait for the first cycle to be stored.
-    for (let i = 0; i < 200; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      try {
-        if ((await storage.barSnapshot(dir)).count > 0) break;
-      } catch {
-        // not created yet
-      }
-    }
-    expect(await storage.jobRuns(dir)).toMatchObject([{ status: 'running' }]);
-    child.kill('SIGINT');
-    const result = await exited;
-    expect(result.code).toBe(130);
-    expect(await storage.jobRuns(dir)).toMatchObject([{ status: 'cancelled' }]);
-    expect((await storage.barSnapshot(dir)).count).toBeGreaterThanOrEqual(2 * 119);
-  });
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    '--follow runs until %s, mid-cycle: whole batches stored, the run cancelled, exit %i',
+    async (signal, code) => {
+      const dir = tempDir();
+      // 24 pages of 10 bars at 50 ms: the signal lands in the middle of the first cycle.
+      const config = configIn(dir, { maxBarsPerRequest: 10, latencyMs: 50, concurrency: 1 });
+      const child = spawnCli(['run', '--config', config, '--job', 'live_job', '--follow']);
+      const exited = collect(child);
+      await waitFor('the first batches', async () =>
+        (await storage.barSnapshot(dir)).count >= 30 ? true : undefined,
+      );
+      expect(await storage.jobRuns(dir)).toMatchObject([{ status: 'running' }]);
+      child.kill(signal);
+      const result = await exited;
+      expect(result.code).toBe(code);
+      expect(result.stderr).toContain(`interrupted by ${signal}`);
+      const [run] = await storage.jobRuns(dir);
+      expect(run?.status).toBe('cancelled');
+      // Only committed batches: the table holds exactly what the run counted, and it stopped early.
+      const stored = (await storage.barSnapshot(dir)).count;
+      expect(stored).toBe(run?.rows_written);
+      expect(stored).toBeLessThan(2 * 119);
+    },
+  );
 
   it('refuses a backfill job', async () => {
     const dir = tempDir();
@@ -201,7 +208,7 @@ describe.each(STORAGE_KINDS)('mdp status on %s', (kind) => {
       '--limit',
       '1',
     ]);
-    const runs = JSON.parse(json.stdout) as Record<string, unknown>[];
+    const { runs } = JSON.parse(json.stdout) as { runs: Record<string, unknown>[] };
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({
       run_id: 3,
@@ -209,6 +216,39 @@ describe.each(STORAGE_KINDS)('mdp status on %s', (kind) => {
       dry_run: true,
       status: 'success',
     });
+
+    // Then where each job stands.
+    const jobsAt = lines.findIndex((line) => line.startsWith('JOB '));
+    expect(lines[jobsAt]).toMatch(
+      /^JOB\s+LAST RUN\s+LAST SUCCESS\s+RUNNING\s+INCOMPLETE\s+SPOOLED\s+REJECTED$/,
+    );
+    expect(lines[jobsAt + 1]).toMatch(/^live_job\s+2 success \S+\s+2 \S+\s+-\s+0\s+-\s+-$/);
+    expect(lines[jobsAt + 2]).toMatch(/^backfill_job\s+3 success \S+\s+1 \S+\s+-\s+0\s+-\s+-$/);
+    const { jobs } = JSON.parse(
+      (await runCli(['status', '--config', config, '--json'])).stdout,
+    ) as {
+      jobs: unknown[];
+    };
+    expect(jobs).toEqual([
+      {
+        job_name: 'live_job',
+        last_run: expect.objectContaining({ run_id: 2, status: 'success', dry_run: false }),
+        last_success: expect.objectContaining({ run_id: 2 }),
+        running: null,
+        incomplete_chunks: [],
+        rejected_by_reason: {},
+        spool_bars: 0,
+      },
+      {
+        job_name: 'backfill_job',
+        last_run: expect.objectContaining({ run_id: 3, status: 'success', dry_run: true }),
+        last_success: expect.objectContaining({ run_id: 1 }),
+        running: null,
+        incomplete_chunks: [],
+        rejected_by_reason: {},
+        spool_bars: 0,
+      },
+    ]);
 
     const bad = await runCli(['status', '--config', config, '--limit', 'zero']);
     expect(bad.code).toBe(2);

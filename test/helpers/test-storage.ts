@@ -6,7 +6,10 @@
  */
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteDatabase } from '../../src/store/sqlite/sqlite-driver.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
 import { msFromTimestamptz } from '../../src/store/postgres/postgres-timestamps.js';
 import { schemaForDir } from './postgres-test-names.js';
 import { testPostgresUrl, useTestPostgresPool } from './postgres-test-server.js';
@@ -16,11 +19,18 @@ export type StorageKind = 'sqlite' | 'postgres';
 /** The stores every store-agnostic test runs against (for `describe.each`). */
 export const STORAGE_KINDS: readonly StorageKind[] = ['sqlite', 'postgres'];
 
-/** `storage.primary` (without `write`) of a test config whose data belongs to `dir`. */
-export function storagePrimary(kind: StorageKind, dir: string): Record<string, unknown> {
+/**
+ * `storage.primary` (without `write`) of a test config whose data belongs to `dir`; PostgreSQL
+ * data goes to the run's test server unless `postgresUrl` names another.
+ */
+export function storagePrimary(
+  kind: StorageKind,
+  dir: string,
+  postgresUrl: string = testPostgresUrl(),
+): Record<string, unknown> {
   return kind === 'sqlite'
     ? { type: 'sqlite', uri: `sqlite:${join(dir, 'data', 'test.db')}` }
-    : { type: 'postgres', uri: testPostgresUrl(), schema: schemaForDir(dir) };
+    : { type: 'postgres', uri: postgresUrl, schema: schemaForDir(dir) };
 }
 
 /** Bars per symbol, and a digest of all stored values (run_id and ingested_at excluded). */
@@ -58,13 +68,36 @@ export interface TestStorage {
   checkpointedRows(dir: string): Promise<number>;
 }
 
+/**
+ * A store on a test dir's data, opened the way the CLI would open it, for tests that set up state
+ * through the protocol (a run held by another host, say). The caller closes it.
+ */
+export async function openTestStore(
+  kind: StorageKind,
+  dir: string,
+  options: { hostname?: string } = {},
+): Promise<Store> {
+  const store =
+    kind === 'sqlite'
+      ? new SqliteStore({ path: join(dir, 'data', 'test.db'), ...options })
+      : new PostgresStore({ uri: testPostgresUrl(), schema: schemaForDir(dir), ...options });
+  await store.open();
+  return store;
+}
+
 /** The value columns of a bar, in the order the digest lists them (as SQLite stores them). */
 const BAR_VALUES =
   'provider, symbol, interval, ts, open, high, low, close, volume, vwap, trade_count';
 
-/** The inspectors for one kind of store; PostgreSQL ones share a pool closed after the file. */
-export function useTestStorage(kind: StorageKind): TestStorage {
-  return kind === 'sqlite' ? sqliteStorage() : postgresStorage();
+/**
+ * The inspectors for one kind of store; PostgreSQL ones share a pool closed after the file, on
+ * the run's test server unless `postgresUrl` names another.
+ */
+export function useTestStorage(
+  kind: StorageKind,
+  postgresUrl: () => string = testPostgresUrl,
+): TestStorage {
+  return kind === 'sqlite' ? sqliteStorage() : postgresStorage(postgresUrl);
 }
 
 function sqliteStorage(): TestStorage {
@@ -128,8 +161,8 @@ function sqliteStorage(): TestStorage {
   };
 }
 
-function postgresStorage(): TestStorage {
-  const pool = useTestPostgresPool();
+function postgresStorage(url: () => string): TestStorage {
+  const pool = useTestPostgresPool(url);
   const s = (dir: string): string => `"${schemaForDir(dir)}"`;
   return {
     kind: 'postgres',

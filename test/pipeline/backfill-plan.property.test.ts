@@ -113,6 +113,8 @@ describe('planChunks (property)', () => {
           rows: barsInWindow(c.start, c.end, w.interval),
           runId: 1,
           completedAt: 0,
+          expectedRows: null,
+          complete: true,
         }));
         // Stored order is arbitrary; the index must not depend on it.
         const shuffled = [...checkpoints].sort(
@@ -124,6 +126,42 @@ describe('planChunks (property)', () => {
         expect([...planChunks({ ...w, chunkMs: w.otherChunkMs })].every((c) => index.has(c))).toBe(
           true,
         );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a rerun after some chunks fetches exactly the bars no checkpoint holds, whatever the chunking', () => {
+    fc.assert(
+      fc.property(windowArb, fc.array(fc.boolean(), { maxLength: 400 }), (w, done) => {
+        // Some chunks of a first plan finished; the rerun plans with another chunk size.
+        const first = [...planChunks(w)];
+        const finished = first.filter((_, i) => done[i] === true);
+        const checkpoints: Checkpoint[] = finished.map((c) => ({
+          jobName: 'job',
+          provider: 'synthetic_1',
+          symbol: c.symbol,
+          interval: w.interval,
+          windowStart: c.start,
+          windowEnd: c.end,
+          rows: barsInWindow(c.start, c.end, w.interval),
+          runId: 1,
+          completedAt: 0,
+          expectedRows: null,
+          complete: true,
+        }));
+        const index = new CheckpointIndex(checkpoints, 'synthetic_1', w.interval);
+        const refetched = barsBySymbol(
+          [...planChunks({ ...w, chunkMs: w.otherChunkMs })].flatMap((c) => index.missing(c)),
+          w.interval,
+        );
+        const stored = barsBySymbol(finished, w.interval);
+        for (const symbol of w.symbols) {
+          const all = openTimes(w.start, w.end, w.interval);
+          const mine = [...(stored.get(symbol) ?? []), ...(refetched.get(symbol) ?? [])];
+          // Every bar exactly once: fetched before, or now, never both.
+          expect(mine.sort((a, b) => a - b)).toEqual(all);
+        }
       }),
       { numRuns: 200 },
     );

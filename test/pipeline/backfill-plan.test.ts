@@ -148,6 +148,8 @@ describe('CheckpointIndex', () => {
     rows: (end - start) / MIN,
     runId: 1,
     completedAt: t,
+    expectedRows: null,
+    complete: true,
     ...extra,
   });
   const chunk = (symbol: string, start: number, end: number): Chunk => ({ symbol, start, end });
@@ -198,6 +200,39 @@ describe('CheckpointIndex', () => {
       '1m',
     );
     expect(index.has(chunk('AAA', t, t + HOUR))).toBe(false);
+  });
+
+  it('lists the parts of a chunk that checkpoints leave uncovered, in order', () => {
+    const index = new CheckpointIndex(
+      [checkpoint('AAA', t, t + HOUR), checkpoint('AAA', t + 2 * HOUR, t + 3 * HOUR)],
+      'synthetic_1',
+      '1m',
+    );
+    expect(index.missing(chunk('AAA', t + 30 * MIN, t + 4 * HOUR))).toEqual([
+      chunk('AAA', t + HOUR, t + 2 * HOUR),
+      chunk('AAA', t + 3 * HOUR, t + 4 * HOUR),
+    ]);
+    expect(index.missing(chunk('AAA', t - HOUR, t + 30 * MIN))).toEqual([
+      chunk('AAA', t - HOUR, t),
+    ]);
+    expect(index.missing(chunk('AAA', t + 10 * MIN, t + 50 * MIN))).toEqual([]);
+    expect(index.missing(chunk('AAA', t + 5 * HOUR, t + 6 * HOUR))).toEqual([
+      chunk('AAA', t + 5 * HOUR, t + 6 * HOUR),
+    ]);
+    expect(index.missing(chunk('BBB', t, t + HOUR))).toEqual([chunk('BBB', t, t + HOUR)]);
+  });
+
+  it('ignores incomplete checkpoints: their windows are fetched again', () => {
+    const index = new CheckpointIndex(
+      [
+        checkpoint('AAA', t, t + HOUR, { complete: false, expectedRows: 60, rows: 20 }),
+        checkpoint('AAA', t + HOUR, t + 2 * HOUR),
+      ],
+      'synthetic_1',
+      '1m',
+    );
+    expect(index.has(chunk('AAA', t, t + HOUR))).toBe(false);
+    expect(index.missing(chunk('AAA', t, t + 2 * HOUR))).toEqual([chunk('AAA', t, t + HOUR)]);
   });
 
   it('finds coverage among many ranges', () => {

@@ -104,12 +104,15 @@ describe('storage write retry', () => {
 
   it('a storage error that outlasts the retry budget fails the run naming the storage', async () => {
     const { store, errors, outcome } = await runWith((call) => (call >= 2 ? busy() : undefined), 3);
-    await expect(outcome).rejects.toThrow('storage sqlite: database is locked');
+    const message =
+      /^storage sqlite: gave up on a batch after 3 attempts in [\d.]+ s \(storage\.primary\.write\.retry\); last error: database is locked$/;
+    const error = await outcome.catch((thrown: unknown) => thrown as StoreError);
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).code).toBe('MDP_STORE_BUSY');
+    expect((error as StoreError).message).toMatch(message);
     expect(errors.map((e) => e.willRetry)).toEqual([true, true, false]);
-    expect(await store.getRun(1)).toMatchObject({
-      status: 'failure',
-      error: 'storage sqlite: database is locked',
-    });
+    expect(await store.getRun(1)).toMatchObject({ status: 'failure' });
+    expect((await store.getRun(1))?.error).toMatch(message);
     // The first batch (call 1) is stored; the failed one left nothing behind.
     expect(await store.countBars()).toBe(500);
     await store.close();

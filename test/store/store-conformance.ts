@@ -316,7 +316,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           checkpoint: chunk,
         });
         expect(await store.checkpoints('job_b')).toEqual([
-          { ...chunk, runId: 3, completedAt: now },
+          { ...chunk, runId: 3, completedAt: now, expectedRows: null, complete: true },
         ]);
 
         const firstAt = now;
@@ -327,7 +327,14 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           checkpoint: { ...chunk, rows: 2 },
         });
         expect(await store.checkpoints('job_b')).toEqual([
-          { ...chunk, rows: 2, runId: 4, completedAt: firstAt + 5000 },
+          {
+            ...chunk,
+            rows: 2,
+            runId: 4,
+            completedAt: firstAt + 5000,
+            expectedRows: null,
+            complete: true,
+          },
         ]);
         expect(await store.checkpoints('other_job')).toEqual([]);
       });
@@ -341,6 +348,68 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         expect(stored.map((c) => [c.windowStart, c.windowEnd, c.rows])).toEqual([
           [T0, T0 + 3 * MINUTE, 3],
           [T0 + 3 * MINUTE, T0 + 6 * MINUTE, 0],
+        ]);
+      });
+
+      it('records a chunk left short as incomplete, and a later complete rewrite clears it', async () => {
+        const store = await open();
+        await store.writeBatch({
+          runId: 5,
+          bars: [makeBar(0)],
+          checkpoint: { ...chunk, rows: 1, expectedRows: 3, complete: false },
+        });
+        expect(await store.checkpoints('job_b')).toEqual([
+          { ...chunk, rows: 1, runId: 5, completedAt: now, expectedRows: 3, complete: false },
+        ]);
+        expect((await store.jobSummary('job_b')).incompleteChunks).toEqual(
+          await store.checkpoints('job_b'),
+        );
+        await store.writeBatch({
+          runId: 6,
+          bars: [0, 1, 2].map((i) => makeBar(i)),
+          checkpoint: { ...chunk, expectedRows: 3, complete: true },
+        });
+        expect(await store.checkpoints('job_b')).toMatchObject([
+          { rows: 3, runId: 6, expectedRows: 3, complete: true },
+        ]);
+        expect((await store.jobSummary('job_b')).incompleteChunks).toEqual([]);
+      });
+
+      it('a complete checkpoint clears the incomplete ones it covers, and only those', async () => {
+        const store = await open();
+        const short = (start: number, end: number) => ({
+          ...chunk,
+          windowStart: T0 + start * MINUTE,
+          windowEnd: T0 + end * MINUTE,
+          rows: 0,
+          complete: false,
+        });
+        for (const window of [short(0, 2), short(2, 4), short(4, 8)]) {
+          await store.writeBatch({ runId: 1, bars: [], checkpoint: window });
+        }
+        await store.writeBatch({
+          runId: 1,
+          bars: [],
+          checkpoint: { ...chunk, symbol: 'BBB', windowStart: T0, windowEnd: T0 + 8 * MINUTE },
+        });
+        // Another chunk size: [0, 5) covers the first two short chunks but not [4, 8).
+        await store.writeBatch({
+          runId: 2,
+          bars: [],
+          checkpoint: { ...chunk, windowStart: T0, windowEnd: T0 + 5 * MINUTE, rows: 5 },
+        });
+        const stored = await store.checkpoints('job_b');
+        expect(
+          stored.map((c) => [
+            c.symbol,
+            (c.windowStart - T0) / MINUTE,
+            (c.windowEnd - T0) / MINUTE,
+            c.complete,
+          ]),
+        ).toEqual([
+          ['AAA', 0, 5, true],
+          ['BBB', 0, 8, true],
+          ['AAA', 4, 8, false],
         ]);
       });
 
@@ -421,6 +490,45 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           params: {},
         });
         expect(await store.getRun(run.runId + 1000)).toBeUndefined();
+      });
+
+      it('jobSummary: last run, last success, the active run and rejects by reason', async () => {
+        const store = await open();
+        const empty = await store.jobSummary('job_a');
+        expect(empty).toEqual({
+          jobName: 'job_a',
+          lastRun: undefined,
+          lastSuccess: undefined,
+          running: undefined,
+          incompleteChunks: [],
+          rejectedByReason: {},
+        });
+        const ok = await store.startRun(runStart());
+        await store.writeBatch({
+          runId: ok.runId,
+          bars: [],
+          rejected: [reject(), reject({ reason: 'non_finite' }), reject()],
+        });
+        await store.completeRun(ok.runId, 'success', { rowsWritten: 0, batches: 0 });
+        now += 1000;
+        const failed = await store.startRun(runStart());
+        await store.writeBatch({ runId: failed.runId, bars: [], rejected: [reject()] });
+        await store.completeRun(failed.runId, 'failure', { rowsWritten: 0, batches: 0 }, 'x');
+        now += 1000;
+        await store.startRun(runStart({ dryRun: true }));
+        const other = await store.startRun(runStart({ jobName: 'job_z' }));
+        await store.writeBatch({ runId: other.runId, bars: [], rejected: [reject()] });
+        now += 1000;
+        const active = await store.startRun(runStart());
+        now += 1000;
+        const dry = await store.startRun(runStart({ dryRun: true }));
+
+        const summary = await store.jobSummary('job_a');
+        expect(summary.lastRun?.runId).toBe(dry.runId);
+        expect(summary.lastSuccess?.runId).toBe(ok.runId);
+        expect(summary.running?.runId).toBe(active.runId);
+        expect(summary.rejectedByReason).toEqual({ high_below_low: 3, non_finite: 1 });
+        expect((await store.jobSummary('job_z')).rejectedByReason).toEqual({ high_below_low: 1 });
       });
 
       it('refuses a second concurrent run of a job, naming the first', async () => {

@@ -6,7 +6,7 @@ import type { CommandContext } from '../command-context.js';
 import { ExitCode } from '../exit-code.js';
 import { formatNotes, formatPlan, formatRunEnd } from '../run-report.js';
 import { startRunTelemetry } from '../run-telemetry.js';
-import { createRunner, RunEvents, withStore } from '../runtime.js';
+import { createRunner, createSpool, RunEvents, withStore } from '../runtime.js';
 import { abortOnSignals } from '../signal-abort.js';
 
 /** Options shared by `mdp run` and `mdp backfill`. */
@@ -76,8 +76,9 @@ export async function runJobCommand(
         jobName: options.job,
         metricsPort,
       });
+      const spool = mode === 'live' ? createSpool(config) : undefined;
       try {
-        const runner = createRunner(config, store, logger, events);
+        const runner = createRunner(config, store, logger, events, spool);
         const summary = await runner.run({
           jobName: options.job,
           mode,
@@ -91,6 +92,7 @@ export async function runJobCommand(
         if (summary.plan && summary.dryRun) context.print(formatPlan(summary.plan));
         for (const note of formatNotes(summary)) context.print(note);
       } finally {
+        await spool?.close();
         await telemetry.close();
       }
     });

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { JobRun } from '../../store/store.js';
+import type { MdpConfig } from '../../core/config/load-config.js';
+import type { JobRun, JobSummary } from '../../store/store.js';
 import type { CommandContext } from '../command-context.js';
+import { formatJobStatuses, jobStatusJson, type JobStatus } from '../job-status-view.js';
 import { formatElapsed } from '../run-report.js';
-import { withStore } from '../runtime.js';
+import { createSpool, withStore } from '../runtime.js';
 
 interface StatusOptions {
   readonly config?: string;
@@ -20,11 +22,16 @@ function positiveInt(text: string): number {
   return value;
 }
 
-/** `mdp status`: recent runs from `job_runs`, abandoned ones marked as such first. */
+/**
+ * `mdp status`: recent runs from `job_runs` (abandoned ones marked as such first), then where
+ * each job stands: last run, last success, the active run, incomplete chunks, rejects, spool.
+ */
 export function registerStatusCommand(program: Command, context: CommandContext): void {
   program
     .command('status')
-    .description('show recent runs: status, duration, rows, heartbeat age, error')
+    .description(
+      'show recent runs, and per job: last run and success, heartbeat, incomplete chunks, rejects',
+    )
     .option('-c, --config <file>', 'config file (default: $MDP_CONFIG, else ./mdp.yaml)')
     .option(
       '-p, --profile <name>',
@@ -32,17 +39,85 @@ export function registerStatusCommand(program: Command, context: CommandContext)
     )
     .option('-j, --job <name>', 'only this job')
     .option('-n, --limit <n>', 'how many runs', positiveInt, 20)
-    .option('--json', 'print the runs as JSON')
+    .option('--json', 'print { runs, jobs } as JSON')
     .action(async (options: StatusOptions) => {
       const config = context.loadConfig(options);
-      const runs = await withStore(config, (store) =>
-        store.listRuns({ jobName: options.job, limit: options.limit }),
-      );
+      const { runs, jobs } = await withStore(config, async (store) => {
+        // Listing reaps first, so the summaries see abandoned runs as such.
+        const recent = await store.listRuns({ jobName: options.job, limit: options.limit });
+        const summaries = [];
+        for (const name of jobNames(config, options.job, recent)) {
+          summaries.push(await store.jobSummary(name));
+        }
+        return { runs: recent, jobs: summaries };
+      }).catch(async (error: unknown) => {
+        // The primary is away: what this machine holds for it in the spool matters all the more.
+        if (!options.json) {
+          for (const line of await spoolLines(config, jobNames(config, options.job, []))) {
+            context.print(line);
+          }
+        }
+        throw error;
+      });
+      const statuses = await withSpoolDepths(config, jobs);
       const now = Date.now();
-      context.print(
-        options.json ? JSON.stringify(runs.map(jsonView), null, 2) : formatRunTable(runs, now),
-      );
+      if (options.json) {
+        const view = {
+          runs: runs.map(jsonView),
+          jobs: statuses.map((job) => jobStatusJson(job, now)),
+        };
+        context.print(JSON.stringify(view, null, 2));
+      } else if (runs.length === 0 && statuses.every((job) => job.spoolBars === 0)) {
+        context.print(formatRunTable(runs, now));
+      } else {
+        context.print(`${formatRunTable(runs, now)}\n\n${formatJobStatuses(statuses, now)}`);
+      }
     });
+}
+
+/** The jobs to summarise: the one asked for, else the config's and any others with recent runs. */
+function jobNames(config: MdpConfig, job: string | undefined, runs: readonly JobRun[]): string[] {
+  if (job !== undefined) return [job];
+  return [...new Set([...Object.keys(config.jobs), ...runs.map((run) => run.jobName)])];
+}
+
+/** Adds each job's bars in the local spool; a spool never written reads as empty. */
+async function withSpoolDepths(
+  config: MdpConfig,
+  jobs: readonly JobSummary[],
+): Promise<JobStatus[]> {
+  const spool = createSpool(config);
+  try {
+    const statuses: JobStatus[] = [];
+    for (const job of jobs) {
+      statuses.push({ ...job, spoolBars: (await spool?.depth(job.jobName)) ?? 0 });
+    }
+    return statuses;
+  } finally {
+    await spool?.close();
+  }
+}
+
+/** `spooled for JOB: N bars in PATH` per job with bars in the spool. */
+async function spoolLines(config: MdpConfig, jobs: readonly string[]): Promise<string[]> {
+  const spool = createSpool(config);
+  try {
+    const lines: string[] = [];
+    for (const job of jobs) {
+      const bars = (await spool?.depth(job)) ?? 0;
+      if (bars > 0) {
+        lines.push(
+          `spooled for ${job}: ${bars.toLocaleString('en-US')} bars in ${spool?.path ?? ''}, waiting for the primary`,
+        );
+      }
+    }
+    return lines;
+  } catch {
+    // The spool is a courtesy here; the primary's error is what the command reports.
+    return [];
+  } finally {
+    await spool?.close();
+  }
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

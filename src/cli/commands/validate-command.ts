@@ -114,9 +114,15 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
   lines.push(
     '',
     'storage:',
-    `  primary  ${storage.type}  ${storage.uri}  batch ${storage.write.batch_size}  upsert keys [${storage.write.upsert_keys.join(', ')}]${postgres}${chunks}`,
+    `  primary  ${storage.type}  ${storage.uri}  batch ${storage.write.batch_size}  upsert keys [${storage.write.upsert_keys.join(', ')}]${postgres}${chunks}${storage.max_size === undefined ? '' : `  max size ${storage.max_size.toLocaleString('en-US')} bytes`}`,
   );
   if (reachability !== undefined) lines.push(reachability);
+  const spool = config.storage.spool;
+  lines.push(
+    spool.enabled
+      ? `  spool  ${spool.path ?? ''}  max ${spool.max_bars.toLocaleString('en-US')} bars (run --follow keeps batches here while the primary is down)`
+      : '  spool  disabled',
+  );
 
   const datasets = Object.entries(config.datasets);
   lines.push('', `datasets (${datasets.length}):`);

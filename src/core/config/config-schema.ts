@@ -40,6 +40,29 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  B: 1,
+  KB: 1024,
+  MB: 1024 ** 2,
+  GB: 1024 ** 3,
+};
+
+/** A size such as `512MB` or `2GB` (units of 1024), resolved to bytes. */
+const byteSize = z.string().transform((text, ctx) => {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)$/i.exec(text.trim());
+  const bytes = match
+    ? Number(match[1]) * (BYTE_UNITS[(match[2] as string).toUpperCase()] ?? 0)
+    : 0;
+  if (!(bytes >= 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${text}" is not a size: write a number and a unit, like 512MB or 2GB`,
+    });
+    return z.NEVER;
+  }
+  return Math.floor(bytes);
+});
+
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
 /** A UTC instant written as `2024-01-01` or `2024-01-01T00:00:00Z`, resolved to epoch ms. */
@@ -81,6 +104,19 @@ const providerCommon = {
   request_timeout: duration.prefault('30s'),
 };
 
+/** Kinds of bad bar the synthetic provider can be told to send (`simulate.bad_bars.kinds`). */
+export const SIMULATED_BAD_BARS = [
+  'nan',
+  'infinity',
+  'high_below_low',
+  'negative_volume',
+  'unaligned_ts',
+  'duplicate_ts',
+  'wrong_symbol',
+] as const;
+
+const rate = numeric(z.number().min(0).max(1));
+
 export const syntheticProviderSchema = z.strictObject({
   type: z.literal('synthetic'),
   ...providerCommon,
@@ -89,7 +125,7 @@ export const syntheticProviderSchema = z.strictObject({
   simulate: z
     .strictObject({
       latency_ms: numeric(z.number().nonnegative()).default(0),
-      failure_rate: numeric(z.number().min(0).max(1)).default(0),
+      failure_rate: rate.default(0),
       server_limit: z
         .strictObject({
           requests_per_minute: positiveNumber,
@@ -97,13 +133,186 @@ export const syntheticProviderSchema = z.strictObject({
           retry_after_seconds: numeric(z.number().nonnegative()).optional(),
         })
         .optional(),
+      /** Share of requests that never answer (until the request timeout aborts them). */
+      hang_rate: rate.default(0),
+      /** Share of pages answered with no bars at all. */
+      empty_pages: rate.default(0),
+      /** Share of pages that stop half way through their window. */
+      short_pages: rate.default(0),
+      /** Share of bars sent bad, and how (a pure function of the seed, symbol and ts). */
+      bad_bars: z
+        .strictObject({
+          rate,
+          kinds: z
+            .array(z.enum(SIMULATED_BAD_BARS))
+            .min(1)
+            .default([...SIMULATED_BAD_BARS]),
+        })
+        .optional(),
+    })
+    .superRefine((simulate, ctx) => {
+      if (simulate.hang_rate + simulate.empty_pages + simulate.short_pages > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'hang_rate, empty_pages and short_pages are shares of the same requests: together at most 1',
+        });
+      }
     })
     .optional(),
 });
 
-export const PROVIDER_TYPES = ['synthetic'] as const;
+/** An http(s) URL without a trailing slash, so paths can be appended to it. */
+const baseUrl = (fallback: string) =>
+  z
+    .string()
+    .refine(
+      (text) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(text).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `must be an http:// or https:// URL, e.g. ${fallback}` },
+    )
+    .transform((text) => text.replace(/\/+$/, ''))
+    .default(fallback);
 
-export const providerSchema = z.discriminatedUnion('type', [syntheticProviderSchema]);
+/** A secret such as an API key; `${VAR}` is the way to write it, so the file holds no secret. */
+const credential = z.string().min(1, 'must not be empty: write it as ${ENV_VAR}, not in the file');
+
+/** A CSV column: its header name, or its 0-based position (the only way without a header). */
+const csvColumn = z.union([numeric(z.number().int().nonnegative()), z.string().min(1)]);
+
+/** An IANA time zone the runtime's Intl knows, e.g. America/New_York. */
+const timeZone = z.string().refine(
+  (zone) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  {
+    message:
+      'is not a time zone this Node.js knows: use an IANA name such as America/New_York or UTC',
+  },
+);
+
+/** A regular expression over file names with a named group `symbol`. */
+const symbolPattern = z.string().refine(
+  (source) => {
+    try {
+      return new RegExp(source).source.includes('(?<symbol>');
+    } catch {
+      return false;
+    }
+  },
+  {
+    message:
+      'must be a regular expression with a named group symbol, e.g. ^(?<symbol>[A-Z.]+)_1m\\.csv$',
+  },
+);
+
+export const CSV_TIMESTAMP_FORMATS = [
+  'iso',
+  'epoch_s',
+  'epoch_ms',
+  'epoch_us',
+  'epoch_ns',
+] as const;
+
+export const csvProviderSchema = z
+  .strictObject({
+    type: z.literal('csv'),
+    ...providerCommon,
+    // A scan of a large gzip file takes longer than an HTTP request.
+    request_timeout: duration.prefault('10m'),
+    /** A directory (its *.csv and *.csv.gz files) or a glob in the file name: data/*_1m.csv.gz. */
+    path: z
+      .string()
+      .min(1)
+      .refine((path) => !/[*?]/.test(path.replace(/[^/\\]*$/, '')), {
+        message:
+          'wildcards (* ?) work in the file name only, e.g. data/bars/*_1m.csv.gz; name the directory itself',
+      }),
+    header: boolean().default(true),
+    delimiter: z.string().length(1, 'must be one character, e.g. "," or ";"').default(','),
+    compression: z.enum(['auto', 'gzip', 'none']).default('auto'),
+    /** The column holding the symbol; without it, each file holds one symbol named by its file. */
+    symbol_column: csvColumn.optional(),
+    /** How a file name gives its symbol (without symbol_column); default: the name up to the first dot. */
+    file_pattern: symbolPattern.default('^(?<symbol>[^.]+)'),
+    columns: z
+      .strictObject({
+        ts: csvColumn.default('timestamp'),
+        open: csvColumn.default('open'),
+        high: csvColumn.default('high'),
+        low: csvColumn.default('low'),
+        close: csvColumn.default('close'),
+        volume: csvColumn.default('volume'),
+        vwap: csvColumn.optional(),
+        trade_count: csvColumn.optional(),
+      })
+      .prefault({}),
+    timestamp: z
+      .strictObject({
+        format: z.enum(CSV_TIMESTAMP_FORMATS).default('iso'),
+        /** The zone of ISO timestamps written without Z or an offset. */
+        time_zone: timeZone.default('UTC'),
+      })
+      .prefault({}),
+    max_bars_per_request: positiveInt.default(100_000),
+  })
+  .superRefine((config, ctx) => {
+    if (config.header) return;
+    const named = Object.entries({ ...config.columns, symbol_column: config.symbol_column })
+      .filter(([, column]) => typeof column === 'string')
+      .map(([key]) => key);
+    for (const key of named) {
+      ctx.addIssue({
+        code: 'custom',
+        path: key === 'symbol_column' ? [key] : ['columns', key],
+        message:
+          'names a column, but header is false: give its 0-based position instead, e.g. 0 for the first column',
+      });
+    }
+  });
+
+export const polygonProviderSchema = z.strictObject({
+  type: z.literal('polygon'),
+  ...providerCommon,
+  api_key: credential,
+  base_url: baseUrl('https://api.polygon.io'),
+  /** Split-adjusted prices (Polygon's own default). */
+  adjusted: boolean().default(true),
+  /** Base aggregates per page (Polygon's maximum, 50000): also the backfill chunk in bars. */
+  limit: numeric(z.number().int().min(1).max(50_000)).default(50_000),
+});
+
+export const alpacaProviderSchema = z.strictObject({
+  type: z.literal('alpaca'),
+  ...providerCommon,
+  key_id: credential,
+  secret_key: credential,
+  base_url: baseUrl('https://data.alpaca.markets'),
+  /** iex is the free plan's feed; sip (all US exchanges) needs a paid plan for recent data. */
+  feed: z.enum(['iex', 'sip']).default('iex'),
+  adjustment: z.enum(['raw', 'split', 'dividend', 'all']).default('raw'),
+  /** Bars per page (Alpaca's maximum, 10000): also the backfill chunk in bars. */
+  limit: numeric(z.number().int().min(1).max(10_000)).default(10_000),
+});
+
+export const PROVIDER_TYPES = ['synthetic', 'csv', 'polygon', 'alpaca'] as const;
+
+export const providerSchema = z.discriminatedUnion('type', [
+  syntheticProviderSchema,
+  csvProviderSchema,
+  polygonProviderSchema,
+  alpacaProviderSchema,
+]);
 
 export const STORAGE_TYPES = ['sqlite', 'postgres', 'timescaledb'] as const;
 
@@ -121,6 +330,11 @@ export const storageSchema = z.strictObject({
       'a schema name is 1 to 63 lower-case letters, digits and _, not starting with a digit, e.g. marketdata',
     )
     .default('public'),
+  /**
+   * sqlite: the most the database file may grow to, e.g. 20GB. A write past it fails and rolls
+   * back like one on a full disk, which keeps room on a volume shared with other services.
+   */
+  max_size: byteSize.optional(),
   /** timescaledb: how `bars_ohlcv` is partitioned when it becomes a hypertable. */
   timescale: z
     .strictObject({
@@ -139,6 +353,17 @@ export const storageSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** `storage.spool`: where a live `--follow` run keeps batches while the primary is unreachable. */
+export const spoolSchema = z
+  .strictObject({
+    enabled: boolean().default(true),
+    /** An SQLite file; default: beside the SQLite primary, or data/mdp-spool.db for PostgreSQL. */
+    path: z.string().min(1).optional(),
+    /** The most bars the spool holds; past it a batch fails rather than fill the disk. */
+    max_bars: positiveInt.default(1_000_000),
+  })
+  .prefault({});
 
 export const datasetSchema = z.strictObject({
   provider: z.string().min(1),
@@ -229,7 +454,7 @@ export const configSchema = z.strictObject({
   version: z.literal(2),
   profile: z.string().optional(),
   providers: z.record(name, providerSchema),
-  storage: z.strictObject({ primary: storageSchema }),
+  storage: z.strictObject({ primary: storageSchema, spool: spoolSchema }),
   datasets: z.record(name, datasetSchema),
   jobs: z.record(name, jobSchema),
   features: featuresSchema,
@@ -242,7 +467,11 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ConfigData = z.output<typeof configSchema>;
 export type ProviderConfig = ConfigData['providers'][string];
 export type SyntheticProviderConfig = z.output<typeof syntheticProviderSchema>;
+export type CsvProviderConfig = z.output<typeof csvProviderSchema>;
+export type PolygonProviderConfig = z.output<typeof polygonProviderSchema>;
+export type AlpacaProviderConfig = z.output<typeof alpacaProviderSchema>;
 export type StorageConfig = ConfigData['storage']['primary'];
+export type SpoolConfig = ConfigData['storage']['spool'];
 export type DatasetConfig = ConfigData['datasets'][string];
 export type JobConfig = ConfigData['jobs'][string];
 export type RetryConfig = z.output<typeof retrySchema>;

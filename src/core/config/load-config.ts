@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, ConfigFileError, type ConfigIssue } from '../errors.js';
 import { SecretRedactor } from '../redact.js';
-import { configSchema, type ConfigData, type StorageConfig } from './config-schema.js';
+import {
+  configSchema,
+  type ConfigData,
+  type SpoolConfig,
+  type StorageConfig,
+} from './config-schema.js';
 import { crossCheck } from './cross-check.js';
 import { deepMerge, isPlainObject } from './deep-merge.js';
 import { didYouMean } from './did-you-mean.js';
@@ -176,8 +181,9 @@ export function parseConfig(
 
   const data = result.data;
   const storage = resolveStorage(data.storage.primary, cwd);
+  const spool = resolveSpool(data.storage.spool, storage, cwd);
   // `profile` is the one applied, which a flag or MDP_PROFILE may have changed from the file's.
-  const resolved = { ...data, profile: selection.name, storage: { primary: storage } };
+  const resolved = { ...data, profile: selection.name, storage: { primary: storage, spool } };
   return deepFreeze({
     ...resolved,
     source: {
@@ -302,6 +308,22 @@ function resolveStorage(storage: StorageConfig, cwd: string): StorageConfig {
   const path = storage.uri.replace(/^sqlite:(\/\/)?/, '');
   if (path === ':memory:') return storage;
   return { ...storage, uri: `sqlite:${isAbsolute(path) ? path : resolve(cwd, path)}` };
+}
+
+/**
+ * The spool's file, absolute: as configured, else beside the SQLite primary (`x.db` →
+ * `x-spool.db`), else `data/mdp-spool.db` under the working directory.
+ */
+function resolveSpool(spool: SpoolConfig, primary: StorageConfig, cwd: string): SpoolConfig {
+  if (spool.path !== undefined) {
+    return { ...spool, path: isAbsolute(spool.path) ? spool.path : resolve(cwd, spool.path) };
+  }
+  const file = primary.type === 'sqlite' ? primary.uri.replace(/^sqlite:/, '') : ':memory:';
+  const path =
+    file === ':memory:'
+      ? resolve(cwd, 'data', 'mdp-spool.db')
+      : join(dirname(file), `${basename(file, extname(file))}-spool.db`);
+  return { ...spool, path };
 }
 
 function hasPath(value: unknown, path: YamlPath): boolean {

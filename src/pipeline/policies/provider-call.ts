@@ -1,7 +1,7 @@
 import type { Bar } from '../../core/bar.js';
 import type { PacingConfig, RetryConfig } from '../../core/config/config-schema.js';
 import { RetriesExhaustedError, TransientProviderError, toError } from '../../core/errors.js';
-import type { FetchRequest, Provider } from '../../core/provider.js';
+import type { FetchRequest, FetchResult, Provider } from '../../core/provider.js';
 import type { Timing } from '../timing.js';
 import { backoffDelayMs, isRetryable } from './retry-policy.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -31,34 +31,34 @@ const MAX_RATE_LIMITED_TRIES = 50;
 /**
  * One provider request through pacing, a per-request timeout and the retry policy. A 429 pauses
  * the provider's bucket (cooldown or Retry-After, whichever is longer) and is retried without
- * spending an attempt.
+ * spending an attempt. Resolves with the provider's answer as it gave it (see toFetchResult).
  */
 export async function callProvider(
   provider: Provider,
   request: FetchRequest,
   options: ProviderCallOptions,
-): Promise<Bar[]> {
+): Promise<Bar[] | FetchResult> {
   const { retry, timing, signal } = options;
   let attempt = 1;
   let rateLimited = 0;
   for (;;) {
     await options.bucket?.acquire(signal);
     const started = timing.monotonic();
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const requestSignal = AbortSignal.any([signal, timeout]);
+    const timeout = requestTimeout(options.timeoutMs);
+    const requestSignal = AbortSignal.any([signal, timeout.signal]);
     try {
-      const bars = await untilAborted(provider.fetchBars(request, requestSignal), requestSignal);
+      const answer = await untilAborted(provider.fetchBars(request, requestSignal), requestSignal);
       options.onRequest?.({
         provider: provider.name,
         status: 'ok',
         durationMs: timing.monotonic() - started,
       });
-      return bars;
+      return answer;
     } catch (thrown: unknown) {
       signal.throwIfAborted();
       const durationMs = timing.monotonic() - started;
       let error = toError(thrown);
-      if (timeout.aborted) {
+      if (timeout.signal.aborted) {
         error = new TransientProviderError(
           provider.name,
           `request timed out after ${options.timeoutMs} ms`,
@@ -77,7 +77,7 @@ export async function callProvider(
       } else {
         options.onRequest?.({
           provider: provider.name,
-          status: timeout.aborted ? 'timeout' : 'error',
+          status: timeout.signal.aborted ? 'timeout' : 'error',
           durationMs,
         });
       }
@@ -89,8 +89,24 @@ export async function callProvider(
       options.onRetry?.({ attempt, delayMs, error });
       await timing.sleep(delayMs, signal);
       attempt += 1;
+    } finally {
+      timeout.clear();
     }
   }
+}
+
+/**
+ * Aborts after `ms`. Unlike AbortSignal.timeout, whose timer is unref'd, the timer holds the
+ * process open: a provider that hangs without a socket of its own would otherwise let Node exit
+ * mid-run with nothing left to wait for.
+ */
+function requestTimeout(ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
+    ms,
+  );
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** Settles like `promise`, or rejects once `signal` aborts: a client deaf to its signal cannot hang a run. */

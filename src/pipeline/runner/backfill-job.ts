@@ -6,6 +6,7 @@ import {
   planChunks,
   type Chunk,
 } from './backfill-plan.js';
+import { fetchChunk } from './fetch-chunk.js';
 import type { JobContext } from './job-context.js';
 import { runPool } from './run-pool.js';
 
@@ -59,16 +60,20 @@ export async function runBackfill(
     end: window.end,
     chunkMs,
   };
-  const pending = (chunk: Chunk): boolean => !checkpoints.has(chunk);
+  // Only what no checkpoint holds: the uncovered parts of a chunk, not the whole of it.
+  const pending = (chunk: Chunk): Chunk[] => checkpoints.missing(chunk);
 
   let chunks = 0;
+  let done = 0;
   let requests = 0;
   let barsExpected = 0;
   for (const chunk of planChunks(plan)) {
     chunks += 1;
-    if (pending(chunk)) {
+    const parts = pending(chunk);
+    if (parts.length === 0) done += 1;
+    for (const part of parts) {
       requests += 1;
-      barsExpected += barsInWindow(chunk.start, chunk.end, interval);
+      barsExpected += barsInWindow(part.start, part.end, interval);
     }
   }
   const summary: BackfillPlanSummary = {
@@ -77,7 +82,7 @@ export async function runBackfill(
     end: window.end,
     chunkMs,
     chunks,
-    done: chunks - requests,
+    done,
     requests,
     barsExpected,
     pacingMs: context.bucket?.estimateMs(requests) ?? 0,
@@ -93,15 +98,16 @@ export async function runBackfill(
   const workSignal = AbortSignal.any([signal, failed.signal]);
   const sink = context.sink(run.runId);
   const todo = (function* () {
-    for (const chunk of planChunks(plan)) if (pending(chunk)) yield chunk;
+    for (const chunk of planChunks(plan)) yield* pending(chunk);
   })();
   await runPool(
     todo,
     options.concurrency,
     async (chunk) => {
       try {
-        const { valid, rejected } = await context.fetch(
-          { symbol: chunk.symbol, interval, start: chunk.start, end: chunk.end },
+        const { valid, rejected, expectedRows, complete } = await fetchChunk(
+          context,
+          chunk,
           workSignal,
         );
         await sink.write(valid, rejected, {
@@ -112,7 +118,10 @@ export async function runBackfill(
           windowStart: chunk.start,
           windowEnd: chunk.end,
           rows: valid.length,
+          expectedRows,
+          complete,
         });
+        if (!complete) context.totals.incompleteChunks += 1;
       } catch (error: unknown) {
         if (!signal.aborted) failed.abort(error);
         throw error;

@@ -52,14 +52,17 @@ export function* planChunks(window: PlanWindow): Generator<Chunk> {
   }
 }
 
-/** Answers "is this chunk already stored?" from a job's checkpoints (merged per symbol). */
+/**
+ * Answers "what of this chunk is not stored yet?" from a job's complete checkpoints (merged per
+ * symbol). Incomplete checkpoints cover nothing: their windows are fetched again.
+ */
 export class CheckpointIndex {
   private readonly covered = new Map<string, [number, number][]>();
 
   constructor(checkpoints: readonly Checkpoint[], provider: string, interval: Interval) {
     const bySymbol = new Map<string, [number, number][]>();
     for (const cp of checkpoints) {
-      if (cp.provider !== provider || cp.interval !== interval) continue;
+      if (cp.provider !== provider || cp.interval !== interval || !cp.complete) continue;
       const list = bySymbol.get(cp.symbol) ?? [];
       list.push([cp.windowStart, cp.windowEnd]);
       bySymbol.set(cp.symbol, list);
@@ -78,17 +81,33 @@ export class CheckpointIndex {
 
   /** True when checkpoints together cover the whole chunk. */
   has(chunk: Chunk): boolean {
+    return this.missing(chunk).length === 0;
+  }
+
+  /**
+   * The parts of `chunk` no checkpoint covers, in time order. A window extended between runs
+   * leaves its old last chunk partly covered; only the rest of it is fetched.
+   */
+  missing(chunk: Chunk): Chunk[] {
     const ranges = this.covered.get(chunk.symbol);
-    if (!ranges) return false;
+    if (!ranges) return [chunk];
+    // The first range that ends after the chunk starts; ranges are disjoint and sorted.
     let lo = 0;
-    let hi = ranges.length - 1;
-    while (lo <= hi) {
+    let hi = ranges.length;
+    while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const [start, end] = ranges[mid] as [number, number];
-      if (chunk.start < start) hi = mid - 1;
-      else if (chunk.start >= end) lo = mid + 1;
-      else return chunk.end <= end;
+      if ((ranges[mid] as [number, number])[1] <= chunk.start) lo = mid + 1;
+      else hi = mid;
     }
-    return false;
+    const parts: Chunk[] = [];
+    let from = chunk.start;
+    for (let i = lo; i < ranges.length && from < chunk.end; i++) {
+      const [start, end] = ranges[i] as [number, number];
+      if (start >= chunk.end) break;
+      if (start > from) parts.push({ symbol: chunk.symbol, start: from, end: start });
+      from = Math.max(from, end);
+    }
+    if (from < chunk.end) parts.push({ symbol: chunk.symbol, start: from, end: chunk.end });
+    return parts;
   }
 }

@@ -3,9 +3,9 @@ import type { DatasetConfig, JobConfig, ProviderConfig } from '../../core/config
 import type { FetchRequest, Provider } from '../../core/provider.js';
 import type { Store } from '../../store/store.js';
 import type { Timing } from '../timing.js';
-import type { ValidationResult } from '../bar-validator.js';
 import type { TokenBucket } from '../policies/token-bucket.js';
 import type { BarSink } from './bar-sink.js';
+import type { FetchedWindow } from './fetch-window.js';
 import type { RunTotalsCounter } from './run-totals-counter.js';
 
 /** Everything one running job needs; built once per run. */
@@ -22,8 +22,8 @@ export interface JobContext {
   readonly logger: Logger;
   readonly totals: RunTotalsCounter;
   readonly dryRun: boolean;
-  /** Fetches one request through pacing, timeout and retry. */
-  fetch(request: FetchRequest, signal: AbortSignal): Promise<ValidationResult>;
+  /** Fetches one request's window, page by page, each through pacing, timeout and retry. */
+  fetch(request: FetchRequest, signal: AbortSignal): Promise<FetchedWindow>;
   /** A sink writing into the given run. */
   sink(runId: number): BarSink;
 }

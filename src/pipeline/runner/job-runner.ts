@@ -5,13 +5,14 @@ import { UsageError } from '../../core/errors.js';
 import { didYouMean } from '../../core/config/did-you-mean.js';
 import { alignDown } from '../../core/interval.js';
 import type { ProviderRegistry } from '../../core/provider-registry.js';
+import type { Spool } from '../../store/spool.js';
 import type { JobRun, RunMode, Store } from '../../store/store.js';
 import { systemTiming, type Timing } from '../timing.js';
-import { validateBars } from '../bar-validator.js';
 import type { PacingRegistry } from '../policies/pacing-registry.js';
 import { callProvider } from '../policies/provider-call.js';
 import type { RunEndEvent, RunEvents } from '../run-events.js';
 import { BarSink } from './bar-sink.js';
+import { fetchWindow } from './fetch-window.js';
 import type { JobContext } from './job-context.js';
 import { runBackfill, type BackfillPlanSummary, type BackfillWindow } from './backfill-job.js';
 import { runLive, type LivePlanSummary } from './live-job.js';
@@ -31,6 +32,8 @@ export interface JobRunnerDeps {
   readonly random?: () => number;
   /** How often a run's heartbeat updates `job_runs`; default 5 s. */
   readonly heartbeatIntervalMs?: number;
+  /** `storage.spool`: where live runs keep batches while the primary storage is unreachable. */
+  readonly spool?: Spool;
 }
 
 export interface RunOptions {
@@ -108,6 +111,8 @@ export class JobRunner {
         signal: options.signal,
         onTrackingError: (error) =>
           this.deps.logger.warn({ err: error }, 'could not record run progress'),
+        storageRetry: config.storage.primary.write.retry,
+        random: this.random,
       },
       async (started) => {
         plan = window
@@ -173,40 +178,44 @@ export class JobRunner {
       logger: logger.child({ job: options.jobName, provider: providerName }),
       totals,
       dryRun: Boolean(options.dryRun),
-      fetch: async (request, signal) => {
-        const bars = await callProvider(provider, request, {
-          retry,
-          pacing: providerConfig.pacing,
-          bucket,
-          timeoutMs: providerConfig.request_timeout,
-          timing,
-          random: this.random,
-          signal,
-          onRequest: (outcome) => {
-            if (outcome.status === 'rate_limited') {
-              logger.warn(
-                { provider: providerName, symbol: request.symbol },
-                'provider answered 429 (rate limited); pausing it',
-              );
-            }
-            events.emit('provider:request', outcome);
-          },
-          onRetry: ({ attempt, delayMs, error }) => {
-            logger.warn(
-              {
-                provider: providerName,
-                symbol: request.symbol,
-                attempt,
-                delayMs: Math.round(delayMs),
-                err: error.message,
+      fetch: (request, signal) =>
+        fetchWindow(
+          request,
+          providerName,
+          (page) =>
+            callProvider(provider, page, {
+              retry,
+              pacing: providerConfig.pacing,
+              bucket,
+              timeoutMs: providerConfig.request_timeout,
+              timing,
+              random: this.random,
+              signal,
+              onRequest: (outcome) => {
+                if (outcome.status === 'rate_limited') {
+                  logger.warn(
+                    { provider: providerName, symbol: request.symbol },
+                    'provider answered 429 (rate limited); pausing it',
+                  );
+                }
+                events.emit('provider:request', outcome);
               },
-              'provider request failed; retrying',
-            );
-            events.emit('provider:retry', { provider: providerName, attempt, delayMs, error });
-          },
-        });
-        return validateBars(bars, request, providerName);
-      },
+              onRetry: ({ attempt, delayMs, error }) => {
+                logger.warn(
+                  {
+                    provider: providerName,
+                    symbol: request.symbol,
+                    attempt,
+                    delayMs: Math.round(delayMs),
+                    err: error.message,
+                  },
+                  'provider request failed; retrying',
+                );
+                events.emit('provider:retry', { provider: providerName, attempt, delayMs, error });
+              },
+            }),
+          logger,
+        ),
       sink: (runId) =>
         new BarSink({
           store,
@@ -222,6 +231,10 @@ export class JobRunner {
           random: this.random,
           signal: options.signal,
           logger,
+          // Live runs drain the spool; only a follow keeps batches in it, as it outlives outages.
+          ...(this.deps.spool && options.mode === 'live'
+            ? { spool: { spool: this.deps.spool, keep: Boolean(options.follow) } }
+            : {}),
         }),
     };
   }

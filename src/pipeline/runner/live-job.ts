@@ -64,6 +64,9 @@ async function liveCycle(
   const { dataset, store, providerName, provider, timing } = context;
   const interval = dataset.interval;
   const step = intervalMs(interval);
+  const sink = context.dryRun ? undefined : context.sink(run.runId);
+  // Bars spooled during an outage reach the primary before the cycle reads where it stands.
+  await sink?.drainSpool();
   const now = timing.now();
   const end = alignDown(now, interval);
   const series: LiveSeriesPlan[] = [];
@@ -96,11 +99,10 @@ async function liveCycle(
     pacingMs: context.bucket?.estimateMs(requests) ?? 0,
     cycles: 1,
   };
-  if (context.dryRun) return summary;
+  if (sink === undefined) return summary;
 
   const failed = new AbortController();
   const workSignal = AbortSignal.any([signal, failed.signal]);
-  const sink = context.sink(run.runId);
   await runPool(
     series.filter((s) => s.bars > 0),
     concurrency,

@@ -7,8 +7,15 @@ export class RunTotalsCounter {
   rejected = 0;
   /** Bars fetched and validated but not written because `features.write_enabled` is false. */
   skipped = 0;
+  /** Backfill chunks whose provider answer stayed short of the window; fetched again next run. */
+  incompleteChunks = 0;
 
   snapshot(): RunTotals {
-    return { rowsWritten: this.rowsWritten, batches: this.batches, rejected: this.rejected };
+    return {
+      rowsWritten: this.rowsWritten,
+      batches: this.batches,
+      rejected: this.rejected,
+      incompleteChunks: this.incompleteChunks,
+    };
   }
 }

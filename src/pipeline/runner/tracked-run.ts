@@ -1,4 +1,6 @@
-import { CancelledError, toError } from '../../core/errors.js';
+import type { RetryConfig } from '../../core/config/config-schema.js';
+import { CancelledError, StoreError, toError } from '../../core/errors.js';
+import { backoffDelayMs } from '../policies/retry-policy.js';
 import type { JobRun, RunStart, Store } from '../../store/store.js';
 import type { Timing } from '../timing.js';
 import type { RunEndEvent, RunEvents } from '../run-events.js';
@@ -14,6 +16,12 @@ export interface TrackedRunOptions {
   readonly signal: AbortSignal;
   /** Heartbeat (or final bookkeeping after a failure) errors are logged: the run decides its outcome. */
   readonly onTrackingError: (error: Error) => void;
+  /**
+   * `storage.primary.write.retry`, for recording the run's end: a database that is briefly away
+   * (often the very reason the run failed) still gets the outcome when it is back within budget.
+   */
+  readonly storageRetry?: RetryConfig;
+  readonly random?: () => number;
 }
 
 /**
@@ -58,7 +66,7 @@ export async function trackedRun<T>(
       ...(error ? { error } : {}),
     };
     try {
-      await store.completeRun(run.runId, status, end.totals, error?.message);
+      await completeWithRetry(options, run.runId, status, end, error);
     } finally {
       // The run has ended even when recording it failed (the database may be down): telemetry and
       // the summary still hear of it.
@@ -87,4 +95,35 @@ export async function trackedRun<T>(
     throw error;
   }
   return { run, result, end: await finish('success') };
+}
+
+/**
+ * Records the run's end, retrying transient storage errors under the storage retry policy. Not
+ * cancellable: it runs after a cancel, and a second signal ends the process anyway. When the
+ * database stays away, the row is left `running` for the next run to mark abandoned.
+ */
+async function completeWithRetry(
+  options: TrackedRunOptions,
+  runId: number,
+  status: RunEndEvent['status'],
+  end: RunEndEvent,
+  error: Error | undefined,
+): Promise<void> {
+  const retry = options.storageRetry;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await options.store.completeRun(runId, status, end.totals, error?.message);
+      return;
+    } catch (thrown: unknown) {
+      const failure = toError(thrown);
+      const transient = failure instanceof StoreError && failure.transient;
+      if (retry === undefined || !transient || attempt >= retry.max_attempts) throw failure;
+      options.onTrackingError(
+        new Error(`could not record the end of run ${runId} (${failure.message}); retrying`, {
+          cause: failure,
+        }),
+      );
+      await options.timing.sleep(backoffDelayMs(attempt, retry, options.random ?? Math.random));
+    }
+  }
 }

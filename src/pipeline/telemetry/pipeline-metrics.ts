@@ -135,6 +135,12 @@ export class PipelineMetrics {
     labelNames: ['provider', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly spoolBars = new Gauge({
+    name: 'pipeline_spool_bars',
+    help: 'Bars of the job held in the local spool, waiting for the primary storage to come back.',
+    labelNames: ['job_name'] as const,
+    registers: [this.registry],
+  });
   readonly heartbeat = new Gauge({
     name: 'pipeline_job_heartbeat_timestamp_seconds',
     help: "The last heartbeat recorded in the running job's job_runs row, in Unix seconds.",

@@ -54,6 +54,9 @@ export function recordRunEvents(
     'bars:rejected': ({ provider, reason, count }) => {
       metrics.barsRejected.inc({ provider, reason: boundedLabel(reason) }, count);
     },
+    'spool:depth': ({ jobName, bars }) => {
+      metrics.spoolBars.set({ job_name: jobName }, bars);
+    },
   };
   const names = Object.keys(listeners) as (keyof RunEventMap)[];
   // `Listeners` has checked each pair; the untyped view lets one loop subscribe them all.

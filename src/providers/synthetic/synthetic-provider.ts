@@ -5,6 +5,7 @@ import { alignUp, intervalMs, isInterval } from '../../core/interval.js';
 import type { FetchRequest, Provider } from '../../core/provider.js';
 import { abortableSleep } from '../../core/abortable-sleep.js';
 import { mix32, seedKey, toUnit } from './hash32.js';
+import { SimulatedFaults } from './simulated-faults.js';
 import { SimulatedRateLimit } from './simulated-rate-limit.js';
 import { SyntheticSeries } from './synthetic-series.js';
 
@@ -35,15 +36,19 @@ const GOLDEN = 0x9e3779b1 | 0;
 
 /**
  * Deterministic bars computed on demand (see SyntheticSeries), with optional simulated latency,
- * transient failures and a server-side rate limit, for tests and demos.
+ * transient failures, a server-side rate limit, hanging requests, short or empty pages and bad
+ * bars (see SimulatedFaults), for tests and demos.
  */
 export class SyntheticProvider implements Provider {
   readonly maxBarsPerRequest: number;
+  /** A synthetic series has a bar for every interval, around the clock. */
+  readonly gapless = true;
   private readonly seed: number;
   private readonly latencyMs: number;
   private readonly failureRate: number;
   private readonly failureKey: number;
   private readonly serverLimit: SimulatedRateLimit | undefined;
+  private readonly faults: SimulatedFaults;
   private readonly now: () => number;
   private readonly monotonicNow: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -69,6 +74,12 @@ export class SyntheticProvider implements Provider {
         limit.burst,
         limit.retry_after_seconds === undefined ? undefined : limit.retry_after_seconds * 1000,
       );
+    this.faults = new SimulatedFaults(config.seed, {
+      hangRate: config.simulate?.hang_rate ?? 0,
+      emptyPages: config.simulate?.empty_pages ?? 0,
+      shortPages: config.simulate?.short_pages ?? 0,
+      badBars: config.simulate?.bad_bars,
+    });
     this.now = options.clock ?? Date.now;
     this.monotonicNow = options.clock ?? (() => performance.now());
     this.sleep = options.sleep ?? abortableSleep;
@@ -113,7 +124,10 @@ export class SyntheticProvider implements Provider {
         `simulated server error on request ${ordinal + 1} (simulate.failure_rate ${this.failureRate})`,
       );
     }
-    return this.closedBars(request);
+    const fault = this.faults.pageFault(request);
+    if (fault === 'hang') await hang(signal);
+    const bars = fault === 'empty' ? [] : this.closedBars(request);
+    return this.faults.spoil(fault === 'short' ? bars.slice(0, bars.length >> 1) : bars);
   }
 
   private validate({ symbol, interval, start, end }: FetchRequest): void {
@@ -147,6 +161,13 @@ export class SyntheticProvider implements Provider {
     if (count <= 0) return [];
     return new SyntheticSeries(this.seed, symbol, interval).bars(this.name, first, count);
   }
+}
+
+/** Never settles on its own, like a server that accepted the request and went silent. */
+function hang(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
 }
 
 /** Builds a synthetic provider from its config entry, for the provider registry. */

@@ -45,6 +45,7 @@ export class PostgresBatchWriter {
   private readonly upsert: pg.QueryConfig;
   private readonly insertRejects: string;
   private readonly upsertCheckpoint: string;
+  private readonly deleteCoveredIncomplete: string;
   private readonly duplicates: DuplicateKeyFilter;
   private readonly encoder = new PostgresCopyEncoder();
 
@@ -72,11 +73,18 @@ export class PostgresBatchWriter {
         AS r (provider, symbol, interval, ts_ms, reason, raw)`;
     this.upsertCheckpoint = `
       INSERT INTO ${schema}.job_checkpoints
-        (job_name, provider, symbol, interval, window_start, window_end, rows, run_id, completed_at)
+        (job_name, provider, symbol, interval, window_start, window_end, rows, run_id, completed_at,
+          expected_rows, complete)
       VALUES ($1, $2, $3, $4, ${timestamptzFromMs('$5')}, ${timestamptzFromMs('$6')}, $7, $8,
-        ${timestamptzFromMs('$9')})
+        ${timestamptzFromMs('$9')}, $10, $11)
       ON CONFLICT (job_name, provider, symbol, interval, window_start, window_end) DO UPDATE SET
-        rows = EXCLUDED.rows, run_id = EXCLUDED.run_id, completed_at = EXCLUDED.completed_at`;
+        rows = EXCLUDED.rows, run_id = EXCLUDED.run_id, completed_at = EXCLUDED.completed_at,
+        expected_rows = EXCLUDED.expected_rows, complete = EXCLUDED.complete`;
+    // Incomplete checkpoints a complete one covers (their chunks were fetched again, whole).
+    this.deleteCoveredIncomplete = `
+      DELETE FROM ${schema}.job_checkpoints
+      WHERE job_name = $1 AND provider = $2 AND symbol = $3 AND interval = $4 AND NOT complete
+        AND window_start >= ${timestamptzFromMs('$5')} AND window_end <= ${timestamptzFromMs('$6')}`;
     this.duplicates = new DuplicateKeyFilter(upsertKeys);
   }
 
@@ -105,6 +113,17 @@ export class PostgresBatchWriter {
       }
       if (rejected.length > 0) await this.writeRejects(client, runId, rejected);
       if (checkpoint !== undefined) {
+        // A rerun with another chunk size covers an old short chunk without sharing its key.
+        if (checkpoint.complete !== false) {
+          await client.query(this.deleteCoveredIncomplete, [
+            checkpoint.jobName,
+            checkpoint.provider,
+            checkpoint.symbol,
+            checkpoint.interval,
+            checkpoint.windowStart,
+            checkpoint.windowEnd,
+          ]);
+        }
         await client.query(this.upsertCheckpoint, [
           checkpoint.jobName,
           checkpoint.provider,
@@ -115,6 +134,8 @@ export class PostgresBatchWriter {
           checkpoint.rows,
           runId,
           now,
+          checkpoint.expectedRows ?? null,
+          checkpoint.complete !== false,
         ]);
       }
       await client.query('COMMIT');

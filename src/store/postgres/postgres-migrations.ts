@@ -128,4 +128,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       },
     ],
   },
+  {
+    id: 2,
+    name: 'checkpoint completeness',
+    // Existing checkpoints were all written for windows fetched whole: complete, count unknown.
+    statements: ({ schema: s }) => [
+      `
+      ALTER TABLE ${s}.job_checkpoints
+        ADD COLUMN expected_rows bigint,
+        ADD COLUMN complete boolean NOT NULL DEFAULT true;
+      -- Status and planning look for the few incomplete chunks among many complete ones.
+      CREATE INDEX job_checkpoints_incomplete ON ${s}.job_checkpoints (job_name)
+        WHERE NOT complete;
+      `,
+    ],
+  },
 ];

@@ -59,9 +59,15 @@ export interface PostgresPoolOptions {
   readonly connectTimeoutMs: number;
 }
 
-/** A node-postgres pool configured the way every store connection needs. */
+/**
+ * A node-postgres pool configured the way every store connection needs. A connection the server
+ * drops while checked out (a restart in the middle of a batch) emits 'error' with no listener of
+ * the pool's attached, which would crash the process: each connection gets one for its whole
+ * life. The statement in flight fails on its own; the broken connection is discarded when
+ * released, and the pool opens fresh ones once the server is back.
+ */
 export function createPostgresPool(uri: string, options: PostgresPoolOptions): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: uri,
     max: options.max,
     connectionTimeoutMillis: options.connectTimeoutMs,
@@ -74,4 +80,9 @@ export function createPostgresPool(uri: string, options: PostgresPoolOptions): p
     options: '-c extra_float_digits=3',
     types,
   });
+  pool.on('connect', (client) => client.on('error', ignoreConnectionError));
+  return pool;
 }
+
+/** The query in flight (if any) carries the error to its caller; the event has nothing to add. */
+function ignoreConnectionError(): void {}

@@ -9,6 +9,7 @@ import type {
   BarQuery,
   Checkpoint,
   JobRun,
+  JobSummary,
   RunProgress,
   RunStart,
   RunStatus,
@@ -18,6 +19,12 @@ import type {
 } from '../store.js';
 import { checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
 import { PostgresBatchWriter } from './postgres-batch-writer.js';
+import {
+  CHECKPOINT_COLUMNS,
+  checkpointFromRow,
+  type CheckpointRow,
+} from './postgres-checkpoint-rows.js';
+import { PostgresJobSummaries } from './postgres-job-summaries.js';
 import { quoteIdentifier } from './postgres-identifier.js';
 import { PostgresJobRuns } from './postgres-job-runs.js';
 import { migratePostgres } from './postgres-migrate.js';
@@ -64,6 +71,7 @@ interface Session {
   readonly pool: pg.Pool;
   readonly writer: PostgresBatchWriter;
   readonly runs: PostgresJobRuns;
+  readonly summaries: PostgresJobSummaries;
 }
 
 /**
@@ -110,10 +118,7 @@ export class PostgresStore implements Store {
         SELECT ${msFromTimestamptz('max(ts)')} AS ts FROM ${s}.bars_ohlcv
         WHERE provider = $1 AND symbol = $2 AND interval = $3`,
       checkpoints: `
-        SELECT job_name AS "jobName", provider, symbol, interval,
-          ${msFromTimestamptz('window_start')} AS "windowStart",
-          ${msFromTimestamptz('window_end')} AS "windowEnd", rows, run_id AS "runId",
-          ${msFromTimestamptz('completed_at')} AS "completedAt"
+        SELECT ${CHECKPOINT_COLUMNS}
         FROM ${s}.job_checkpoints WHERE job_name = $1
         ORDER BY window_start, window_end, provider, symbol, interval`,
       // Columns aliased to Bar's property names, so rows come back as Bars.
@@ -162,6 +167,7 @@ export class PostgresStore implements Store {
       pool,
       writer: new PostgresBatchWriter(pool, this.schema, this.upsertKeys),
       runs: new PostgresJobRuns(pool, this.schema, this.schemaName, host),
+      summaries: new PostgresJobSummaries(pool, this.schema),
     };
   }
 
@@ -229,9 +235,13 @@ export class PostgresStore implements Store {
 
   async checkpoints(jobName: string): Promise<Checkpoint[]> {
     return this.guard('read', async (s) => {
-      const result = await s.pool.query<Checkpoint>(this.sql.checkpoints, [jobName]);
-      return result.rows;
+      const result = await s.pool.query<CheckpointRow>(this.sql.checkpoints, [jobName]);
+      return result.rows.map(checkpointFromRow);
     });
+  }
+
+  async jobSummary(jobName: string): Promise<JobSummary> {
+    return this.guard('read', (s) => s.summaries.summary(jobName));
   }
 
   async startRun(start: RunStart): Promise<JobRun> {

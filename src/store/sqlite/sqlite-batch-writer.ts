@@ -33,12 +33,20 @@ const INSERT_REJECT = `
   INSERT INTO bars_rejected (run_id, provider, symbol, interval, ts, reason, raw)
   VALUES (?, ?, ?, ?, ?, ?, ?)`;
 
+/** Incomplete checkpoints a complete one covers (their chunks were fetched again, whole). */
+const DELETE_COVERED_INCOMPLETE = `
+  DELETE FROM job_checkpoints
+  WHERE job_name = ? AND provider = ? AND symbol = ? AND interval = ? AND complete = 0
+    AND window_start >= ? AND window_end <= ?`;
+
 const UPSERT_CHECKPOINT = `
   INSERT INTO job_checkpoints
-    (job_name, provider, symbol, interval, window_start, window_end, rows, run_id, completed_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    (job_name, provider, symbol, interval, window_start, window_end, rows, run_id, completed_at,
+      expected_rows, complete)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (job_name, provider, symbol, interval, window_start, window_end) DO UPDATE SET
-    rows = excluded.rows, run_id = excluded.run_id, completed_at = excluded.completed_at`;
+    rows = excluded.rows, run_id = excluded.run_id, completed_at = excluded.completed_at,
+    expected_rows = excluded.expected_rows, complete = excluded.complete`;
 
 /**
  * The hot path: one IMMEDIATE transaction per batch; bars go through one prepared multi-row
@@ -51,6 +59,7 @@ export class SqliteBatchWriter {
   private readonly chunkParams: (string | number | null)[];
   private readonly insertReject: Database.Statement;
   private readonly upsertCheckpoint: Database.Statement;
+  private readonly deleteCoveredIncomplete: Database.Statement;
   private readonly write: Database.Transaction<(batch: WriteBatch, now: number) => WriteResult>;
   private readonly duplicates: DuplicateKeyFilter;
 
@@ -60,6 +69,7 @@ export class SqliteBatchWriter {
     this.chunkParams = new Array<string | number | null>(ROWS_PER_STATEMENT * PARAMS_PER_ROW);
     this.insertReject = db.prepare(INSERT_REJECT);
     this.upsertCheckpoint = db.prepare(UPSERT_CHECKPOINT);
+    this.deleteCoveredIncomplete = db.prepare(DELETE_COVERED_INCOMPLETE);
     this.duplicates = new DuplicateKeyFilter(upsertKeys);
     // better-sqlite3 rolls the transaction back when the function throws: all-or-nothing.
     this.write = db.transaction((batch: WriteBatch, now: number) => this.writeLocked(batch, now));
@@ -118,6 +128,17 @@ export class SqliteBatchWriter {
 
     const checkpoint = batch.checkpoint;
     if (checkpoint !== undefined) {
+      // A rerun with another chunk size covers an old short chunk without sharing its key.
+      if (checkpoint.complete !== false) {
+        this.deleteCoveredIncomplete.run(
+          checkpoint.jobName,
+          checkpoint.provider,
+          checkpoint.symbol,
+          checkpoint.interval,
+          checkpoint.windowStart,
+          checkpoint.windowEnd,
+        );
+      }
       this.upsertCheckpoint.run(
         checkpoint.jobName,
         checkpoint.provider,
@@ -128,6 +149,8 @@ export class SqliteBatchWriter {
         checkpoint.rows,
         runId,
         now,
+        checkpoint.expectedRows ?? null,
+        checkpoint.complete === false ? 0 : 1,
       );
     }
     return { rowsWritten, duplicatesDropped: bars.length - rowsWritten };

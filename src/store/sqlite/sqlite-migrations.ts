@@ -114,4 +114,16 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX bars_rejected_run ON bars_rejected (run_id);
     `,
   },
+  {
+    id: 2,
+    name: 'checkpoint completeness',
+    // Existing checkpoints were all written for windows fetched whole: complete, count unknown.
+    sql: `
+      ALTER TABLE job_checkpoints ADD COLUMN expected_rows INTEGER;
+      ALTER TABLE job_checkpoints
+        ADD COLUMN complete INTEGER NOT NULL DEFAULT 1 CHECK (complete IN (0, 1));
+      -- Status and planning look for the few incomplete chunks among many complete ones.
+      CREATE INDEX job_checkpoints_incomplete ON job_checkpoints (job_name) WHERE complete = 0;
+    `,
+  },
 ];

@@ -54,7 +54,8 @@ export function sqliteStoreError(error: unknown, file: string, action: SqliteAct
       return new StoreError(
         'MDP_STORE_FULL',
         STORAGE,
-        `the disk holding ${file} is full: ${detail}. Free space on that volume or point ` +
+        `the disk holding ${file} is full, or the file reached storage.primary.max_size: ` +
+          `${detail}. Free space on that volume (or raise max_size) or point ` +
           'storage.primary.uri at one with room; the failed transaction was rolled back.',
         options,
       );

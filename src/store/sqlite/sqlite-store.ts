@@ -10,6 +10,7 @@ import type {
   BarQuery,
   Checkpoint,
   JobRun,
+  JobSummary,
   RunProgress,
   RunStart,
   RunStatus,
@@ -20,6 +21,12 @@ import type {
 import { isPidAlive } from '../is-pid-alive.js';
 import { checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
 import { SqliteBatchWriter } from './sqlite-batch-writer.js';
+import {
+  CHECKPOINT_COLUMNS,
+  checkpointFromRow,
+  type CheckpointRow,
+} from './sqlite-checkpoint-rows.js';
+import { SqliteJobSummaries } from './sqlite-job-summaries.js';
 import { SqliteJobRuns } from './sqlite-job-runs.js';
 import { migrateSqlite } from './sqlite-migrate.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
@@ -40,6 +47,8 @@ export interface SqliteStoreOptions {
   readonly hostname?: string;
   /** Whether a pid on this host still lives; injectable for tests. */
   readonly isPidAlive?: (pid: number) => boolean;
+  /** `storage.primary.max_size`: writes that would grow the file past it fail as MDP_STORE_FULL. */
+  readonly maxBytes?: number;
 }
 
 /** `sqlite:/abs/path.db` (as config loading leaves it; also `sqlite::memory:`) → the file path. */
@@ -61,16 +70,16 @@ interface Session {
   readonly db: Database.Database;
   readonly writer: SqliteBatchWriter;
   readonly runs: SqliteJobRuns;
+  readonly summaries: SqliteJobSummaries;
   readonly lastBarTs: Database.Statement<[string, string, string], { ts: number | null }>;
-  readonly checkpoints: Database.Statement<[string], Checkpoint>;
+  readonly checkpoints: Database.Statement<[string], CheckpointRow>;
 }
 
 const LAST_BAR_TS = `
   SELECT MAX(ts) AS ts FROM bars_ohlcv WHERE provider = ? AND symbol = ? AND interval = ?`;
 
 const SELECT_CHECKPOINTS = `
-  SELECT job_name AS jobName, provider, symbol, interval, window_start AS windowStart,
-    window_end AS windowEnd, rows, run_id AS runId, completed_at AS completedAt
+  SELECT ${CHECKPOINT_COLUMNS}
   FROM job_checkpoints WHERE job_name = ?
   ORDER BY window_start, window_end, provider, symbol, interval`;
 
@@ -94,7 +103,7 @@ export class SqliteStore implements Store {
   private readonly isPidAlive: (pid: number) => boolean;
   private session: Session | undefined;
 
-  constructor(options: SqliteStoreOptions) {
+  constructor(private readonly options: SqliteStoreOptions) {
     this.target = options.path;
     this.upsertKeys = checkUpsertKeys(
       options.upsertKeys ?? DEFAULT_UPSERT_KEYS,
@@ -112,7 +121,7 @@ export class SqliteStore implements Store {
     try {
       if (this.target !== ':memory:') mkdirSync(dirname(this.target), { recursive: true });
       db = new SqliteDatabase(this.target, { timeout: BUSY_TIMEOUT_MS });
-      configure(db);
+      configure(db, this.options.maxBytes);
       const { latest } = migrateSqlite(
         db,
         SQLITE_MIGRATIONS,
@@ -137,6 +146,7 @@ export class SqliteStore implements Store {
           hostname: this.hostname,
           isPidAlive: this.isPidAlive,
         }),
+        summaries: new SqliteJobSummaries(db),
         lastBarTs: db.prepare(LAST_BAR_TS),
         checkpoints: db.prepare(SELECT_CHECKPOINTS),
       };
@@ -198,7 +208,11 @@ export class SqliteStore implements Store {
   }
 
   async checkpoints(jobName: string): Promise<Checkpoint[]> {
-    return this.guard('read', (s) => s.checkpoints.all(jobName));
+    return this.guard('read', (s) => s.checkpoints.all(jobName).map(checkpointFromRow));
+  }
+
+  async jobSummary(jobName: string): Promise<JobSummary> {
+    return this.guard('read', (s) => s.summaries.summary(jobName));
   }
 
   async startRun(start: RunStart): Promise<JobRun> {
@@ -272,7 +286,7 @@ export class SqliteStore implements Store {
 }
 
 /** WAL lets readers run beside the one writer; NORMAL sync is durable at each WAL checkpoint. */
-function configure(db: Database.Database): void {
+function configure(db: Database.Database, maxBytes: number | undefined): void {
   // Set before anything else touches the file, so a second process waits rather than fails.
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Asking for WAL on a file already in WAL takes no lock; only a new file is switched.
@@ -280,6 +294,11 @@ function configure(db: Database.Database): void {
     db.pragma('journal_mode = WAL');
   }
   db.pragma('synchronous = NORMAL');
+  if (maxBytes !== undefined) {
+    // Per connection, not stored in the file. SQLite keeps it at least the current page count.
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
+  }
 }
 
 /** The WHERE clause of a bar query; absent fields do not filter. */

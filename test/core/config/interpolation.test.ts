@@ -7,7 +7,7 @@ describe('${VAR} interpolation in a config', () => {
     text = edit(text, 'batch_size: 1000', 'batch_size: "${MDP_BATCH:-500}"');
     text = edit(text, 'host: 127.0.0.1', 'host: "${MDP_METRICS_HOST:-0.0.0.0}"');
     const config = parse(text, { env: { MDP_SEED: '7', MDP_METRICS_HOST: '10.0.0.5' } });
-    expect(config.providers.synthetic_1?.seed).toBe(7);
+    expect(config.providers.synthetic_1).toMatchObject({ type: 'synthetic', seed: 7 });
     expect(config.storage.primary.write.batch_size).toBe(500);
     expect(config.telemetry.metrics.host).toBe('10.0.0.5');
   });

@@ -83,6 +83,40 @@ describe('parseConfig: the resolved config', () => {
     expect(uri('sqlite:/var/lib/mdp.db')).toBe('sqlite:/var/lib/mdp.db');
     expect(uri('sqlite::memory:')).toBe('sqlite::memory:');
   });
+
+  it('storage.spool: enabled beside the SQLite file by default; a relative path resolves', () => {
+    const spool = (primary: string): unknown =>
+      parse(VALID_CONFIG.replace('"sqlite:data/marketdata.db"', `"${primary}"`), { cwd: '/work' })
+        .storage.spool;
+    expect(spool('sqlite:data/x.db')).toEqual({
+      enabled: true,
+      path: '/work/data/x-spool.db',
+      max_bars: 1_000_000,
+    });
+    expect(spool('sqlite::memory:')).toMatchObject({ path: '/work/data/mdp-spool.db' });
+    expect(
+      parse(
+        VALID_CONFIG.replace(
+          'storage:\n  primary:',
+          'storage:\n  spool: { path: q/s.db, max_bars: 10 }\n  primary:',
+        ),
+        { cwd: '/work' },
+      ).storage.spool,
+    ).toEqual({ enabled: true, path: '/work/q/s.db', max_bars: 10 });
+  });
+
+  it('storage.primary.max_size is a size in bytes, with a unit', () => {
+    const withSize = (size: string) =>
+      VALID_CONFIG.replace(
+        '    write: { batch_size',
+        `    max_size: ${size}\n    write: { batch_size`,
+      );
+    expect(parse(withSize('200KB')).storage.primary.max_size).toBe(200 * 1024);
+    expect(parse(withSize('1.5GB')).storage.primary.max_size).toBe(1.5 * 1024 ** 3);
+    expect(() => parse(withSize('20 parsecs'))).toThrow(
+      /"20 parsecs" is not a size: write a number and a unit, like 512MB or 2GB/,
+    );
+  });
 });
 
 describe('loadConfig: finding and reading the file', () => {

@@ -31,7 +31,7 @@ function jobRun(overrides: Partial<JobRun> = {}): JobRun {
   };
 }
 
-const TOTALS = { rowsWritten: 0, batches: 0, rejected: 0 };
+const TOTALS = { rowsWritten: 0, batches: 0, rejected: 0, incompleteChunks: 0 };
 
 function setup() {
   const events = new RunEvents();
@@ -215,6 +215,17 @@ describe('recordRunEvents', () => {
     expect(
       valueOf(page, 'pipeline_storage_errors_total', { storage: 'postgres', kind: 'other' }),
     ).toBe(1);
+  });
+
+  it('spool depth: the bars a job holds in the spool, as reported', async () => {
+    const { events, scrape } = setup();
+    expect(samplesOf(await scrape(), 'pipeline_spool_bars')).toEqual([]);
+    events.emit('spool:depth', { jobName: 'live_job', bars: 1500 });
+    expect(valueOf(await scrape(), 'pipeline_spool_bars', { job_name: 'live_job' })).toBe(1500);
+    events.emit('spool:depth', { jobName: 'live_job', bars: 0 });
+    const page = await scrape();
+    expect(valueOf(page, 'pipeline_spool_bars', { job_name: 'live_job' })).toBe(0);
+    expect(page.types.get('pipeline_spool_bars')).toBe('gauge');
   });
 
   it('stops recording once unsubscribed', async () => {

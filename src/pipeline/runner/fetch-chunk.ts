@@ -1,0 +1,93 @@
+import { intervalMs } from '../../core/interval.js';
+import type { ValidationResult } from '../bar-validator.js';
+import { backoffDelayMs } from '../policies/retry-policy.js';
+import { barsInWindow, type Chunk } from './backfill-plan.js';
+import type { JobContext } from './job-context.js';
+
+/** What one chunk's fetch brought back, and whether it covers the chunk's window. */
+export interface ChunkPage extends ValidationResult {
+  /** Bars the window holds, when the provider has one per interval; null when unknown. */
+  readonly expectedRows: number | null;
+  /** False when the answer stayed short of the window through every retry. */
+  readonly complete: boolean;
+}
+
+/**
+ * Rejects that still answer for their open time: the provider sent a bar for that ts, only a bad
+ * one. An unaligned, repeated, foreign or out-of-window bar answers for nothing.
+ */
+const ANSWERS_FOR_ITS_TS = new Set([
+  'non_finite',
+  'high_below_low',
+  'open_outside_range',
+  'close_outside_range',
+  'negative_volume',
+  'invalid_trade_count',
+]);
+
+/** Open times of the chunk the page has a bar for, good or bad. */
+function answeredOpenTimes(page: ValidationResult, chunk: Chunk, stepMs: number): number {
+  const times = new Set<number>();
+  for (const bar of page.valid) times.add(bar.ts);
+  for (const reject of page.rejected) {
+    const { ts } = reject;
+    if (ANSWERS_FOR_ITS_TS.has(reject.reason) && ts >= chunk.start && ts < chunk.end) {
+      if (ts % stepMs === 0) times.add(ts);
+    }
+  }
+  return times.size;
+}
+
+/**
+ * Fetches one backfill chunk. From a gapless provider, an answer holding fewer open times than
+ * the window is a short (or empty) page: the window is asked for again under the job's retry
+ * policy, and if it stays short the fullest answer is returned marked incomplete, to be stored
+ * and checkpointed as such so that the next run fetches the window again. Other providers' series
+ * have gaps by nature: their answers are incomplete only when the provider says so.
+ */
+export async function fetchChunk(
+  context: JobContext,
+  chunk: Chunk,
+  signal: AbortSignal,
+  random: () => number = Math.random,
+): Promise<ChunkPage> {
+  const interval = context.dataset.interval;
+  const request = { symbol: chunk.symbol, interval, start: chunk.start, end: chunk.end };
+  if (!context.provider.gapless) {
+    const page = await context.fetch(request, signal);
+    return { ...page, expectedRows: null, complete: page.complete };
+  }
+  const expected = barsInWindow(chunk.start, chunk.end, interval);
+  const retry = context.providerConfig.retry ?? context.job.execution.retry;
+  const step = intervalMs(interval);
+  let best: { page: ValidationResult; answered: number } | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const page = await context.fetch(request, signal);
+    // The provider itself says it cannot give the rest: asking again gets the same answer.
+    if (!page.complete) return { ...page, expectedRows: expected, complete: false };
+    const answered = answeredOpenTimes(page, chunk, step);
+    if (answered >= expected) return { ...page, expectedRows: expected, complete: true };
+    if (best === undefined || answered > best.answered) best = { page, answered };
+    const where = {
+      symbol: chunk.symbol,
+      windowStart: new Date(chunk.start).toISOString(),
+      windowEnd: new Date(chunk.end).toISOString(),
+      bars: answered,
+      expected,
+      attempt,
+    };
+    if (attempt >= retry.max_attempts) {
+      context.logger.warn(
+        where,
+        'provider pages stayed short of the window; stored what came and recorded the chunk incomplete (the next run fetches it again)',
+      );
+      return { ...best.page, expectedRows: expected, complete: false };
+    }
+    const delayMs = backoffDelayMs(attempt, retry, random);
+    context.logger.warn(
+      { ...where, delayMs: Math.round(delayMs) },
+      'provider page stopped short of the window; fetching it again',
+    );
+    await context.timing.sleep(delayMs, signal);
+  }
+}

@@ -1,0 +1,114 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Bar } from '../../src/core/bar.js';
+import type { FetchRequest } from '../../src/core/provider.js';
+import { validateBars } from '../../src/pipeline/bar-validator.js';
+import { fetchChunk } from '../../src/pipeline/runner/fetch-chunk.js';
+import type { FetchedWindow } from '../../src/pipeline/runner/fetch-window.js';
+import type { JobContext } from '../../src/pipeline/runner/job-context.js';
+import { FakeTiming } from '../helpers/fake-timing.js';
+
+const T0 = Date.UTC(2024, 0, 1);
+const MINUTE = 60_000;
+const CHUNK = { symbol: 'AAA', start: T0, end: T0 + 10 * MINUTE };
+
+function bar(i: number, overrides: Partial<Bar> = {}): Bar {
+  return {
+    provider: 'p',
+    symbol: 'AAA',
+    interval: '1m',
+    ts: T0 + i * MINUTE,
+    open: 10,
+    high: 11,
+    low: 9,
+    close: 10,
+    volume: 100,
+    vwap: null,
+    tradeCount: null,
+    ...overrides,
+  };
+}
+
+/** The pages a provider answers, one per call, validated as the runner's fetch does. */
+function context(pages: (Bar[] | { bars: Bar[]; complete: false })[], gapless = true) {
+  const timing = new FakeTiming();
+  const calls: FetchRequest[] = [];
+  const ctx = {
+    provider: { name: 'p', maxBarsPerRequest: 100, gapless, fetchBars: () => Promise.reject() },
+    dataset: { provider: 'p', symbols: ['AAA'], interval: '1m' },
+    providerConfig: { retry: undefined },
+    job: {
+      execution: {
+        retry: { max_attempts: 3, backoff_seconds: 1, max_backoff_seconds: 10, jitter: 'none' },
+      },
+    },
+    logger: pino({ level: 'silent' }),
+    timing,
+    fetch: async (request: FetchRequest): Promise<FetchedWindow> => {
+      calls.push(request);
+      const page = pages[Math.min(calls.length, pages.length) - 1] ?? [];
+      const [bars, complete] = Array.isArray(page) ? [page, true] : [page.bars, page.complete];
+      return { ...validateBars(bars, request, 'p'), complete, pages: 1 };
+    },
+  } as unknown as JobContext;
+  return { ctx, timing, calls };
+}
+
+const whole = Array.from({ length: 10 }, (_, i) => bar(i));
+
+describe('fetchChunk', () => {
+  it('takes a whole page at once', async () => {
+    const { ctx, calls } = context([whole]);
+    const page = await fetchChunk(ctx, CHUNK, new AbortController().signal);
+    expect(page).toMatchObject({ expectedRows: 10, complete: true });
+    expect(page.valid).toHaveLength(10);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('asks again for a short or empty page, with backoff, until it is whole', async () => {
+    const { ctx, calls, timing } = context([whole.slice(0, 4), [], whole]);
+    const page = await timing.run(fetchChunk(ctx, CHUNK, new AbortController().signal));
+    expect(page).toMatchObject({ expectedRows: 10, complete: true });
+    expect(calls).toHaveLength(3);
+    expect(timing.sleeps).toEqual([1000, 2000]);
+  });
+
+  it('keeps the fullest answer, marked incomplete, when every try is short', async () => {
+    const { ctx, calls, timing } = context([whole.slice(0, 4), whole.slice(0, 7), []]);
+    const page = await timing.run(fetchChunk(ctx, CHUNK, new AbortController().signal));
+    expect(page).toMatchObject({ expectedRows: 10, complete: false });
+    expect(page.valid).toHaveLength(7);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('counts a bad bar as an answer for its minute, but not an extra or foreign one', async () => {
+    const spoiled = [...whole.slice(0, 9), bar(9, { volume: -1 })];
+    const bad = context([spoiled]);
+    const kept = await fetchChunk(bad.ctx, CHUNK, new AbortController().signal);
+    expect(kept).toMatchObject({ complete: true });
+    expect(kept.rejected.map((r) => r.reason)).toEqual(['negative_volume']);
+    const padded = [
+      ...whole.slice(0, 9),
+      bar(8, { ts: T0 + 8 * MINUTE + 1 }),
+      bar(2, { symbol: 'X' }),
+    ];
+    const { ctx, timing } = context([padded]);
+    expect(await timing.run(fetchChunk(ctx, CHUNK, new AbortController().signal))).toMatchObject({
+      complete: false,
+    });
+  });
+
+  it('does not ask again when the provider itself says its answer is incomplete', async () => {
+    const { ctx, calls } = context([{ bars: whole.slice(0, 5), complete: false }]);
+    const page = await fetchChunk(ctx, CHUNK, new AbortController().signal);
+    expect(page).toMatchObject({ expectedRows: 10, complete: false });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('takes any page from a provider whose series have gaps by nature', async () => {
+    const { ctx, calls } = context([whole.slice(0, 3)], false);
+    const page = await fetchChunk(ctx, CHUNK, new AbortController().signal);
+    expect(page).toMatchObject({ expectedRows: null, complete: true });
+    expect(calls).toHaveLength(1);
+  });
+});
