@@ -15,6 +15,19 @@ export interface FetchRequest {
 }
 
 /**
+ * A request for the bars of several symbols over the same window `[start, end)`, answered by one
+ * provider call per page (see Provider.fetchBatch).
+ */
+export interface BatchFetchRequest {
+  readonly symbols: readonly string[];
+  readonly interval: Interval;
+  readonly start: number;
+  readonly end: number;
+  /** The `next` of the previous page of this same batch; absent on a first page. */
+  readonly cursor?: string;
+}
+
+/**
  * A row the provider received but could not turn into a bar (an unparseable CSV line, say). The
  * pipeline records it in `bars_rejected` with reason `unparseable`, like a bar that fails validation.
  */
@@ -27,6 +40,8 @@ export interface UnparsedRow {
   readonly error: string;
   /** The row's open time when it could be read; otherwise the time of its neighbours, if any. */
   readonly ts?: number;
+  /** The row's symbol, when a batch answer says; a single-symbol answer's rows are its symbol's. */
+  readonly symbol?: string;
 }
 
 /**
@@ -68,6 +83,28 @@ export interface Provider {
    */
   readonly gapless?: boolean;
   fetchBars(request: FetchRequest, signal: AbortSignal): Promise<Bar[] | FetchResult>;
+  /**
+   * Most symbols one `fetchBatch` call may name; with `fetchBatch`, the pipeline asks for up to
+   * this many symbols whose windows coincide in one paced request instead of one request each.
+   */
+  readonly maxSymbolsPerRequest?: number;
+  /**
+   * Optional: the bars of several symbols in one call. Each bar names its symbol; the page's
+   * `next` continues the whole batch, and `complete: false` applies to every symbol in it. A page
+   * may hold any mix of the symbols in any order (the pipeline validates symbol by symbol).
+   */
+  fetchBatch?(request: BatchFetchRequest, signal: AbortSignal): Promise<FetchResult>;
+}
+
+/** A provider that can answer several symbols in one request. */
+export type BatchProvider = Provider & {
+  readonly maxSymbolsPerRequest: number;
+  fetchBatch(request: BatchFetchRequest, signal: AbortSignal): Promise<FetchResult>;
+};
+
+/** True when `provider` takes batches of more than one symbol. */
+export function isBatchProvider(provider: Provider): provider is BatchProvider {
+  return provider.fetchBatch !== undefined && (provider.maxSymbolsPerRequest ?? 1) > 1;
 }
 
 /** A FetchResult however the provider answered: a plain `Bar[]` is a complete final page. */

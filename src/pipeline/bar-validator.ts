@@ -95,19 +95,31 @@ export function validateBars(
     if (reason !== undefined) {
       valid ??= bars.slice(0, i) as Bar[];
       rejected ??= [];
-      rejected.push({
-        provider,
-        symbol: request.symbol,
-        interval: request.interval,
-        ts: Number.isFinite(bar.ts) ? bar.ts : 0,
-        reason,
-        raw: JSON.stringify(bar, (_key, value: unknown) =>
-          typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
-        ),
-      });
+      rejected.push(rejectedBar(bar, reason, { ...request, provider }));
     } else if (valid) {
       valid.push(bar);
     }
   }
   return { valid: valid ?? bars, rejected: rejected ?? [] };
+}
+
+/**
+ * `bar` as a `bars_rejected` row of the series `where` names (the one it was fetched for, which
+ * a wrong-series bar does not match). Non-finite numbers are kept as text in `raw`.
+ */
+export function rejectedBar(
+  bar: Bar,
+  reason: RejectReason,
+  where: Pick<RejectedBar, 'provider' | 'symbol' | 'interval'>,
+): RejectedBar {
+  return {
+    provider: where.provider,
+    symbol: where.symbol,
+    interval: where.interval,
+    ts: Number.isFinite(bar.ts) ? bar.ts : 0,
+    reason,
+    raw: JSON.stringify(bar, (_key, value: unknown) =>
+      typeof value === 'number' && !Number.isFinite(value) ? String(value) : value,
+    ),
+  };
 }

@@ -303,6 +303,11 @@ export const alpacaProviderSchema = z.strictObject({
   adjustment: z.enum(['raw', 'split', 'dividend', 'all']).default('raw'),
   /** Bars per page (Alpaca's maximum, 10000): also the backfill chunk in bars. */
   limit: numeric(z.number().int().min(1).max(10_000)).default(10_000),
+  /**
+   * Symbols asked for in one request when their windows coincide (live cycles, backfill chunks);
+   * `limit` then counts bars across them. 1 asks symbol by symbol.
+   */
+  symbols_per_request: numeric(z.number().int().min(1).max(1_000)).default(100),
 });
 
 export const PROVIDER_TYPES = ['synthetic', 'csv', 'polygon', 'alpaca'] as const;

@@ -1,7 +1,13 @@
 import type { Bar } from '../../core/bar.js';
 import type { PacingConfig, RetryConfig } from '../../core/config/config-schema.js';
 import { RetriesExhaustedError, TransientProviderError, toError } from '../../core/errors.js';
-import type { FetchRequest, FetchResult, Provider } from '../../core/provider.js';
+import type {
+  BatchFetchRequest,
+  BatchProvider,
+  FetchRequest,
+  FetchResult,
+  Provider,
+} from '../../core/provider.js';
 import type { Timing } from '../timing.js';
 import { backoffDelayMs, isRetryable } from './retry-policy.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -33,11 +39,28 @@ const MAX_RATE_LIMITED_TRIES = 50;
  * the provider's bucket (cooldown or Retry-After, whichever is longer) and is retried without
  * spending an attempt. Resolves with the provider's answer as it gave it (see toFetchResult).
  */
-export async function callProvider(
+export function callProvider(
   provider: Provider,
   request: FetchRequest,
   options: ProviderCallOptions,
 ): Promise<Bar[] | FetchResult> {
+  return pacedCall(provider.name, (signal) => provider.fetchBars(request, signal), options);
+}
+
+/** callProvider for one page of a batch of symbols: one paced request for all of them. */
+export function callProviderBatch(
+  provider: BatchProvider,
+  request: BatchFetchRequest,
+  options: ProviderCallOptions,
+): Promise<FetchResult> {
+  return pacedCall(provider.name, (signal) => provider.fetchBatch(request, signal), options);
+}
+
+async function pacedCall<T>(
+  providerName: string,
+  call: (signal: AbortSignal) => Promise<T>,
+  options: ProviderCallOptions,
+): Promise<T> {
   const { retry, timing, signal } = options;
   let attempt = 1;
   let rateLimited = 0;
@@ -47,9 +70,9 @@ export async function callProvider(
     const timeout = requestTimeout(options.timeoutMs);
     const requestSignal = AbortSignal.any([signal, timeout.signal]);
     try {
-      const answer = await untilAborted(provider.fetchBars(request, requestSignal), requestSignal);
+      const answer = await untilAborted(call(requestSignal), requestSignal);
       options.onRequest?.({
-        provider: provider.name,
+        provider: providerName,
         status: 'ok',
         durationMs: timing.monotonic() - started,
       });
@@ -60,13 +83,13 @@ export async function callProvider(
       let error = toError(thrown);
       if (timeout.signal.aborted) {
         error = new TransientProviderError(
-          provider.name,
+          providerName,
           `request timed out after ${options.timeoutMs} ms`,
           { cause: error },
         );
       }
       if (error instanceof TransientProviderError && error.rateLimited) {
-        options.onRequest?.({ provider: provider.name, status: 'rate_limited', durationMs });
+        options.onRequest?.({ provider: providerName, status: 'rate_limited', durationMs });
         const cooldownMs = (options.pacing?.cooldown_seconds ?? 0) * 1000;
         const waitMs = Math.max(cooldownMs, error.retryAfterMs ?? 0);
         if (++rateLimited <= MAX_RATE_LIMITED_TRIES) {
@@ -76,14 +99,14 @@ export async function callProvider(
         }
       } else {
         options.onRequest?.({
-          provider: provider.name,
+          provider: providerName,
           status: timeout.signal.aborted ? 'timeout' : 'error',
           durationMs,
         });
       }
       if (!isRetryable(error)) throw error;
       if (attempt >= retry.max_attempts)
-        throw new RetriesExhaustedError(provider.name, attempt, error);
+        throw new RetriesExhaustedError(providerName, attempt, error);
       const retryAfter = error instanceof TransientProviderError ? error.retryAfterMs : undefined;
       const delayMs = retryAfter ?? backoffDelayMs(attempt, retry, options.random);
       options.onRetry?.({ attempt, delayMs, error });

@@ -6,9 +6,10 @@ import {
   planChunks,
   type Chunk,
 } from './backfill-plan.js';
-import { fetchChunk } from './fetch-chunk.js';
+import { fetchChunkBatch } from './fetch-chunk.js';
 import type { JobContext } from './job-context.js';
 import { runPool } from './run-pool.js';
+import { batchChunks, symbolsPerBatch } from './symbol-batches.js';
 
 /** The window a backfill covers, after `--from/--to` and the last closed bar are applied. */
 export interface BackfillWindow {
@@ -27,7 +28,10 @@ export interface BackfillPlanSummary {
   readonly chunks: number;
   /** Chunks skipped because checkpoints already cover them. */
   readonly done: number;
-  /** Chunks to fetch: one request each. */
+  /**
+   * Requests the plan needs at least: one per batch of chunks (symbols sharing a window, from a
+   * provider that takes several symbols per request), one per chunk otherwise; more if paged.
+   */
   readonly requests: number;
   readonly barsExpected: number;
   /** Time the provider's pacing budget needs for the requests, from a full bucket. */
@@ -61,21 +65,26 @@ export async function runBackfill(
     chunkMs,
   };
   // Only what no checkpoint holds: the uncovered parts of a chunk, not the whole of it.
-  const pending = (chunk: Chunk): Chunk[] => checkpoints.missing(chunk);
+  const pending = function* (): Generator<Chunk> {
+    for (const chunk of planChunks(plan)) yield* checkpoints.missing(chunk);
+  };
+  // Chunks sharing a window go to the provider together when it takes several symbols a request.
+  const batches = () =>
+    batchChunks(pending(), (chunk) =>
+      symbolsPerBatch(provider, barsInWindow(chunk.start, chunk.end, interval)),
+    );
 
   let chunks = 0;
   let done = 0;
-  let requests = 0;
   let barsExpected = 0;
   for (const chunk of planChunks(plan)) {
     chunks += 1;
-    const parts = pending(chunk);
+    const parts = checkpoints.missing(chunk);
     if (parts.length === 0) done += 1;
-    for (const part of parts) {
-      requests += 1;
-      barsExpected += barsInWindow(part.start, part.end, interval);
-    }
+    for (const part of parts) barsExpected += barsInWindow(part.start, part.end, interval);
   }
+  let requests = 0;
+  for (const _batch of batches()) requests += 1;
   const summary: BackfillPlanSummary = {
     kind: 'backfill',
     start: window.start,
@@ -97,31 +106,27 @@ export async function runBackfill(
   const failed = new AbortController();
   const workSignal = AbortSignal.any([signal, failed.signal]);
   const sink = context.sink(run.runId);
-  const todo = (function* () {
-    for (const chunk of planChunks(plan)) yield* pending(chunk);
-  })();
   await runPool(
-    todo,
+    batches(),
     options.concurrency,
-    async (chunk) => {
+    async (batch) => {
       try {
-        const { valid, rejected, expectedRows, complete } = await fetchChunk(
-          context,
-          chunk,
-          workSignal,
-        );
-        await sink.write(valid, rejected, {
-          jobName,
-          provider: providerName,
-          symbol: chunk.symbol,
-          interval,
-          windowStart: chunk.start,
-          windowEnd: chunk.end,
-          rows: valid.length,
-          expectedRows,
-          complete,
-        });
-        if (!complete) context.totals.incompleteChunks += 1;
+        const { pages, foreign } = await fetchChunkBatch(context, batch, workSignal);
+        if (foreign.length > 0) await sink.write([], foreign);
+        for (const [symbol, { valid, rejected, expectedRows, complete }] of pages) {
+          await sink.write(valid, rejected, {
+            jobName,
+            provider: providerName,
+            symbol,
+            interval,
+            windowStart: batch.start,
+            windowEnd: batch.end,
+            rows: valid.length,
+            expectedRows,
+            complete,
+          });
+          if (!complete) context.totals.incompleteChunks += 1;
+        }
       } catch (error: unknown) {
         if (!signal.aborted) failed.abort(error);
         throw error;

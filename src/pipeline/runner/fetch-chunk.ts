@@ -1,8 +1,10 @@
 import { intervalMs } from '../../core/interval.js';
+import type { RejectedBar } from '../../store/store.js';
 import type { ValidationResult } from '../bar-validator.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
 import { barsInWindow, type Chunk } from './backfill-plan.js';
 import type { JobContext } from './job-context.js';
+import type { ChunkBatch } from './symbol-batches.js';
 
 /** What one chunk's fetch brought back, and whether it covers the chunk's window. */
 export interface ChunkPage extends ValidationResult {
@@ -90,4 +92,49 @@ export async function fetchChunk(
     );
     await context.timing.sleep(delayMs, signal);
   }
+}
+
+/** What one batch of chunks brought back, symbol by symbol. */
+export interface ChunkBatchPages {
+  /** Every symbol of the batch, in its order. */
+  readonly pages: ReadonlyMap<string, ChunkPage>;
+  /** Bars of symbols the batch did not name, rejected. */
+  readonly foreign: readonly RejectedBar[];
+}
+
+/**
+ * Fetches the chunks of a batch (several symbols, one window) in one paced request per page. From
+ * a gapless provider, a symbol whose share is short is asked for again on its own, under
+ * fetchChunk's refetch policy, so a batch is held to the same standard as single chunks.
+ */
+export async function fetchChunkBatch(
+  context: JobContext,
+  batch: ChunkBatch,
+  signal: AbortSignal,
+  random: () => number = Math.random,
+): Promise<ChunkBatchPages> {
+  const { start, end, symbols } = batch;
+  if (symbols.length === 1) {
+    const symbol = symbols[0] as string;
+    const page = await fetchChunk(context, { symbol, start, end }, signal, random);
+    return { pages: new Map([[symbol, page]]), foreign: [] };
+  }
+  const interval = context.dataset.interval;
+  const fetched = await context.fetchBatch({ symbols, interval, start, end }, signal);
+  const gapless = context.provider.gapless === true;
+  const expected = gapless ? barsInWindow(start, end, interval) : null;
+  const step = intervalMs(interval);
+  const pages = new Map<string, ChunkPage>();
+  for (const [symbol, window] of fetched.windows) {
+    const chunk = { symbol, start, end };
+    const short =
+      expected !== null && window.complete && answeredOpenTimes(window, chunk, step) < expected;
+    pages.set(
+      symbol,
+      short
+        ? await fetchChunk(context, chunk, signal, random)
+        : { ...window, expectedRows: expected, complete: window.complete },
+    );
+  }
+  return { pages, foreign: fetched.foreign };
 }

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { DatasetConfig, JobConfig, ProviderConfig } from '../../core/config/config-schema.js';
-import type { FetchRequest, Provider } from '../../core/provider.js';
+import type { BatchFetchRequest, FetchRequest, Provider } from '../../core/provider.js';
 import type { Store } from '../../store/store.js';
 import type { Timing } from '../timing.js';
 import type { TokenBucket } from '../policies/token-bucket.js';
 import type { BarSink } from './bar-sink.js';
-import type { FetchedWindow } from './fetch-window.js';
+import type { BatchWindow, FetchedWindow } from './fetch-window.js';
 import type { RunTotalsCounter } from './run-totals-counter.js';
 
 /** Everything one running job needs; built once per run. */
@@ -24,6 +24,11 @@ export interface JobContext {
   readonly dryRun: boolean;
   /** Fetches one request's window, page by page, each through pacing, timeout and retry. */
   fetch(request: FetchRequest, signal: AbortSignal): Promise<FetchedWindow>;
+  /**
+   * Fetches several symbols' common window: one paced request per page from a provider that
+   * takes batches, otherwise one `fetch` per symbol in turn.
+   */
+  fetchBatch(request: BatchFetchRequest, signal: AbortSignal): Promise<BatchWindow>;
   /** A sink writing into the given run. */
   sink(runId: number): BarSink;
 }

@@ -4,15 +4,20 @@ import type { DatasetConfig, ProviderConfig } from '../../core/config/config-sch
 import { UsageError } from '../../core/errors.js';
 import { didYouMean } from '../../core/config/did-you-mean.js';
 import { alignDown } from '../../core/interval.js';
+import { isBatchProvider } from '../../core/provider.js';
 import type { ProviderRegistry } from '../../core/provider-registry.js';
 import type { Spool } from '../../store/spool.js';
 import type { JobRun, RunMode, Store } from '../../store/store.js';
 import { systemTiming, type Timing } from '../timing.js';
 import type { PacingRegistry } from '../policies/pacing-registry.js';
-import { callProvider } from '../policies/provider-call.js';
+import {
+  callProvider,
+  callProviderBatch,
+  type ProviderCallOptions,
+} from '../policies/provider-call.js';
 import type { RunEndEvent, RunEvents } from '../run-events.js';
 import { BarSink } from './bar-sink.js';
-import { fetchWindow } from './fetch-window.js';
+import { fetchBatchWindow, fetchWindow, type FetchedWindow } from './fetch-window.js';
 import type { JobContext } from './job-context.js';
 import { runBackfill, type BackfillPlanSummary, type BackfillWindow } from './backfill-job.js';
 import { runLive, type LivePlanSummary } from './live-job.js';
@@ -165,6 +170,38 @@ export class JobRunner {
     const totals = new RunTotalsCounter();
     const timing = this.timing;
     const events = this.deps.events;
+    // Pacing, timeout, retry and their telemetry for one request; `symbol` names it in the log.
+    const callOptions = (symbol: string, signal: AbortSignal): ProviderCallOptions => ({
+      retry,
+      pacing: providerConfig.pacing,
+      bucket,
+      timeoutMs: providerConfig.request_timeout,
+      timing,
+      random: this.random,
+      signal,
+      onRequest: (outcome) => {
+        if (outcome.status === 'rate_limited') {
+          logger.warn(
+            { provider: providerName, symbol },
+            'provider answered 429 (rate limited); pausing it',
+          );
+        }
+        events.emit('provider:request', outcome);
+      },
+      onRetry: ({ attempt, delayMs, error }) => {
+        logger.warn(
+          {
+            provider: providerName,
+            symbol,
+            attempt,
+            delayMs: Math.round(delayMs),
+            err: error.message,
+          },
+          'provider request failed; retrying',
+        );
+        events.emit('provider:retry', { provider: providerName, attempt, delayMs, error });
+      },
+    });
     return {
       jobName: options.jobName,
       job,
@@ -182,40 +219,34 @@ export class JobRunner {
         fetchWindow(
           request,
           providerName,
-          (page) =>
-            callProvider(provider, page, {
-              retry,
-              pacing: providerConfig.pacing,
-              bucket,
-              timeoutMs: providerConfig.request_timeout,
-              timing,
-              random: this.random,
-              signal,
-              onRequest: (outcome) => {
-                if (outcome.status === 'rate_limited') {
-                  logger.warn(
-                    { provider: providerName, symbol: request.symbol },
-                    'provider answered 429 (rate limited); pausing it',
-                  );
-                }
-                events.emit('provider:request', outcome);
-              },
-              onRetry: ({ attempt, delayMs, error }) => {
-                logger.warn(
-                  {
-                    provider: providerName,
-                    symbol: request.symbol,
-                    attempt,
-                    delayMs: Math.round(delayMs),
-                    err: error.message,
-                  },
-                  'provider request failed; retrying',
-                );
-                events.emit('provider:retry', { provider: providerName, attempt, delayMs, error });
-              },
-            }),
+          (page) => callProvider(provider, page, callOptions(request.symbol, signal)),
           logger,
         ),
+      fetchBatch: async (request, signal) => {
+        const symbols = request.symbols.join(',');
+        if (isBatchProvider(provider)) {
+          return fetchBatchWindow(
+            request,
+            providerName,
+            (page) => callProviderBatch(provider, page, callOptions(symbols, signal)),
+            logger,
+          );
+        }
+        const windows = new Map<string, FetchedWindow>();
+        let pages = 0;
+        for (const symbol of request.symbols) {
+          const { interval, start, end } = request;
+          const fetched = await fetchWindow(
+            { symbol, interval, start, end },
+            providerName,
+            (page) => callProvider(provider, page, callOptions(symbol, signal)),
+            logger,
+          );
+          windows.set(symbol, fetched);
+          pages += fetched.pages;
+        }
+        return { windows, foreign: [], pages };
+      },
       sink: (runId) =>
         new BarSink({
           store,

@@ -3,6 +3,7 @@ import { alignDown, alignUp, intervalMs } from '../../core/interval.js';
 import type { JobRun } from '../../store/store.js';
 import type { JobContext } from './job-context.js';
 import { runPool } from './run-pool.js';
+import { symbolsPerBatch } from './symbol-batches.js';
 
 /** One series' part of a live cycle: bars with open time in `[start, end)`. */
 export interface LiveSeriesPlan {
@@ -88,8 +89,14 @@ async function liveCycle(
     }
     series.push({ symbol, start, end, bars: Math.max(0, (end - start) / step) });
   }
-  const requests = series.reduce(
-    (sum, s) => sum + Math.ceil(s.bars / provider.maxBarsPerRequest),
+  const requests = [
+    ...liveBatches(
+      context,
+      series.filter((s) => s.bars > 0),
+      end,
+    ),
+  ].reduce(
+    (sum, batch) => sum + Math.max(1, Math.ceil(batch.bars / provider.maxBarsPerRequest)),
     0,
   );
   const summary: LivePlanSummary = {
@@ -103,28 +110,72 @@ async function liveCycle(
 
   const failed = new AbortController();
   const workSignal = AbortSignal.any([signal, failed.signal]);
-  await runPool(
-    series.filter((s) => s.bars > 0),
-    concurrency,
-    async ({ symbol, start }) => {
-      try {
-        let from = start;
-        while (from < end) {
-          const { valid, rejected } = await context.fetch(
-            { symbol, interval, start: from, end },
+  let pending = series.filter((s) => s.bars > 0);
+  while (pending.length > 0) {
+    // Symbols whose answer filled a whole page may have more: they go round again from their
+    // last bar. Providers that page with a continuation token never leave one behind.
+    const more: LiveSeriesPlan[] = [];
+    await runPool(
+      liveBatches(context, pending, end),
+      concurrency,
+      async ({ symbols, start }) => {
+        try {
+          const { windows, foreign } = await context.fetchBatch(
+            { symbols, interval, start, end },
             workSignal,
           );
-          await sink.write(valid, rejected);
-          const lastBar = valid.at(-1);
-          if (valid.length + rejected.length < provider.maxBarsPerRequest || !lastBar) break;
-          from = lastBar.ts + step;
+          if (foreign.length > 0) await sink.write([], foreign);
+          for (const [symbol, { valid, rejected }] of windows) {
+            await sink.write(valid, rejected);
+            const lastBar = valid.at(-1);
+            if (valid.length + rejected.length >= provider.maxBarsPerRequest && lastBar) {
+              const from = lastBar.ts + step;
+              if (from < end) more.push({ symbol, start: from, end, bars: (end - from) / step });
+            }
+          }
+        } catch (error: unknown) {
+          if (!signal.aborted) failed.abort(error);
+          throw error;
         }
-      } catch (error: unknown) {
-        if (!signal.aborted) failed.abort(error);
-        throw error;
-      }
-    },
-    workSignal,
-  );
+      },
+      workSignal,
+    );
+    pending = more;
+  }
   return summary;
+}
+
+/** Symbols of one live request: they start at the same bar. */
+interface LiveBatch {
+  readonly symbols: readonly string[];
+  readonly start: number;
+  /** Open times in the window, summed over the symbols. */
+  readonly bars: number;
+}
+
+/**
+ * The live cycle's requests: series that start at the same bar (the usual case, every symbol
+ * caught up to the last close) share one request, up to what the provider takes; the others go
+ * on their own.
+ */
+function* liveBatches(
+  context: JobContext,
+  series: readonly LiveSeriesPlan[],
+  end: number,
+): Generator<LiveBatch> {
+  const byStart = new Map<number, string[]>();
+  for (const { symbol, start } of series) {
+    const symbols = byStart.get(start);
+    if (symbols) symbols.push(symbol);
+    else byStart.set(start, [symbol]);
+  }
+  const step = intervalMs(context.dataset.interval);
+  for (const [start, symbols] of byStart) {
+    const barsEach = (end - start) / step;
+    const size = symbolsPerBatch(context.provider, barsEach);
+    for (let i = 0; i < symbols.length; i += size) {
+      const batch = symbols.slice(i, i + size);
+      yield { symbols: batch, start, bars: batch.length * barsEach };
+    }
+  }
 }

@@ -1,7 +1,12 @@
 import type { Bar } from '../../core/bar.js';
 import type { AlpacaProviderConfig } from '../../core/config/config-schema.js';
 import { alignUp, type Interval } from '../../core/interval.js';
-import type { FetchRequest, FetchResult, Provider } from '../../core/provider.js';
+import type {
+  BatchFetchRequest,
+  FetchRequest,
+  FetchResult,
+  Provider,
+} from '../../core/provider.js';
 import { parseResponse } from '../http/parse-response.js';
 import { requestJson } from '../http/request-json.js';
 import { NEW_YORK, TimeZone } from '../time/time-zone.js';
@@ -27,11 +32,12 @@ const TIMEFRAMES: Readonly<Record<Interval, string>> = {
  * Alpaca Market Data v2 historical bars (`/v2/stocks/bars`), authenticated by the
  * APCA-API-KEY-ID / APCA-API-SECRET-KEY headers. One call is one HTTP request: a page with a
  * `next_page_token` returns it as the continuation, so the pipeline paces, times out and retries
- * every page. Requests go to the multi-symbol endpoint with the one symbol of the request (the
- * pipeline asks per symbol), and read the answer keyed by symbol.
+ * every page. `fetchBatch` names up to `symbols_per_request` symbols in one request: Alpaca's
+ * `limit` then counts bars across them, and the token continues the whole batch.
  */
 export class AlpacaProvider implements Provider {
   readonly maxBarsPerRequest: number;
+  readonly maxSymbolsPerRequest: number;
   private readonly newYork = new TimeZone(NEW_YORK);
 
   constructor(
@@ -40,14 +46,21 @@ export class AlpacaProvider implements Provider {
     private readonly now: () => number = Date.now,
   ) {
     this.maxBarsPerRequest = config.limit;
+    this.maxSymbolsPerRequest = config.symbols_per_request;
   }
 
-  async fetchBars(request: FetchRequest, signal: AbortSignal): Promise<FetchResult> {
+  /** One symbol's bars; any other symbol in the answer is kept, for the pipeline to reject. */
+  fetchBars(request: FetchRequest, signal: AbortSignal): Promise<FetchResult> {
+    const { symbol, ...window } = request;
+    return this.fetchBatch({ ...window, symbols: [symbol] }, signal);
+  }
+
+  async fetchBatch(request: BatchFetchRequest, signal: AbortSignal): Promise<FetchResult> {
     const start = alignUp(request.start, request.interval);
-    if (start >= request.end) return { bars: [] };
+    if (start >= request.end || request.symbols.length === 0) return { bars: [] };
     const url = new URL(`${this.config.base_url}/v2/stocks/bars`);
     const query = url.searchParams;
-    query.set('symbols', request.symbol);
+    query.set('symbols', request.symbols.join(','));
     query.set('timeframe', TIMEFRAMES[request.interval]);
     query.set('start', new Date(start).toISOString());
     // Alpaca's end is inclusive; a millisecond less keeps the window half-open.
@@ -69,28 +82,35 @@ export class AlpacaProvider implements Provider {
       rateLimitWaitMs: alpacaRateLimitWaitMs,
       now: this.now,
     });
-    const page = parseResponse(alpacaBarsSchema, body, this.name, `bars of ${request.symbol}`);
-    const raw = page.bars?.[request.symbol] ?? [];
-    const bars = raw.map((bar) => this.toBar(bar, request));
+    const page = parseResponse(
+      alpacaBarsSchema,
+      body,
+      this.name,
+      `bars of ${request.symbols.join(',')}`,
+    );
+    const bars: Bar[] = [];
+    for (const [symbol, raw] of Object.entries(page.bars ?? {})) {
+      for (const bar of raw) bars.push(this.toBar(bar, symbol, request.interval));
+    }
     const next = page.next_page_token ?? undefined;
-    if (next === undefined && raw.length >= this.config.limit) {
+    if (next === undefined && bars.length >= this.config.limit) {
       // A full last page: Alpaca stopped at `limit` yet offered no way on.
       return {
         bars,
         complete: false,
-        incompleteReason: `a full page of ${raw.length} bars (limit ${this.config.limit}) came without a next_page_token`,
+        incompleteReason: `a full page of ${bars.length} bars (limit ${this.config.limit}) came without a next_page_token`,
       };
     }
     return { bars, next, complete: true };
   }
 
-  private toBar(bar: AlpacaBar, request: FetchRequest): Bar {
+  private toBar(bar: AlpacaBar, symbol: string, interval: Interval): Bar {
     return {
       provider: this.name,
-      symbol: request.symbol,
-      interval: request.interval,
+      symbol,
+      interval,
       // A daily bar opens at midnight New York time; mdp stamps it with the date's UTC midnight.
-      ts: request.interval === '1d' ? this.newYork.dateOf(bar.t) : bar.t,
+      ts: interval === '1d' ? this.newYork.dateOf(bar.t) : bar.t,
       open: bar.o,
       high: bar.h,
       low: bar.l,
