@@ -25,5 +25,12 @@ export type { ConfigIssue } from './core/errors.js';
 export type { Bar } from './core/bar.js';
 export { INTERVALS, intervalMs, alignUp, alignDown } from './core/interval.js';
 export type { Interval } from './core/interval.js';
-export type { Provider, FetchRequest, FetchResult, UnparsedRow } from './core/provider.js';
-export { toFetchResult } from './core/provider.js';
+export type {
+  Provider,
+  BatchProvider,
+  FetchRequest,
+  BatchFetchRequest,
+  FetchResult,
+  UnparsedRow,
+} from './core/provider.js';
+export { toFetchResult, isBatchProvider } from './core/provider.js';

@@ -41,8 +41,8 @@ export function formatPlan(plan: BackfillPlanSummary | LivePlanSummary): string 
   if (plan.kind === 'backfill') {
     return [
       `backfill plan: ${iso(plan.start)} → ${iso(plan.end)} in chunks of ${formatDuration(plan.chunkMs)}`,
-      `  chunks: ${count(plan.chunks)} (${count(plan.done)} already done, ${count(plan.requests)} to fetch)`,
-      `  requests: ${count(plan.requests)}, bars expected: ${count(plan.barsExpected)}, ${pacing}`,
+      `  chunks: ${count(plan.chunks)} (${count(plan.done)} already done, ${count(plan.toFetch)} to fetch)`,
+      `  requests: ${count(plan.requests)}${plan.requests < plan.toFetch ? ' (symbols sharing a window go together)' : ''}, bars expected: ${count(plan.barsExpected)}, ${pacing}`,
     ].join('\n');
   }
   const lines = [`live plan: ${count(plan.requests)} requests, ${pacing}`];

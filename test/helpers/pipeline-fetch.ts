@@ -1,12 +1,23 @@
 import pino from 'pino';
 import type { RetryConfig } from '../../src/core/config/config-schema.js';
-import type { FetchRequest, Provider } from '../../src/core/provider.js';
+import type {
+  BatchFetchRequest,
+  BatchProvider,
+  FetchRequest,
+  Provider,
+} from '../../src/core/provider.js';
 import {
   callProvider,
+  callProviderBatch,
   type ProviderCallOptions,
   type RequestOutcome,
 } from '../../src/pipeline/policies/provider-call.js';
-import { fetchWindow, type FetchedWindow } from '../../src/pipeline/runner/fetch-window.js';
+import {
+  fetchBatchWindow,
+  fetchWindow,
+  type BatchWindow,
+  type FetchedWindow,
+} from '../../src/pipeline/runner/fetch-window.js';
 import { systemTiming } from '../../src/pipeline/timing.js';
 
 /** Quick retries, so a test of "500 then success" takes milliseconds. */
@@ -32,8 +43,38 @@ export async function pipelineFetch(
   request: FetchRequest,
   overrides: Partial<ProviderCallOptions> = {},
 ): Promise<FetchedWindow & PipelineTrace> {
-  const outcomes: RequestOutcome[] = [];
-  const retries: PipelineTrace['retries'] = [];
+  const { options, trace } = traced(overrides);
+  const window = await fetchWindow(
+    request,
+    provider.name,
+    (page) => callProvider(provider, page, options),
+    pino({ level: 'silent' }),
+  );
+  return { ...window, ...trace };
+}
+
+/** pipelineFetch for a batch of symbols, one request per page for all of them. */
+export async function pipelineFetchBatch(
+  provider: BatchProvider,
+  request: BatchFetchRequest,
+  overrides: Partial<ProviderCallOptions> = {},
+): Promise<BatchWindow & PipelineTrace> {
+  const { options, trace } = traced(overrides);
+  const batch = await fetchBatchWindow(
+    request,
+    provider.name,
+    (page) => callProviderBatch(provider, page, options),
+    pino({ level: 'silent' }),
+  );
+  return { ...batch, ...trace };
+}
+
+/** Call options as a job's, on the real clock, recording what the pipeline saw. */
+function traced(overrides: Partial<ProviderCallOptions>): {
+  options: ProviderCallOptions;
+  trace: PipelineTrace;
+} {
+  const trace: PipelineTrace = { outcomes: [], retries: [] };
   const options: ProviderCallOptions = {
     retry: FAST_RETRY,
     pacing: undefined,
@@ -42,15 +83,9 @@ export async function pipelineFetch(
     timing: systemTiming,
     random: () => 0.5,
     signal: new AbortController().signal,
-    onRequest: (outcome) => outcomes.push(outcome),
-    onRetry: (info) => retries.push(info),
+    onRequest: (outcome) => trace.outcomes.push(outcome),
+    onRetry: (info) => trace.retries.push(info),
     ...overrides,
   };
-  const window = await fetchWindow(
-    request,
-    provider.name,
-    (page) => callProvider(provider, page, options),
-    pino({ level: 'silent' }),
-  );
-  return { ...window, outcomes, retries };
+  return { options, trace };
 }

@@ -1,9 +1,9 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Bar } from '../../src/core/bar.js';
-import type { FetchRequest } from '../../src/core/provider.js';
+import type { BatchFetchRequest, FetchRequest } from '../../src/core/provider.js';
 import { validateBars } from '../../src/pipeline/bar-validator.js';
-import { fetchChunk } from '../../src/pipeline/runner/fetch-chunk.js';
+import { fetchChunk, fetchChunkBatch } from '../../src/pipeline/runner/fetch-chunk.js';
 import type { FetchedWindow } from '../../src/pipeline/runner/fetch-window.js';
 import type { JobContext } from '../../src/pipeline/runner/job-context.js';
 import { FakeTiming } from '../helpers/fake-timing.js';
@@ -110,5 +110,89 @@ describe('fetchChunk', () => {
     const page = await fetchChunk(ctx, CHUNK, new AbortController().signal);
     expect(page).toMatchObject({ expectedRows: null, complete: true });
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe('fetchChunkBatch', () => {
+  /** A context whose batch answer is `batchBars`; single fetches answer `whole` of their symbol. */
+  function batchContext(batchBars: Bar[], options: { gapless: boolean; complete?: boolean }) {
+    const { ctx } = context([], options.gapless);
+    const calls: FetchRequest[] = [];
+    const batches: BatchFetchRequest[] = [];
+    const withBatch = {
+      ...ctx,
+      fetch: (request: FetchRequest): Promise<FetchedWindow> => {
+        calls.push(request);
+        const bars = whole.map((b) => ({ ...b, symbol: request.symbol }));
+        return Promise.resolve({ ...validateBars(bars, request, 'p'), complete: true, pages: 1 });
+      },
+      fetchBatch: (request: BatchFetchRequest) => {
+        batches.push(request);
+        const windows = new Map<string, FetchedWindow>();
+        for (const symbol of request.symbols) {
+          const own = batchBars.filter((b) => b.symbol === symbol);
+          const window = {
+            symbol,
+            interval: request.interval,
+            start: request.start,
+            end: request.end,
+          };
+          windows.set(symbol, {
+            ...validateBars(own, window, 'p'),
+            complete: options.complete ?? true,
+            pages: 1,
+          });
+        }
+        return Promise.resolve({ windows, foreign: [], pages: 1 });
+      },
+    } as unknown as JobContext;
+    return { ctx: withBatch, calls, batches };
+  }
+  const BATCH = { symbols: ['AAA', 'BBB', 'CCC'], start: CHUNK.start, end: CHUNK.end };
+  const of = (symbol: string, bars: Bar[]): Bar[] => bars.map((b) => ({ ...b, symbol }));
+
+  it('fetches the symbols together and hands each its share', async () => {
+    const answer = [...of('AAA', whole), ...of('BBB', whole), ...of('CCC', whole)];
+    const { ctx, calls, batches } = batchContext(answer, { gapless: true });
+    const { pages, foreign } = await fetchChunkBatch(ctx, BATCH, new AbortController().signal);
+    expect(batches).toEqual([{ ...BATCH, interval: '1m' }]);
+    expect(calls).toEqual([]);
+    expect([...pages.keys()]).toEqual(['AAA', 'BBB', 'CCC']);
+    for (const page of pages.values()) {
+      expect(page).toMatchObject({ expectedRows: 10, complete: true });
+      expect(page.valid).toHaveLength(10);
+    }
+    expect(foreign).toEqual([]);
+  });
+
+  it('from a gapless provider, asks again alone for a symbol whose share is short', async () => {
+    const answer = [...of('AAA', whole), ...of('BBB', whole.slice(0, 3)), ...of('CCC', whole)];
+    const { ctx, calls } = batchContext(answer, { gapless: true });
+    const { pages } = await fetchChunkBatch(ctx, BATCH, new AbortController().signal);
+    expect(calls).toEqual([{ symbol: 'BBB', interval: '1m', start: CHUNK.start, end: CHUNK.end }]);
+    expect(pages.get('BBB')).toMatchObject({ expectedRows: 10, complete: true });
+    expect(pages.get('BBB')?.valid).toHaveLength(10);
+  });
+
+  it('takes gaps as they come from other providers, and passes an incomplete answer on', async () => {
+    const answer = [...of('AAA', whole.slice(0, 3))];
+    const { ctx, calls } = batchContext(answer, { gapless: false, complete: false });
+    const { pages } = await fetchChunkBatch(ctx, BATCH, new AbortController().signal);
+    expect(calls).toEqual([]);
+    expect(pages.get('AAA')).toMatchObject({ expectedRows: null, complete: false });
+    expect(pages.get('AAA')?.valid).toHaveLength(3);
+    expect(pages.get('CCC')).toMatchObject({ expectedRows: null, complete: false, valid: [] });
+  });
+
+  it('a batch of one symbol is an ordinary chunk', async () => {
+    const { ctx, calls, batches } = batchContext([], { gapless: true });
+    const { pages } = await fetchChunkBatch(
+      ctx,
+      { ...BATCH, symbols: ['AAA'] },
+      new AbortController().signal,
+    );
+    expect(batches).toEqual([]);
+    expect(calls).toHaveLength(1);
+    expect(pages.get('AAA')).toMatchObject({ complete: true });
   });
 });

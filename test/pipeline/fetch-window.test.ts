@@ -2,8 +2,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Bar } from '../../src/core/bar.js';
 import { PermanentProviderError } from '../../src/core/errors.js';
-import type { FetchRequest, FetchResult } from '../../src/core/provider.js';
-import { fetchWindow } from '../../src/pipeline/runner/fetch-window.js';
+import type { BatchFetchRequest, FetchRequest, FetchResult } from '../../src/core/provider.js';
+import { fetchBatchWindow, fetchWindow } from '../../src/pipeline/runner/fetch-window.js';
 
 const T0 = Date.parse('2024-01-02T14:30:00Z');
 const request: FetchRequest = { symbol: 'SPY', interval: '1m', start: T0, end: T0 + 10 * 60_000 };
@@ -106,5 +106,99 @@ describe('fetchWindow', () => {
       { bars: [bar(1)], next: 'same' },
     ]);
     await expect(fetchWindow(request, 'p', call, silent)).rejects.toThrow(PermanentProviderError);
+  });
+});
+
+describe('fetchBatchWindow', () => {
+  const batch: BatchFetchRequest = {
+    symbols: ['SPY', 'QQQ', 'IWM'],
+    interval: '1m',
+    start: T0,
+    end: T0 + 10 * 60_000,
+  };
+  const of = (symbol: string, minute: number): Bar => ({ ...bar(minute), symbol });
+
+  /** Answers batch pages in turn, recording the requests. */
+  function batchPages(answers: FetchResult[]): {
+    seen: BatchFetchRequest[];
+    call: (page: BatchFetchRequest) => Promise<FetchResult>;
+  } {
+    const seen: BatchFetchRequest[] = [];
+    return {
+      seen,
+      call: (page) => {
+        seen.push(page);
+        const answer = answers[seen.length - 1];
+        return answer ? Promise.resolve(answer) : Promise.reject(new Error('unscripted page'));
+      },
+    };
+  }
+
+  it('follows the batch token and validates each symbol as if fetched alone', async () => {
+    const { seen, call } = batchPages([
+      { bars: [of('QQQ', 0), of('QQQ', 1), of('SPY', 0)], next: 'c1' },
+      // SPY's minute 0 again on a later page: a duplicate of SPY, not of QQQ.
+      { bars: [of('SPY', 1), of('SPY', 0), of('QQQ', 2)] },
+    ]);
+    const result = await fetchBatchWindow(batch, 'p', call, silent);
+    expect(seen.map((page) => page.cursor)).toEqual([undefined, 'c1']);
+    expect(seen[1]).toEqual({ ...batch, cursor: 'c1' });
+    expect([...result.windows.keys()]).toEqual(['SPY', 'QQQ', 'IWM']);
+    expect(result.pages).toBe(2);
+    const spy = result.windows.get('SPY');
+    expect(spy?.valid.map((b) => b.ts)).toEqual([T0, T0 + 60_000]);
+    expect(spy?.rejected).toEqual([
+      expect.objectContaining({ symbol: 'SPY', ts: T0, reason: 'duplicate_ts' }),
+    ]);
+    expect(result.windows.get('QQQ')?.valid.map((b) => b.symbol)).toEqual(['QQQ', 'QQQ', 'QQQ']);
+    // A symbol without bars (a holiday, a halted stock) still has its window, complete and empty.
+    expect(result.windows.get('IWM')).toEqual({
+      valid: [],
+      rejected: [],
+      complete: true,
+      pages: 2,
+    });
+    expect(result.foreign).toEqual([]);
+  });
+
+  it('rejects bars of symbols the batch did not name as wrong_series, under their own symbol', async () => {
+    const { call } = batchPages([{ bars: [of('SPY', 0), of('TSLA', 0)] }]);
+    const result = await fetchBatchWindow(batch, 'p', call, silent);
+    expect(result.windows.get('SPY')?.valid).toHaveLength(1);
+    expect(result.foreign).toEqual([
+      expect.objectContaining({ provider: 'p', symbol: 'TSLA', ts: T0, reason: 'wrong_series' }),
+    ]);
+  });
+
+  it('an incomplete answer leaves every symbol of the batch incomplete', async () => {
+    const { call } = batchPages([
+      { bars: [of('SPY', 0)], complete: false, incompleteReason: 'full page, no token' },
+    ]);
+    const result = await fetchBatchWindow(batch, 'p', call, silent);
+    for (const symbol of batch.symbols) {
+      expect(result.windows.get(symbol)).toMatchObject({
+        complete: false,
+        incompleteReason: 'full page, no token',
+      });
+    }
+  });
+
+  it("records unparsed rows under their symbol, or the batch's symbols when the row names none", async () => {
+    const { call } = batchPages([
+      {
+        bars: [],
+        unparsed: [
+          { source: 'page 1', text: '{}', error: 'o: missing', symbol: 'QQQ', ts: T0 },
+          { source: 'page 1', text: '[', error: 'not a bar' },
+        ],
+      },
+    ]);
+    const result = await fetchBatchWindow(batch, 'p', call, silent);
+    expect(result.windows.get('QQQ')?.rejected).toEqual([
+      expect.objectContaining({ symbol: 'QQQ', ts: T0, reason: 'unparseable' }),
+    ]);
+    expect(result.foreign).toEqual([
+      expect.objectContaining({ symbol: 'SPY,QQQ,IWM', ts: 0, reason: 'unparseable' }),
+    ]);
   });
 });

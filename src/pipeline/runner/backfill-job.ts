@@ -28,6 +28,8 @@ export interface BackfillPlanSummary {
   readonly chunks: number;
   /** Chunks skipped because checkpoints already cover them. */
   readonly done: number;
+  /** Chunks (or the parts of them no checkpoint covers) to fetch. */
+  readonly toFetch: number;
   /**
    * Requests the plan needs at least: one per batch of chunks (symbols sharing a window, from a
    * provider that takes several symbols per request), one per chunk otherwise; more if paged.
@@ -76,11 +78,13 @@ export async function runBackfill(
 
   let chunks = 0;
   let done = 0;
+  let toFetch = 0;
   let barsExpected = 0;
   for (const chunk of planChunks(plan)) {
     chunks += 1;
     const parts = checkpoints.missing(chunk);
     if (parts.length === 0) done += 1;
+    toFetch += parts.length;
     for (const part of parts) barsExpected += barsInWindow(part.start, part.end, interval);
   }
   let requests = 0;
@@ -92,6 +96,7 @@ export async function runBackfill(
     chunkMs,
     chunks,
     done,
+    toFetch,
     requests,
     barsExpected,
     pacingMs: context.bucket?.estimateMs(requests) ?? 0,

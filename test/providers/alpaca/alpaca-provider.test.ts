@@ -9,7 +9,8 @@ import {
 import type { FetchRequest } from '../../../src/core/provider.js';
 import { AlpacaProvider } from '../../../src/providers/alpaca/alpaca-provider.js';
 import { useFixtureServer, type FixtureReply } from '../../helpers/fixture-server.js';
-import { pipelineFetch } from '../../helpers/pipeline-fetch.js';
+import { pipelineFetch, pipelineFetchBatch } from '../../helpers/pipeline-fetch.js';
+import { alpacaFakeApi } from './alpaca-fake-api.js';
 
 const KEY_ID = 'PKTEST9X2Y7Z4W1V';
 const SECRET = 'sk_test_q8R3tY6uI9oP2aS5';
@@ -127,6 +128,71 @@ describe('alpaca provider against a local server in the documented format', () =
         tradeCount: 848700,
       },
     ]);
+    // A symbol the request did not name is not dropped silently: it is a wrong-series reject.
+    expect(window.rejected).toEqual([
+      expect.objectContaining({ symbol: 'TSLA', reason: 'wrong_series' }),
+    ]);
+    expect(JSON.parse(window.rejected[0]?.raw ?? '{}')).toMatchObject({ symbol: 'AAPL' });
+  });
+
+  it("a batch names its symbols in one request and reads each one's bars", async () => {
+    const server = await serve(() => json('multi-1day-docs-example'));
+    const day = Date.parse('2022-02-28T00:00:00Z');
+    const provider = alpaca(server.url);
+    expect(provider.maxSymbolsPerRequest).toBe(100);
+    const batch = await pipelineFetchBatch(provider, {
+      symbols: ['AAPL', 'TSLA'],
+      interval: '1d',
+      start: day,
+      end: day + 86_400_000,
+    });
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]?.url.searchParams.get('symbols')).toBe('AAPL,TSLA');
+    expect(batch.windows.get('AAPL')?.valid).toEqual([
+      expect.objectContaining({ symbol: 'AAPL', ts: day, close: 165.12, tradeCount: 743379 }),
+    ]);
+    expect(batch.windows.get('TSLA')?.valid).toEqual([
+      expect.objectContaining({ symbol: 'TSLA', ts: day, close: 870.43 }),
+    ]);
+    expect(batch).toMatchObject({ foreign: [], pages: 1 });
+  });
+
+  it('limit counts bars across the batch; next_page_token carries the batch on', async () => {
+    const server = await serve(alpacaFakeApi({ keyId: KEY_ID, secretKey: SECRET, pageSize: 100 }));
+    const day = Date.parse('2024-01-02T00:00:00Z');
+    const batch = await pipelineFetchBatch(alpaca(server.url, { limit: 100 }), {
+      symbols: ['SPY', 'AAPL', 'MSFT'],
+      interval: '1m',
+      start: day,
+      end: day + 86_400_000,
+    });
+    // 390 session minutes a symbol, 1,170 bars in pages of 100 across the symbols.
+    expect(server.requests).toHaveLength(12);
+    expect(batch.pages).toBe(12);
+    for (const request of server.requests) {
+      expect(request.url.searchParams.get('symbols')).toBe('SPY,AAPL,MSFT');
+    }
+    for (const symbol of ['SPY', 'AAPL', 'MSFT']) {
+      const window = batch.windows.get(symbol);
+      expect(window).toMatchObject({ complete: true, rejected: [] });
+      expect(window?.valid).toHaveLength(390);
+      expect(new Set(window?.valid.map((bar) => bar.symbol))).toEqual(new Set([symbol]));
+    }
+  });
+
+  it('a full batch page without a next_page_token leaves every symbol incomplete', async () => {
+    const server = await serve(() => json('multi-1day-docs-example'));
+    const day = Date.parse('2022-02-28T00:00:00Z');
+    const batch = await pipelineFetchBatch(alpaca(server.url, { limit: 2 }), {
+      symbols: ['AAPL', 'TSLA', 'MSFT'],
+      interval: '1d',
+      start: day,
+      end: day + 86_400_000,
+    });
+    for (const window of batch.windows.values()) {
+      expect(window.complete).toBe(false);
+      expect(window.incompleteReason).toContain('a full page of 2 bars (limit 2)');
+    }
   });
 
   it('maps every interval to its timeframe', async () => {
