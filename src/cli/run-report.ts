@@ -37,15 +37,23 @@ export function formatRunEnd(end: RunEndEvent): string {
 
 /** The plan a dry run (or the start of a run) describes. */
 export function formatPlan(plan: BackfillPlanSummary | LivePlanSummary): string {
-  const pacing = `pacing budget needs ${formatElapsed(plan.pacingMs)}`;
   if (plan.kind === 'backfill') {
+    // A batch of symbols takes one page or many, depending on how many bars the provider has.
+    const range = plan.requestsMax > plan.requests;
+    const requests = range
+      ? `${count(plan.requests)} to ${count(plan.requestsMax)} (symbols sharing a window go together; pages depend on the bars the provider has)`
+      : count(plan.requests);
+    const pacing = range
+      ? `${formatElapsed(plan.pacingMs)} to ${formatElapsed(plan.pacingMaxMs)}`
+      : formatElapsed(plan.pacingMs);
     return [
       `backfill plan: ${iso(plan.start)} → ${iso(plan.end)} in chunks of ${formatDuration(plan.chunkMs)}`,
       `  chunks: ${count(plan.chunks)} (${count(plan.done)} already done, ${count(plan.toFetch)} to fetch)`,
-      `  requests: ${count(plan.requests)}${plan.requests < plan.toFetch ? ' (symbols sharing a window go together)' : ''}, bars expected: ${count(plan.barsExpected)}, ${pacing}`,
+      `  requests: ${requests}, bars expected: ${count(plan.barsExpected)}, pacing budget needs ${pacing}`,
     ].join('\n');
   }
-  const lines = [`live plan: ${count(plan.requests)} requests, ${pacing}`];
+  const requests = plan.requests === 1 ? '1 request' : `${count(plan.requests)} requests`;
+  const lines = [`live plan: ${requests}, pacing budget needs ${formatElapsed(plan.pacingMs)}`];
   for (const series of plan.series) {
     lines.push(
       `  ${series.symbol}: ${iso(series.start)} → ${iso(series.end)} (${count(series.bars)} bars)`,

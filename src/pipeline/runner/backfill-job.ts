@@ -32,12 +32,19 @@ export interface BackfillPlanSummary {
   readonly toFetch: number;
   /**
    * Requests the plan needs at least: one per batch of chunks (symbols sharing a window, from a
-   * provider that takes several symbols per request), one per chunk otherwise; more if paged.
+   * provider that takes several symbols a request), one per chunk otherwise.
    */
   readonly requests: number;
+  /**
+   * Requests it needs at most, were every open time a bar: a batch's bars are paged at the
+   * provider's page size. Equal to `requests` when each chunk is one page of one symbol.
+   */
+  readonly requestsMax: number;
   readonly barsExpected: number;
   /** Time the provider's pacing budget needs for the requests, from a full bucket. */
   readonly pacingMs: number;
+  /** The same for `requestsMax`. */
+  readonly pacingMaxMs: number;
 }
 
 /**
@@ -88,7 +95,12 @@ export async function runBackfill(
     for (const part of parts) barsExpected += barsInWindow(part.start, part.end, interval);
   }
   let requests = 0;
-  for (const _batch of batches()) requests += 1;
+  let requestsMax = 0;
+  for (const batch of batches()) {
+    requests += 1;
+    const bars = barsInWindow(batch.start, batch.end, interval) * batch.symbols.length;
+    requestsMax += Math.max(1, Math.ceil(bars / provider.maxBarsPerRequest));
+  }
   const summary: BackfillPlanSummary = {
     kind: 'backfill',
     start: window.start,
@@ -98,8 +110,10 @@ export async function runBackfill(
     done,
     toFetch,
     requests,
+    requestsMax,
     barsExpected,
     pacingMs: context.bucket?.estimateMs(requests) ?? 0,
+    pacingMaxMs: context.bucket?.estimateMs(requestsMax) ?? 0,
   };
   logger.info(
     { runId: run.runId, ...summary },

@@ -49,7 +49,7 @@ describe.each(STORAGE_KINDS)('alpaca multi-symbol requests into %s', (kind) => {
     });
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain('chunks: 3 (0 already done, 3 to fetch)');
-    expect(plan.stdout).toContain('requests: 1 (symbols sharing a window go together)');
+    expect(plan.stdout).toContain('requests: 1 to 2 (symbols sharing a window go together');
     expect(server.requests).toHaveLength(0);
 
     const run = await runCli(['backfill', '--config', config, '--job', 'minutes'], { env: ENV });
