@@ -115,15 +115,20 @@ describe('fetchChunk', () => {
 
 describe('fetchChunkBatch', () => {
   /** A context whose batch answer is `batchBars`; single fetches answer `whole` of their symbol. */
-  function batchContext(batchBars: Bar[], options: { gapless: boolean; complete?: boolean }) {
-    const { ctx } = context([], options.gapless);
+  function batchContext(
+    batchBars: Bar[],
+    options: { gapless: boolean; complete?: boolean; refetched?: number[] },
+  ) {
+    const { ctx, timing } = context([], options.gapless);
     const calls: FetchRequest[] = [];
     const batches: BatchFetchRequest[] = [];
     const withBatch = {
       ...ctx,
       fetch: (request: FetchRequest): Promise<FetchedWindow> => {
         calls.push(request);
-        const bars = whole.map((b) => ({ ...b, symbol: request.symbol }));
+        // The n-th refetch answers `refetched[n]` bars (all of them when not given).
+        const n = options.refetched?.[calls.length - 1] ?? whole.length;
+        const bars = whole.slice(0, n).map((b) => ({ ...b, symbol: request.symbol }));
         return Promise.resolve({ ...validateBars(bars, request, 'p'), complete: true, pages: 1 });
       },
       fetchBatch: (request: BatchFetchRequest) => {
@@ -146,7 +151,7 @@ describe('fetchChunkBatch', () => {
         return Promise.resolve({ windows, foreign: [], pages: 1 });
       },
     } as unknown as JobContext;
-    return { ctx: withBatch, calls, batches };
+    return { ctx: withBatch, calls, batches, timing };
   }
   const BATCH = { symbols: ['AAA', 'BBB', 'CCC'], start: CHUNK.start, end: CHUNK.end };
   const of = (symbol: string, bars: Bar[]): Bar[] => bars.map((b) => ({ ...b, symbol }));
@@ -167,11 +172,32 @@ describe('fetchChunkBatch', () => {
 
   it('from a gapless provider, asks again alone for a symbol whose share is short', async () => {
     const answer = [...of('AAA', whole), ...of('BBB', whole.slice(0, 3)), ...of('CCC', whole)];
-    const { ctx, calls } = batchContext(answer, { gapless: true });
-    const { pages } = await fetchChunkBatch(ctx, BATCH, new AbortController().signal);
+    const { ctx, calls, timing } = batchContext(answer, { gapless: true });
+    const { pages } = await timing.run(fetchChunkBatch(ctx, BATCH, new AbortController().signal));
+    // The batch's share was the first attempt: one backoff, then the symbol alone.
+    expect(timing.sleeps).toEqual([1000]);
     expect(calls).toEqual([{ symbol: 'BBB', interval: '1m', start: CHUNK.start, end: CHUNK.end }]);
     expect(pages.get('BBB')).toMatchObject({ expectedRows: 10, complete: true });
     expect(pages.get('BBB')?.valid).toHaveLength(10);
+  });
+
+  it('keeps the batch share when the refetches come back shorter, marked incomplete', async () => {
+    const answer = [...of('AAA', whole), ...of('BBB', whole.slice(0, 6)), ...of('CCC', whole)];
+    const { ctx, calls, timing } = batchContext(answer, { gapless: true, refetched: [2, 0] });
+    const { pages } = await timing.run(fetchChunkBatch(ctx, BATCH, new AbortController().signal));
+    // max_attempts 3: the batch share and two refetches alone.
+    expect(calls).toHaveLength(2);
+    expect(pages.get('BBB')).toMatchObject({ expectedRows: 10, complete: false });
+    expect(pages.get('BBB')?.valid).toHaveLength(6);
+  });
+
+  it('does not refetch a gapless batch the provider itself flagged incomplete', async () => {
+    const answer = [...of('AAA', whole.slice(0, 2))];
+    const { ctx, calls } = batchContext(answer, { gapless: true, complete: false });
+    const { pages } = await fetchChunkBatch(ctx, BATCH, new AbortController().signal);
+    expect(calls).toEqual([]);
+    expect(pages.get('AAA')).toMatchObject({ expectedRows: 10, complete: false });
+    expect(pages.get('BBB')).toMatchObject({ expectedRows: 10, complete: false, valid: [] });
   });
 
   it('takes gaps as they come from other providers, and passes an incomplete answer on', async () => {

@@ -3,6 +3,7 @@ import type { RejectedBar } from '../../store/store.js';
 import type { ValidationResult } from '../bar-validator.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
 import { barsInWindow, type Chunk } from './backfill-plan.js';
+import type { FetchedWindow } from './fetch-window.js';
 import type { JobContext } from './job-context.js';
 import type { ChunkBatch } from './symbol-batches.js';
 
@@ -45,18 +46,20 @@ function answeredOpenTimes(page: ValidationResult, chunk: Chunk, stepMs: number)
  * the window is a short (or empty) page: the window is asked for again under the job's retry
  * policy, and if it stays short the fullest answer is returned marked incomplete, to be stored
  * and checkpointed as such so that the next run fetches the window again. Other providers' series
- * have gaps by nature: their answers are incomplete only when the provider says so.
+ * have gaps by nature: their answers are incomplete only when the provider says so. `first` is an
+ * answer already in hand (a symbol's share of a batch), taken as the first attempt.
  */
 export async function fetchChunk(
   context: JobContext,
   chunk: Chunk,
   signal: AbortSignal,
   random: () => number = Math.random,
+  first?: FetchedWindow,
 ): Promise<ChunkPage> {
   const interval = context.dataset.interval;
   const request = { symbol: chunk.symbol, interval, start: chunk.start, end: chunk.end };
   if (!context.provider.gapless) {
-    const page = await context.fetch(request, signal);
+    const page = first ?? (await context.fetch(request, signal));
     return { ...page, expectedRows: null, complete: page.complete };
   }
   const expected = barsInWindow(chunk.start, chunk.end, interval);
@@ -64,7 +67,7 @@ export async function fetchChunk(
   const step = intervalMs(interval);
   let best: { page: ValidationResult; answered: number } | undefined;
   for (let attempt = 1; ; attempt++) {
-    const page = await context.fetch(request, signal);
+    const page = attempt === 1 && first ? first : await context.fetch(request, signal);
     // The provider itself says it cannot give the rest: asking again gets the same answer.
     if (!page.complete) return { ...page, expectedRows: expected, complete: false };
     const answered = answeredOpenTimes(page, chunk, step);
@@ -131,8 +134,9 @@ export async function fetchChunkBatch(
       expected !== null && window.complete && answeredOpenTimes(window, chunk, step) < expected;
     pages.set(
       symbol,
+      // A short share is the first attempt of the symbol's own refetches, and kept if fullest.
       short
-        ? await fetchChunk(context, chunk, signal, random)
+        ? await fetchChunk(context, chunk, signal, random, window)
         : { ...window, expectedRows: expected, complete: window.complete },
     );
   }

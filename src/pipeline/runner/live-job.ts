@@ -112,8 +112,9 @@ async function liveCycle(
   const workSignal = AbortSignal.any([signal, failed.signal]);
   let pending = series.filter((s) => s.bars > 0);
   while (pending.length > 0) {
-    // Symbols whose answer filled a whole page may have more: they go round again from their
-    // last bar. Providers that page with a continuation token never leave one behind.
+    // A symbol whose answer filled a whole page, or came from an answer the provider flagged
+    // incomplete (a batch cut at its page size without a token), may have more: it goes round
+    // again from its last bar. Providers that page with a continuation token never leave one.
     const more: LiveSeriesPlan[] = [];
     await runPool(
       liveBatches(context, pending, end),
@@ -125,13 +126,25 @@ async function liveCycle(
             workSignal,
           );
           if (foreign.length > 0) await sink.write([], foreign);
-          for (const [symbol, { valid, rejected }] of windows) {
+          const again: LiveSeriesPlan[] = [];
+          for (const [symbol, { valid, rejected, complete }] of windows) {
             await sink.write(valid, rejected);
-            const lastBar = valid.at(-1);
-            if (valid.length + rejected.length >= provider.maxBarsPerRequest && lastBar) {
-              const from = lastBar.ts + step;
-              if (from < end) more.push({ symbol, start: from, end, bars: (end - from) / step });
-            }
+            const full = valid.length + rejected.length >= provider.maxBarsPerRequest;
+            if (complete && !full) continue;
+            const from = (valid.at(-1)?.ts ?? start - step) + step;
+            if (from < end) again.push({ symbol, start: from, end, bars: (end - from) / step });
+          }
+          // Another round only while it gets somewhere: an answer that stays cut short at the
+          // same bar is left to the next cycle, which starts from the last stored bar.
+          if (again.some((series) => series.start > start)) more.push(...again);
+          else if (again.length > 0) {
+            context.logger.warn(
+              {
+                symbols: again.map((series) => series.symbol),
+                from: new Date(start).toISOString(),
+              },
+              'provider answer stays short of the cycle without progress; the next cycle asks again',
+            );
           }
         } catch (error: unknown) {
           if (!signal.aborted) failed.abort(error);

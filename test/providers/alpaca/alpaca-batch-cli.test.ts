@@ -10,6 +10,7 @@ import {
   openTestStore,
   STORAGE_KINDS,
   storagePrimary,
+  type StorageKind,
   useTestStorage,
 } from '../../helpers/test-storage.js';
 import { alpacaFakeApi } from './alpaca-fake-api.js';
@@ -29,6 +30,34 @@ function alpacaEntry(url: string, extra: Record<string, unknown> = {}): Record<s
     pacing: { requests_per_minute: 6000, burst: 20, cooldown_seconds: 0 },
     ...extra,
   };
+}
+
+/** A live job of daily bars for SYMBOLS over the last 30 days, from the alpaca fake at `url`. */
+function writeLiveConfig(
+  kind: StorageKind,
+  dir: string,
+  url: string,
+  extra: Record<string, unknown>,
+): string {
+  const config = join(dir, 'mdp.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      version: 2,
+      providers: { source: alpacaEntry(url, extra) },
+      storage: { primary: storagePrimary(kind, dir) },
+      datasets: { daily: { provider: 'source', symbols: SYMBOLS, interval: '1d' } },
+      jobs: {
+        daily_live: {
+          dataset: 'daily',
+          mode: 'live',
+          live: { lookback: '30d', max_catchup: '30d' },
+        },
+      },
+      telemetry: { log_level: 'warn', metrics: { enabled: false } },
+    }),
+  );
+  return config;
 }
 
 describe.each(STORAGE_KINDS)('alpaca multi-symbol requests into %s', (kind) => {
@@ -157,29 +186,8 @@ describe.each(STORAGE_KINDS)('alpaca multi-symbol requests into %s', (kind) => {
     const server = await serve(
       alpacaFakeApi({ keyId: KEY_ID, secretKey: SECRET, pageSize: 10_000 }),
     );
-    const write = (dir: string, extra: Record<string, unknown>): string => {
-      const config = join(dir, 'mdp.yaml');
-      writeFileSync(
-        config,
-        stringify({
-          version: 2,
-          providers: { source: alpacaEntry(server.url, extra) },
-          storage: { primary: storagePrimary(kind, dir) },
-          datasets: { daily: { provider: 'source', symbols: SYMBOLS, interval: '1d' } },
-          jobs: {
-            daily_live: {
-              dataset: 'daily',
-              mode: 'live',
-              live: { lookback: '30d', max_catchup: '30d' },
-            },
-          },
-          telemetry: { log_level: 'warn', metrics: { enabled: false } },
-        }),
-      );
-      return config;
-    };
     const dir = tempDir();
-    const config = write(dir, {});
+    const config = writeLiveConfig(kind, dir, server.url, {});
     const first = await runCli(['run', '--config', config, '--job', 'daily_live'], { env: ENV });
     expect(first.code, first.stderr).toBe(0);
     expect(server.requests).toHaveLength(1);
@@ -193,7 +201,7 @@ describe.each(STORAGE_KINDS)('alpaca multi-symbol requests into %s', (kind) => {
 
     // One symbol at a time when the provider is told so.
     const single = tempDir();
-    const singleConfig = write(single, { symbols_per_request: 1 });
+    const singleConfig = writeLiveConfig(kind, single, server.url, { symbols_per_request: 1 });
     const second = await runCli(['run', '--config', singleConfig, '--job', 'daily_live'], {
       env: ENV,
     });
@@ -203,5 +211,50 @@ describe.each(STORAGE_KINDS)('alpaca multi-symbol requests into %s', (kind) => {
     );
     expect(server.requests).toHaveLength(1 + 3);
     expect((await storage.barSnapshot(single)).digest).toBe(stored.digest);
+  });
+
+  it('a live batch cut at its page size without a token goes round again until every symbol is whole', async () => {
+    const api = alpacaFakeApi({ keyId: KEY_ID, secretKey: SECRET, pageSize: 10_000 });
+    // Alpaca's answer when it stops at `limit` and offers no way on: the token is dropped.
+    const server = await serve(async (request) => {
+      const reply = await api(request);
+      const body = reply.json as { next_page_token?: unknown };
+      return { ...reply, json: { ...body, next_page_token: null } };
+    });
+    const cut = tempDir();
+    const config = writeLiveConfig(kind, cut, server.url, { limit: 30 });
+    const run = await runCli(['run', '--config', config, '--job', 'daily_live'], { env: ENV });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('stops short of the window without a continuation');
+    // The first page (30 bars, sorted AAPL, MSFT, SPY) names all three; later rounds ask for
+    // the symbols still short, from where each stopped.
+    expect(server.requests[0]?.url.searchParams.get('symbols')).toBe('SPY,AAPL,MSFT');
+    expect(server.requests.length).toBeGreaterThanOrEqual(3);
+    expect(server.requests.length).toBeLessThanOrEqual(5);
+
+    const reference = tempDir();
+    const whole = await runCli(
+      ['run', '--config', writeLiveConfig(kind, reference, server.url, {}), '--job', 'daily_live'],
+      { env: ENV },
+    );
+    expect(whole.code, whole.stderr).toBe(0);
+    const [got, want] = [await storage.barSnapshot(cut), await storage.barSnapshot(reference)];
+    expect(got.perSymbol).toEqual(want.perSymbol);
+    expect(got.digest).toBe(want.digest);
+  });
+
+  it('a live batch that stays cut short without progress ends the cycle with a warning, not a loop', async () => {
+    // Every answer: a full page of one old bar repeated, no token. Nothing lands in the window.
+    const old = { t: '2020-01-02T05:00:00Z', o: 1, h: 2, l: 0.5, c: 1.5, v: 10 };
+    const server = await serve(() => ({
+      json: { bars: { SPY: Array.from({ length: 5 }, () => old) }, next_page_token: null },
+    }));
+    const dir = tempDir();
+    const config = writeLiveConfig(kind, dir, server.url, { limit: 5 });
+    const run = await runCli(['run', '--config', config, '--job', 'daily_live'], { env: ENV });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('stays short of the cycle without progress');
+    expect(server.requests).toHaveLength(1);
+    expect(run.stdout).toMatch(/success: 0 rows written, 5 rejected/);
   });
 });
