@@ -1,5 +1,6 @@
 import type { Checkpoint, JobRun, JobSummary } from '../store/store.js';
 import { formatElapsed } from './run-report.js';
+import { formatTable } from './text-table.js';
 
 /** A job's summary with what only this machine knows: bars in its local spool. */
 export interface JobStatus extends JobSummary {
@@ -30,21 +31,6 @@ function chunkLine(chunk: Checkpoint): string {
   );
 }
 
-/** Pads cells into aligned columns. */
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = (rows[0] ?? []).map((_, column) =>
-    Math.max(...rows.map((row) => (row[column] as string).length)),
-  );
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] as number))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 /**
  * Per job: last run, last success, the active run with its heartbeat age, incomplete chunks,
  * rejected bars by reason and spooled bars; then the incomplete chunks themselves.
@@ -72,7 +58,7 @@ export function formatJobStatuses(jobs: readonly JobStatus[], now: number): stri
     job.spoolBars === 0 ? '-' : `${count(job.spoolBars)} bars`,
     rejectedCell(job.rejectedByReason),
   ]);
-  const lines = [table([header, ...rows])];
+  const lines = [formatTable([header, ...rows])];
   for (const job of jobs) {
     const chunks = job.incompleteChunks;
     if (chunks.length === 0) continue;

@@ -3,14 +3,22 @@ import { intervalMs } from '../core/interval.js';
 import type { FetchRequest } from '../core/provider.js';
 import type { RejectedBar } from '../store/store.js';
 
-/** Why a bar is rejected: a bounded set, used as a metric label (and pre-set at 0 for each). */
-export const REJECT_REASONS = [
+/**
+ * Reasons about a bar's values: the provider did send a bar for that open time, only a bad one
+ * (so it still counts as an answer for the time when judging whether a page is short).
+ */
+export const VALUE_REJECT_REASONS = [
   'non_finite',
   'high_below_low',
   'open_outside_range',
   'close_outside_range',
   'negative_volume',
   'invalid_trade_count',
+] as const;
+
+/** Why a bar is rejected: a bounded set, used as a metric label (and pre-set at 0 for each). */
+export const REJECT_REASONS = [
+  ...VALUE_REJECT_REASONS,
   'unaligned_ts',
   'duplicate_ts',
   'outside_window',

@@ -24,11 +24,13 @@ const bar = (minute: number): Bar => ({
 });
 
 /** Answers page after page, recording the requests. */
-function pages(answers: (Bar[] | FetchResult)[]): {
-  seen: FetchRequest[];
-  call: (page: FetchRequest) => Promise<Bar[] | FetchResult>;
+function pages<R = FetchRequest, A = Bar[] | FetchResult>(
+  answers: A[],
+): {
+  seen: R[];
+  call: (page: R) => Promise<A>;
 } {
-  const seen: FetchRequest[] = [];
+  const seen: R[] = [];
   return {
     seen,
     call: (page) => {
@@ -118,21 +120,7 @@ describe('fetchBatchWindow', () => {
   };
   const of = (symbol: string, minute: number): Bar => ({ ...bar(minute), symbol });
 
-  /** Answers batch pages in turn, recording the requests. */
-  function batchPages(answers: FetchResult[]): {
-    seen: BatchFetchRequest[];
-    call: (page: BatchFetchRequest) => Promise<FetchResult>;
-  } {
-    const seen: BatchFetchRequest[] = [];
-    return {
-      seen,
-      call: (page) => {
-        seen.push(page);
-        const answer = answers[seen.length - 1];
-        return answer ? Promise.resolve(answer) : Promise.reject(new Error('unscripted page'));
-      },
-    };
-  }
+  const batchPages = (answers: FetchResult[]) => pages<BatchFetchRequest, FetchResult>(answers);
 
   it('follows the batch token and validates each symbol as if fetched alone', async () => {
     const { seen, call } = batchPages([

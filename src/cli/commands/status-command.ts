@@ -6,6 +6,7 @@ import type { CommandContext } from '../command-context.js';
 import { formatJobStatuses, jobStatusJson, type JobStatus } from '../job-status-view.js';
 import { formatElapsed } from '../run-report.js';
 import { createSpool, withStore } from '../runtime.js';
+import { formatTable } from '../text-table.js';
 
 interface StatusOptions {
   readonly config?: string;
@@ -168,15 +169,5 @@ export function formatRunTable(runs: readonly JobRun[], now: number): string {
     run.status === 'running' ? `${formatElapsed(Math.max(0, now - run.heartbeatAt))} ago` : '-',
     (run.error ?? '').replace(/\s+/g, ' ').slice(0, 80),
   ]);
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] as string).length)),
-  );
-  return [header, ...rows]
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] as number))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return formatTable([header, ...rows]);
 }

@@ -1,6 +1,6 @@
 import { intervalMs } from '../../core/interval.js';
 import type { RejectedBar } from '../../store/store.js';
-import type { ValidationResult } from '../bar-validator.js';
+import { VALUE_REJECT_REASONS, type ValidationResult } from '../bar-validator.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
 import { barsInWindow, type Chunk } from './backfill-plan.js';
 import type { FetchedWindow } from './fetch-window.js';
@@ -19,14 +19,7 @@ export interface ChunkPage extends ValidationResult {
  * Rejects that still answer for their open time: the provider sent a bar for that ts, only a bad
  * one. An unaligned, repeated, foreign or out-of-window bar answers for nothing.
  */
-const ANSWERS_FOR_ITS_TS = new Set([
-  'non_finite',
-  'high_below_low',
-  'open_outside_range',
-  'close_outside_range',
-  'negative_volume',
-  'invalid_trade_count',
-]);
+const ANSWERS_FOR_ITS_TS: ReadonlySet<string> = new Set(VALUE_REJECT_REASONS);
 
 /** Open times of the chunk the page has a bar for, good or bad. */
 function answeredOpenTimes(page: ValidationResult, chunk: Chunk, stepMs: number): number {
