@@ -1,4 +1,5 @@
 import type { Bar, BarColumn } from '../core/bar.js';
+import type { WriteResult } from './store.js';
 
 /** The Bar property behind each `bars_ohlcv` column. */
 export const BAR_PROPERTY: Readonly<Record<BarColumn, keyof Bar>> = {
@@ -14,6 +15,12 @@ export const BAR_PROPERTY: Readonly<Record<BarColumn, keyof Bar>> = {
   vwap: 'vwap',
   trade_count: 'tradeCount',
 };
+
+/** The bars of a batch to write (`keep`, as `lastOccurrences` gives it) and what to report. */
+export interface CollapsedBatch {
+  readonly keep: Uint8Array | undefined;
+  readonly result: WriteResult;
+}
 
 /**
  * Finds bars of one batch that share an upsert key, so that every backend keeps the last of them
@@ -50,6 +57,14 @@ export class DuplicateKeyFilter {
       keep[i] = 1;
     }
     return seen.size === bars.length ? undefined : keep;
+  }
+
+  /** `lastOccurrences`, and the counts every backend reports for a batch so collapsed. */
+  collapse(bars: readonly Bar[]): CollapsedBatch {
+    const keep = this.lastOccurrences(bars);
+    const rowsWritten =
+      keep === undefined ? bars.length : keep.reduce((sum, kept) => sum + kept, 0);
+    return { keep, result: { rowsWritten, duplicatesDropped: bars.length - rowsWritten } };
   }
 
   /** One series in strictly increasing ts order cannot repeat a key that includes ts. */

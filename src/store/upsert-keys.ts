@@ -33,3 +33,39 @@ export function checkUpsertKeys(
   }
   return Object.freeze([...keys]);
 }
+
+/**
+ * Throws MDP_STORE_SCHEMA_MISMATCH unless the keys `bars_ohlcv` was created with (as stored in
+ * `mdp_meta`) are the configured ones in any order: they are its primary key and cannot change in
+ * place. `elsewhere` is the backend's way to start over, e.g. `point storage.primary.uri at a new
+ * file`.
+ */
+export function checkStoredUpsertKeys(
+  stored: readonly string[],
+  configured: readonly BarColumn[],
+  storage: 'sqlite' | 'postgres',
+  target: string,
+  elsewhere: string,
+): void {
+  const same =
+    stored.length === configured.length && configured.every((key) => stored.includes(key));
+  if (same) return;
+  throw new StoreError(
+    'MDP_STORE_SCHEMA_MISMATCH',
+    storage,
+    `${target} was created with upsert keys [${stored.join(', ')}] but the config ` +
+      `says [${configured.join(', ')}]. The keys are the table's primary key and ` +
+      `cannot change in place: set storage.primary.write.upsert_keys to ` +
+      `[${stored.join(', ')}], or ${elsewhere}.`,
+  );
+}
+
+/** True when the primary key already serves series lookups, so no second index is needed. */
+export function keysServeSeriesLookups(keys: readonly BarColumn[]): boolean {
+  const head = keys.slice(0, 3);
+  return (
+    keys.length >= 4 &&
+    ['provider', 'symbol', 'interval'].every((column) => head.includes(column as BarColumn)) &&
+    keys[3] === 'ts'
+  );
+}

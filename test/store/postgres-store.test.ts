@@ -1,9 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobLockedError, StoreError } from '../../src/core/errors.js';
+import { JobLockedError, type StoreError } from '../../src/core/errors.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.js';
 import {
   PostgresStore,
@@ -14,16 +12,15 @@ import type { RunStart } from '../../src/store/store.js';
 import { freePort } from '../helpers/free-port.js';
 import { uniqueTestName } from '../helpers/postgres-test-names.js';
 import { testPostgresUrl, useTestPostgresPool } from '../helpers/postgres-test-server.js';
-import { describeStoreConformance, makeBar } from './store-conformance.js';
+import { describeStoreConformance, failure, makeBar } from './store-conformance.js';
 
 const url = testPostgresUrl();
 const db = useTestPostgresPool();
 
-describeStoreConformance('postgres', async (options) => {
-  const store = new PostgresStore({ uri: url, schema: uniqueTestName(), ...options });
-  await store.open();
-  return store;
-});
+describeStoreConformance(
+  'postgres',
+  (options) => new PostgresStore({ uri: url, schema: uniqueTestName(), ...options }),
+);
 
 /** Stores opened by a test, closed after it even when it fails. */
 const opened: PostgresStore[] = [];
@@ -41,16 +38,6 @@ async function openStore(options: Partial<PostgresStoreOptions> = {}): Promise<P
   const store = newStore(options);
   await store.open();
   return store;
-}
-
-/** The error a promise rejects with. */
-async function failure(promise: Promise<unknown>): Promise<StoreError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StoreError);
-  return error as StoreError;
 }
 
 /** `url` with one part replaced, e.g. the password or the database. */
@@ -149,17 +136,6 @@ describe('PostgresStore', () => {
       client.release();
     }
     expect(await store.lastBarTs('p1', 'AAA', '1m')).toBe(ts);
-  });
-
-  it('refuses use before open and after close, and reopens after close', async () => {
-    const store = newStore();
-    expect((await failure(store.countBars())).code).toBe('MDP_STORE_CLOSED');
-    await store.open();
-    await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
-    await store.close();
-    expect((await failure(store.lastBarTs('p1', 'AAA', '1m'))).code).toBe('MDP_STORE_CLOSED');
-    await store.open();
-    expect(await store.countBars()).toBe(1);
   });
 
   it('refuses a schema name that is not a plain identifier, before connecting', () => {
@@ -285,20 +261,6 @@ describe('PostgresStore', () => {
       expect(stored.map((bar) => bar.open)).toEqual([3, 2]);
     });
 
-    it('collapses duplicates across a large batch, last one winning', async () => {
-      const store = await openStore();
-      const bars = Array.from({ length: 2345 }, (_, i) => makeBar(i % 1000, {}, i));
-      expect(await store.writeBatch({ runId: 1, bars })).toEqual({
-        rowsWritten: 1000,
-        duplicatesDropped: 1345,
-      });
-      const stored = await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' });
-      expect(stored).toHaveLength(1000);
-      expect(stored[0]?.open).toBe(2000);
-      expect(stored[344]?.open).toBe(2344);
-      expect(stored[345]?.open).toBe(1345);
-    });
-
     it('keeps nothing of a batch whose bar fails a NOT NULL column (NaN is stored as NULL, as SQLite does)', async () => {
       const store = await openStore();
       const bars = Array.from({ length: 1000 }, (_, i) => makeBar(i));
@@ -321,29 +283,6 @@ describe('PostgresStore', () => {
       // The connection that failed went back to the pool usable.
       await store.writeBatch({ runId: 2, bars: [makeBar(0)] });
       expect(await store.countBars()).toBe(1);
-    });
-
-    it('keeps no bars of a batch whose checkpoint fails', async () => {
-      const store = await openStore();
-      await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
-      const error = await failure(
-        store.writeBatch({
-          runId: 2,
-          bars: Array.from({ length: 300 }, (_, i) => makeBar(i + 1)),
-          checkpoint: {
-            jobName: 'job',
-            provider: 'p1',
-            symbol: 'AAA',
-            interval: '1m',
-            windowStart: Number.NaN,
-            windowEnd: 1,
-            rows: 300,
-          },
-        }),
-      );
-      expect(error.code).toBe('MDP_STORE_WRITE');
-      expect(await store.countBars()).toBe(1);
-      expect(await store.checkpoints('job')).toEqual([]);
     });
 
     it('refuses a fractional ts or trade count instead of storing it rounded', async () => {
@@ -432,21 +371,6 @@ describe('PostgresStore', () => {
       } finally {
         await holder.end().catch(() => undefined);
       }
-    });
-
-    it('by default abandons at once a run whose process on this host has exited', async () => {
-      const store = await openStore();
-      const child = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], {
-        encoding: 'utf8',
-      });
-      const pid = Number(child.stdout.trim());
-      const run = await store.startRun(runStart({ jobName: 'crashed', host: hostname(), pid }));
-      const [listed] = await store.listRuns({ jobName: 'crashed' });
-      expect(listed).toMatchObject({
-        runId: run.runId,
-        status: 'abandoned',
-        error: `process ${pid} on ${hostname()} is gone`,
-      });
     });
 
     it('leaves a run that beat after it was judged stale: the abandon applies to that heartbeat only', async () => {

@@ -1,7 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
@@ -15,17 +14,16 @@ import {
   type SqliteStoreOptions,
 } from '../../src/store/sqlite/sqlite-store.js';
 import { useTempDir } from '../helpers/temp-dir.js';
-import { describeStoreConformance, makeBar } from './store-conformance.js';
+import { describeStoreConformance, failure, makeBar } from './store-conformance.js';
 
 const tempDir = useTempDir();
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./fixtures/sqlite-store-child.ts', import.meta.url));
 
-describeStoreConformance('sqlite', async (options) => {
-  const store = new SqliteStore({ path: join(tempDir(), 'conformance.db'), ...options });
-  await store.open();
-  return store;
-});
+describeStoreConformance(
+  'sqlite',
+  (options) => new SqliteStore({ path: join(tempDir(), 'conformance.db'), ...options }),
+);
 
 /** Stores opened by a test, closed after it even when it fails. */
 const opened: SqliteStore[] = [];
@@ -48,16 +46,6 @@ function inspect<T>(path: string, look: (db: BetterSqlite3.Database) => T): T {
   } finally {
     db.close();
   }
-}
-
-/** The error a promise rejects with. */
-async function failure(promise: Promise<unknown>): Promise<StoreError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StoreError);
-  return error as StoreError;
 }
 
 interface ChildOutcome {
@@ -127,19 +115,6 @@ describe('SqliteStore', () => {
     const store = await openStore({ path: ':memory:' });
     await store.writeBatch({ runId: 1, bars: [makeBar(0), makeBar(1)] });
     expect(await store.countBars()).toBe(2);
-  });
-
-  it('refuses use before open and after close, and reopens after close', async () => {
-    const path = join(tempDir(), 'closed.db');
-    const store = new SqliteStore({ path });
-    opened.push(store);
-    expect((await failure(store.countBars())).code).toBe('MDP_STORE_CLOSED');
-    await store.open();
-    await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
-    await store.close();
-    expect((await failure(store.lastBarTs('p1', 'AAA', '1m'))).code).toBe('MDP_STORE_CLOSED');
-    await store.open();
-    expect(await store.countBars()).toBe(1);
   });
 
   describe('migrations', () => {
@@ -300,30 +275,6 @@ describe('SqliteStore', () => {
       expect(await store.countRejected()).toBe(0);
     });
 
-    it('keeps no bars of a batch whose checkpoint fails', async () => {
-      const path = join(tempDir(), 'atomic-checkpoint.db');
-      const store = await openStore({ path });
-      await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
-      const error = await failure(
-        store.writeBatch({
-          runId: 2,
-          bars: Array.from({ length: 300 }, (_, i) => makeBar(i + 1)),
-          checkpoint: {
-            jobName: 'job',
-            provider: 'p1',
-            symbol: 'AAA',
-            interval: '1m',
-            windowStart: Number.NaN,
-            windowEnd: 1,
-            rows: 300,
-          },
-        }),
-      );
-      expect(error.message).toMatch(/NOT NULL constraint failed: job_checkpoints\.window_start/);
-      expect(await store.countBars()).toBe(1);
-      expect(await store.checkpoints('job')).toEqual([]);
-    });
-
     it('refuses a fractional ts instead of storing it', async () => {
       const store = await openStore({ path: join(tempDir(), 'strict.db') });
       const error = await failure(
@@ -331,45 +282,6 @@ describe('SqliteStore', () => {
       );
       expect(error.code).toBe('MDP_STORE_WRITE');
       expect(await store.countBars()).toBe(0);
-    });
-
-    it('collapses duplicates across chunk boundaries of a large batch', async () => {
-      const store = await openStore({ path: join(tempDir(), 'large.db') });
-      const bars = Array.from({ length: 1234 }, (_, i) => makeBar(i % 1000, {}, i));
-      expect(await store.writeBatch({ runId: 1, bars })).toEqual({
-        rowsWritten: 1000,
-        duplicatesDropped: 234,
-      });
-      const stored = await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' });
-      expect(stored).toHaveLength(1000);
-      expect(stored[0]?.open).toBe(1000);
-      expect(stored[233]?.open).toBe(1233);
-      expect(stored[234]?.open).toBe(234);
-    });
-  });
-
-  it('by default abandons at once a run whose process on this host has exited', async () => {
-    const store = await openStore({ path: join(tempDir(), 'dead-pid.db') });
-    const child = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], {
-      encoding: 'utf8',
-    });
-    const pid = Number(child.stdout.trim());
-    const run = await store.startRun({
-      jobName: 'crashed',
-      mode: 'backfill',
-      profile: null,
-      dryRun: false,
-      host: hostname(),
-      pid,
-      configHash: 'h',
-      params: {},
-      heartbeatIntervalMs: 3_600_000,
-    });
-    const [listed] = await store.listRuns({ jobName: 'crashed' });
-    expect(listed).toMatchObject({
-      runId: run.runId,
-      status: 'abandoned',
-      error: `process ${pid} on ${hostname()} is gone`,
     });
   });
 

@@ -1,7 +1,10 @@
 /**
  * The behaviour every Store backend must share, written against the protocol only. A backend's
- * test file calls `describeStoreConformance` with a factory that opens a fresh, empty database.
+ * test file calls `describeStoreConformance` with a factory for a store on a fresh, empty
+ * database; the suite opens it.
  */
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bar, BarColumn } from '../../src/core/bar.js';
 import { JobLockedError, StoreError } from '../../src/core/errors.js';
@@ -15,8 +18,8 @@ export interface ConformanceStoreOptions {
   readonly isPidAlive?: (pid: number) => boolean;
 }
 
-/** Opens a store on a fresh, empty database; the suite closes it after each test. */
-export type MakeStore = (options: ConformanceStoreOptions) => Promise<Store>;
+/** A store on a fresh, empty database, not yet open; the suite opens it and closes it after each test. */
+export type MakeStore = (options: ConformanceStoreOptions) => Store;
 
 const T0 = Date.UTC(2024, 0, 2, 9, 30);
 const MINUTE = 60_000;
@@ -38,6 +41,16 @@ export function makeBar(i: number, overrides: Partial<Bar> = {}, price = 100 + i
     tradeCount: 10 + i,
     ...overrides,
   };
+}
+
+/** The StoreError a promise rejects with. */
+export async function failure(promise: Promise<unknown>): Promise<StoreError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  return error as StoreError;
 }
 
 function runStart(overrides: Partial<RunStart> = {}): RunStart {
@@ -76,14 +89,21 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
     const stores: Store[] = [];
 
     /** A store with the fake clock and this suite's host and pid table, closed after the test. */
-    async function open(options: ConformanceStoreOptions = {}): Promise<Store> {
-      const store = await makeStore({
+    function create(options: ConformanceStoreOptions = {}): Store {
+      const store = makeStore({
         clock,
         hostname: THIS_HOST,
         isPidAlive: (pid) => !deadPids.has(pid),
         ...options,
       });
       stores.push(store);
+      return store;
+    }
+
+    /** `create`, opened. */
+    async function open(options: ConformanceStoreOptions = {}): Promise<Store> {
+      const store = create(options);
+      await store.open();
       return store;
     }
 
@@ -104,6 +124,17 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         expect(await store.countBars()).toBe(1);
         await store.close();
         await store.close();
+      });
+
+      it('refuses use before open and after close, and reopens after close', async () => {
+        const store = create();
+        expect((await failure(store.countBars())).code).toBe('MDP_STORE_CLOSED');
+        await store.open();
+        await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
+        await store.close();
+        expect((await failure(store.lastBarTs('p1', 'AAA', '1m'))).code).toBe('MDP_STORE_CLOSED');
+        await store.open();
+        expect(await store.countBars()).toBe(1);
       });
     });
 
@@ -167,6 +198,21 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           [MINUTE, 21],
           [2 * MINUTE, 12],
         ]);
+      });
+
+      it('collapses duplicates across a large batch, last one winning', async () => {
+        const store = await open();
+        // Far more bars than one SQLite statement holds, with repeats across statement bounds.
+        const bars = Array.from({ length: 2345 }, (_, i) => makeBar(i % 1000, {}, i));
+        expect(await store.writeBatch({ runId: 1, bars })).toEqual({
+          rowsWritten: 1000,
+          duplicatesDropped: 1345,
+        });
+        const stored = await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' });
+        expect(stored).toHaveLength(1000);
+        expect(stored[0]?.open).toBe(2000);
+        expect(stored[344]?.open).toBe(2344);
+        expect(stored[345]?.open).toBe(1345);
       });
 
       it('keeps series apart: same ts under another symbol, interval or provider is another row', async () => {
@@ -263,6 +309,29 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         expect(await store.countRejected()).toBe(0);
         expect(await store.checkpoints('job_a')).toEqual([]);
         expect(await store.lastBarTs('p1', 'AAA', '1m')).toBe(T0);
+      });
+
+      it('keeps no bars of a batch whose checkpoint fails', async () => {
+        const store = await open();
+        await store.writeBatch({ runId: 1, bars: [makeBar(0)] });
+        const error = await failure(
+          store.writeBatch({
+            runId: 2,
+            bars: Array.from({ length: 300 }, (_, i) => makeBar(i + 1)),
+            checkpoint: {
+              jobName: 'job',
+              provider: 'p1',
+              symbol: 'AAA',
+              interval: '1m',
+              windowStart: Number.NaN,
+              windowEnd: 1,
+              rows: 300,
+            },
+          }),
+        );
+        expect(error.code).toBe('MDP_STORE_WRITE');
+        expect(await store.countBars()).toBe(1);
+        expect(await store.checkpoints('job')).toEqual([]);
       });
     });
 
@@ -626,6 +695,26 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         expect((await store.startRun(runStart({ host: THIS_HOST, pid: 6000 }))).status).toBe(
           'running',
         );
+      });
+
+      it('by default abandons at once a run whose process on this host has exited', async () => {
+        // The real host name, pid table and clock rather than the suite's fakes.
+        const store = makeStore({});
+        stores.push(store);
+        await store.open();
+        const child = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], {
+          encoding: 'utf8',
+        });
+        const pid = Number(child.stdout.trim());
+        const run = await store.startRun(
+          runStart({ jobName: 'crashed', host: hostname(), pid, heartbeatIntervalMs: 3_600_000 }),
+        );
+        const [listed] = await store.listRuns({ jobName: 'crashed' });
+        expect(listed).toMatchObject({
+          runId: run.runId,
+          status: 'abandoned',
+          error: `process ${pid} on ${hostname()} is gone`,
+        });
       });
 
       it('reapAbandoned(job) touches only that job', async () => {

@@ -2,10 +2,12 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { BAR_COLUMNS, type BarColumn } from '../../core/bar.js';
+import { checkpointKey, checkpointUpsertValues, isCompleteCheckpoint } from '../checkpoint-rows.js';
 import { DuplicateKeyFilter } from '../duplicate-key-filter.js';
 import type { RejectedBar, WriteBatch, WriteResult } from '../store.js';
 import { PostgresCopyEncoder } from './postgres-copy-encoder.js';
 import { timestamptzFromMs } from './postgres-timestamps.js';
+import { inTransaction } from './postgres-transaction.js';
 
 /**
  * One temporary staging table per connection, created by the first batch of each session (and
@@ -92,19 +94,14 @@ export class PostgresBatchWriter {
   async writeBatch(batch: WriteBatch, now: number): Promise<WriteResult> {
     const { bars, runId, checkpoint } = batch;
     const rejected = batch.rejected ?? [];
-    const keep = this.duplicates.lastOccurrences(bars);
-    let rowsWritten = bars.length;
-    if (keep !== undefined) rowsWritten = keep.reduce((sum, kept) => sum + kept, 0);
-    if (rowsWritten === 0 && rejected.length === 0 && checkpoint === undefined) {
-      return { rowsWritten: 0, duplicatesDropped: bars.length };
+    const { keep, result } = this.duplicates.collapse(bars);
+    if (result.rowsWritten === 0 && rejected.length === 0 && checkpoint === undefined) {
+      return result;
     }
     // Encoded before a connection is taken: a bar the encoder refuses costs no round trip.
-    const data = rowsWritten > 0 ? this.encoder.encode(bars, keep) : undefined;
+    const data = result.rowsWritten > 0 ? this.encoder.encode(bars, keep) : undefined;
 
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query(BEGIN_AND_STAGE);
+    await inTransaction(this.pool, BEGIN_AND_STAGE, async (client) => {
       if (data !== undefined) {
         const copy = client.query(copyFrom(COPY_INTO_STAGING));
         copy.end(data);
@@ -113,42 +110,16 @@ export class PostgresBatchWriter {
       }
       if (rejected.length > 0) await this.writeRejects(client, runId, rejected);
       if (checkpoint !== undefined) {
+        const complete = isCompleteCheckpoint(checkpoint);
         // A rerun with another chunk size covers an old short chunk without sharing its key.
-        if (checkpoint.complete !== false) {
-          await client.query(this.deleteCoveredIncomplete, [
-            checkpoint.jobName,
-            checkpoint.provider,
-            checkpoint.symbol,
-            checkpoint.interval,
-            checkpoint.windowStart,
-            checkpoint.windowEnd,
-          ]);
-        }
-        await client.query(this.upsertCheckpoint, [
-          checkpoint.jobName,
-          checkpoint.provider,
-          checkpoint.symbol,
-          checkpoint.interval,
-          checkpoint.windowStart,
-          checkpoint.windowEnd,
-          checkpoint.rows,
-          runId,
-          now,
-          checkpoint.expectedRows ?? null,
-          checkpoint.complete !== false,
-        ]);
+        if (complete) await client.query(this.deleteCoveredIncomplete, checkpointKey(checkpoint));
+        await client.query(
+          this.upsertCheckpoint,
+          checkpointUpsertValues(checkpoint, runId, now, complete),
+        );
       }
-      await client.query('COMMIT');
-    } catch (error: unknown) {
-      // A connection that cannot even roll back is discarded rather than returned to the pool.
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-    return { rowsWritten, duplicatesDropped: bars.length - rowsWritten };
+    });
+    return result;
   }
 
   private async writeRejects(

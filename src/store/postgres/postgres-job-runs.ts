@@ -1,16 +1,11 @@
 import type pg from 'pg';
-import { abandonmentReason, type LivenessProbe } from '../abandonment-reason.js';
+import { abandonmentReason } from '../abandonment-reason.js';
 import { jobLockedError } from '../job-locked-error.js';
+import { livenessProbe, type RunHost } from '../run-host.js';
+import { jobRunFromRow, type JobRunRow } from '../run-rows.js';
 import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
-import { jobRunFromRow, RUN_COLUMNS, type JobRunRow } from './postgres-run-rows.js';
+import { RUN_COLUMNS } from './postgres-run-rows.js';
 import { msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
-
-/** Who is asking, for the abandonment rule. */
-export interface RunHost {
-  readonly clock: () => number;
-  readonly hostname: string;
-  readonly isPidAlive: (pid: number) => boolean;
-}
 
 /** A client checked out of the pool, or the pool itself for single statements. */
 type Queryable = pg.Pool | pg.PoolClient;
@@ -188,11 +183,7 @@ export class PostgresJobRuns {
    * reapers mark a run once and a run that beat in between is left alone.
    */
   private async reapWith(db: Queryable, jobName: string | undefined): Promise<JobRun[]> {
-    const probe: LivenessProbe = {
-      now: this.host.clock(),
-      hostname: this.host.hostname,
-      isPidAlive: this.host.isPidAlive,
-    };
+    const probe = livenessProbe(this.host);
     const running =
       jobName === undefined
         ? await db.query<JobRunRow>(this.sql.running)

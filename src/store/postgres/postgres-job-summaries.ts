@@ -1,11 +1,11 @@
 import type pg from 'pg';
+import { checkpointFromRow, type CheckpointRow } from '../checkpoint-rows.js';
+import { jobSummaryOf } from '../job-summary.js';
+import { jobRunFromRow, type JobRunRow } from '../run-rows.js';
 import type { JobSummary } from '../store.js';
-import {
-  CHECKPOINT_COLUMNS,
-  checkpointFromRow,
-  type CheckpointRow,
-} from './postgres-checkpoint-rows.js';
-import { jobRunFromRow, RUN_COLUMNS, type JobRunRow } from './postgres-run-rows.js';
+import { CHECKPOINT_COLUMNS } from './postgres-checkpoint-rows.js';
+import { RUN_COLUMNS } from './postgres-run-rows.js';
+import { inTransaction } from './postgres-transaction.js';
 
 /** The read-only per-job view of PostgresStore behind `mdp status`. */
 export class PostgresJobSummaries {
@@ -47,41 +47,30 @@ export class PostgresJobSummaries {
   }
 
   async summary(jobName: string): Promise<JobSummary> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      // One snapshot, so the parts agree with each other while runs go on.
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const run = async (text: string) => {
-        const row = (await client.query<JobRunRow>(text, [jobName])).rows[0];
-        return row === undefined ? undefined : jobRunFromRow(row);
-      };
-      const lastRun = await run(this.sql.lastRun);
-      const lastSuccess = await run(this.sql.lastSuccess);
-      const running = await run(this.sql.running);
-      const incomplete = await client.query<CheckpointRow>(this.sql.incomplete, [jobName]);
-      const rejected = await client.query<{ reason: string; n: number }>(this.sql.rejected, [
-        jobName,
-      ]);
-      await client.query('COMMIT');
-      const rejectedByReason: Record<string, number> = {};
-      for (const { reason, n } of rejected.rows) rejectedByReason[reason] = n;
-      return {
-        jobName,
-        lastRun,
-        lastSuccess,
-        running,
-        incompleteChunks: incomplete.rows.map(checkpointFromRow),
-        rejectedByReason,
-      };
-    } catch (error: unknown) {
-      // A connection that cannot even roll back is discarded rather than returned to the pool.
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    // One snapshot, so the parts agree with each other while runs go on.
+    return inTransaction(
+      this.pool,
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      async (client) => {
+        const run = async (text: string) => {
+          const row = (await client.query<JobRunRow>(text, [jobName])).rows[0];
+          return row === undefined ? undefined : jobRunFromRow(row);
+        };
+        const lastRun = await run(this.sql.lastRun);
+        const lastSuccess = await run(this.sql.lastSuccess);
+        const running = await run(this.sql.running);
+        const incomplete = await client.query<CheckpointRow>(this.sql.incomplete, [jobName]);
+        const rejected = await client.query<{ reason: string; n: number }>(this.sql.rejected, [
+          jobName,
+        ]);
+        return jobSummaryOf(jobName, {
+          lastRun,
+          lastSuccess,
+          running,
+          incompleteChunks: incomplete.rows.map(checkpointFromRow),
+          rejected: rejected.rows,
+        });
+      },
+    );
   }
 }

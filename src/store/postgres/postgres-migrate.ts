@@ -1,14 +1,7 @@
 import type pg from 'pg';
+import { inIdOrder, newestMigrationId, type MigrationOutcome } from '../numbered-migration.js';
 import type { PostgresMigration, PostgresMigrationContext } from './postgres-migrations.js';
 import { timestamptzFromMs } from './postgres-timestamps.js';
-
-/** What `migratePostgres` found and did. */
-export interface MigrationOutcome {
-  /** Ids applied by this call (empty when the schema was already current). */
-  readonly applied: number[];
-  /** The highest id recorded in the schema, which may exceed the newest known one. */
-  readonly latest: number;
-}
 
 /** Where to migrate: the schema's plain name (for catalog lookups and the lock) and its tables. */
 export interface PostgresMigrationTarget extends PostgresMigrationContext {
@@ -34,13 +27,13 @@ export async function migratePostgres(
   now: () => number,
 ): Promise<MigrationOutcome> {
   const s = target.schema;
-  const newest = migrations.reduce((max, m) => Math.max(max, m.id), 0);
+  const newest = newestMigrationId(migrations);
   // A current schema needs no lock and no privilege beyond reading it.
   const recorded = await recordedLatest(client, s);
   if (recorded >= newest) return { applied: [], latest: recorded };
 
   const applied: number[] = [];
-  for (const migration of [...migrations].sort((a, b) => a.id - b.id)) {
+  for (const migration of inIdOrder(migrations)) {
     await client.query('BEGIN');
     try {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [

@@ -1,4 +1,6 @@
 import type { BarColumn } from '../../core/bar.js';
+import type { NumberedMigration } from '../numbered-migration.js';
+import { keysServeSeriesLookups } from '../upsert-keys.js';
 
 /** What a migration's SQL may depend on: where the tables live and their fixed layout. */
 export interface PostgresMigrationContext {
@@ -13,20 +15,8 @@ export type PostgresMigrationStatement =
   string | { readonly text: string; readonly values: unknown[] };
 
 /** One schema change. Append-only: a released migration is never edited, only followed. */
-export interface PostgresMigration {
-  readonly id: number;
-  readonly name: string;
+export interface PostgresMigration extends NumberedMigration {
   readonly statements: (context: PostgresMigrationContext) => readonly PostgresMigrationStatement[];
-}
-
-/** True when the primary key already serves series lookups, so no second index is needed. */
-function keysServeSeriesLookups(keys: readonly BarColumn[]): boolean {
-  const head = keys.slice(0, 3);
-  return (
-    keys.length >= 4 &&
-    ['provider', 'symbol', 'interval'].every((column) => head.includes(column as BarColumn)) &&
-    keys[3] === 'ts'
-  );
 }
 
 /**

@@ -1,10 +1,11 @@
-import { hostname as osHostname } from 'node:os';
 import type pg from 'pg';
 import type { Bar, BarColumn } from '../../core/bar.js';
-import { StoreError } from '../../core/errors.js';
 import type { Interval } from '../../core/interval.js';
 import { redactUri } from '../../core/redact.js';
-import { isPidAlive } from '../is-pid-alive.js';
+import { checkpointFromRow, type CheckpointRow } from '../checkpoint-rows.js';
+import { refuseNewerSchema } from '../numbered-migration.js';
+import { runHost, type RunHost } from '../run-host.js';
+import { storeClosedError } from '../store-closed-error.js';
 import type {
   BarQuery,
   Checkpoint,
@@ -17,13 +18,9 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.js';
-import { checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
+import { checkStoredUpsertKeys, checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
 import { PostgresBatchWriter } from './postgres-batch-writer.js';
-import {
-  CHECKPOINT_COLUMNS,
-  checkpointFromRow,
-  type CheckpointRow,
-} from './postgres-checkpoint-rows.js';
+import { CHECKPOINT_COLUMNS } from './postgres-checkpoint-rows.js';
 import { PostgresJobSummaries } from './postgres-job-summaries.js';
 import { quoteIdentifier } from './postgres-identifier.js';
 import { PostgresJobRuns } from './postgres-job-runs.js';
@@ -88,9 +85,7 @@ export class PostgresStore implements Store {
   readonly schemaName: string;
   private readonly schema: string;
   private readonly endpoint: PostgresEndpoint;
-  private readonly clock: () => number;
-  private readonly hostname: string;
-  private readonly isPidAlive: (pid: number) => boolean;
+  private readonly host: RunHost;
   private session: Session | undefined;
   private layout: HypertableOutcome | undefined;
   private readonly sql: {
@@ -109,9 +104,7 @@ export class PostgresStore implements Store {
       'postgres',
       this.target,
     );
-    this.clock = options.clock ?? Date.now;
-    this.hostname = options.hostname ?? osHostname();
-    this.isPidAlive = options.isPidAlive ?? isPidAlive;
+    this.host = runHost(options);
     const s = this.schema;
     this.sql = {
       lastBarTs: `
@@ -162,11 +155,10 @@ export class PostgresStore implements Store {
       await pool.end();
       throw postgresStoreError(error, this.endpoint, 'open');
     }
-    const host = { clock: this.clock, hostname: this.hostname, isPidAlive: this.isPidAlive };
     this.session = {
       pool,
       writer: new PostgresBatchWriter(pool, this.schema, this.upsertKeys),
-      runs: new PostgresJobRuns(pool, this.schema, this.schemaName, host),
+      runs: new PostgresJobRuns(pool, this.schema, this.schemaName, this.host),
       summaries: new PostgresJobSummaries(pool, this.schema),
     };
   }
@@ -178,7 +170,7 @@ export class PostgresStore implements Store {
   }
 
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
-    return this.guard('write', (s) => s.writer.writeBatch(batch, this.clock()));
+    return this.guard('write', (s) => s.writer.writeBatch(batch, this.host.clock()));
   }
 
   async lastBarTs(
@@ -282,17 +274,15 @@ export class PostgresStore implements Store {
       client,
       POSTGRES_MIGRATIONS,
       { schema: this.schema, schemaName: this.schemaName, upsertKeys: this.upsertKeys },
-      this.clock,
+      this.host.clock,
     );
-    const known = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.id), 0);
-    if (latest > known) {
-      throw new StoreError(
-        'MDP_STORE_SCHEMA_NEWER',
-        'postgres',
-        `${this.target} has schema version ${latest}, newer than this mdp knows (${known}). ` +
-          'Upgrade mdp, or set storage.primary.schema to another schema.',
-      );
-    }
+    refuseNewerSchema(
+      'postgres',
+      this.target,
+      latest,
+      POSTGRES_MIGRATIONS,
+      'set storage.primary.schema to another schema',
+    );
     await this.checkStoredKeys(client);
     const timescale = this.options.timescale;
     if (timescale !== undefined) {
@@ -310,18 +300,12 @@ export class PostgresStore implements Store {
     const result = await client.query<{ value: string }>(
       `SELECT value FROM ${this.schema}.mdp_meta WHERE key = 'upsert_keys'`,
     );
-    const stored = result.rows[0]?.value.split(',') ?? [];
-    const same =
-      stored.length === this.upsertKeys.length &&
-      this.upsertKeys.every((key) => stored.includes(key));
-    if (same) return;
-    throw new StoreError(
-      'MDP_STORE_SCHEMA_MISMATCH',
+    checkStoredUpsertKeys(
+      result.rows[0]?.value.split(',') ?? [],
+      this.upsertKeys,
       'postgres',
-      `${this.target} was created with upsert keys [${stored.join(', ')}] but the config ` +
-        `says [${this.upsertKeys.join(', ')}]. The keys are the table's primary key and ` +
-        `cannot change in place: set storage.primary.write.upsert_keys to ` +
-        `[${stored.join(', ')}], or set storage.primary.schema to a new schema.`,
+      this.target,
+      'set storage.primary.schema to a new schema',
     );
   }
 
@@ -335,13 +319,7 @@ export class PostgresStore implements Store {
     work: (session: Session) => Promise<T>,
   ): Promise<T> {
     const session = this.session;
-    if (session === undefined) {
-      throw new StoreError(
-        'MDP_STORE_CLOSED',
-        'postgres',
-        `${this.target} is not open; call open() before using the store`,
-      );
-    }
+    if (session === undefined) throw storeClosedError('postgres', this.target);
     try {
       return await work(session);
     } catch (error: unknown) {

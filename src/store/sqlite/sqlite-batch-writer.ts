@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { BAR_COLUMNS, type Bar, type BarColumn } from '../../core/bar.js';
+import { checkpointKey, checkpointUpsertValues, isCompleteCheckpoint } from '../checkpoint-rows.js';
 import { DuplicateKeyFilter } from '../duplicate-key-filter.js';
 import type { WriteBatch, WriteResult } from '../store.js';
 
@@ -84,9 +85,8 @@ export class SqliteBatchWriter {
 
   private writeLocked(batch: WriteBatch, now: number): WriteResult {
     const { bars, runId } = batch;
-    const keep = this.duplicates.lastOccurrences(bars);
+    const { keep, result } = this.duplicates.collapse(bars);
     const params = this.chunkParams;
-    let rowsWritten = 0;
     let offset = 0;
     for (let i = 0; i < bars.length; i++) {
       if (keep !== undefined && keep[i] === 0) continue;
@@ -104,7 +104,6 @@ export class SqliteBatchWriter {
       params[offset++] = bar.tradeCount ?? null;
       params[offset++] = runId;
       params[offset++] = now;
-      rowsWritten++;
       if (offset === params.length) {
         this.upsertChunk.run(params);
         offset = 0;
@@ -128,31 +127,13 @@ export class SqliteBatchWriter {
 
     const checkpoint = batch.checkpoint;
     if (checkpoint !== undefined) {
+      const complete = isCompleteCheckpoint(checkpoint);
       // A rerun with another chunk size covers an old short chunk without sharing its key.
-      if (checkpoint.complete !== false) {
-        this.deleteCoveredIncomplete.run(
-          checkpoint.jobName,
-          checkpoint.provider,
-          checkpoint.symbol,
-          checkpoint.interval,
-          checkpoint.windowStart,
-          checkpoint.windowEnd,
-        );
-      }
+      if (complete) this.deleteCoveredIncomplete.run(...checkpointKey(checkpoint));
       this.upsertCheckpoint.run(
-        checkpoint.jobName,
-        checkpoint.provider,
-        checkpoint.symbol,
-        checkpoint.interval,
-        checkpoint.windowStart,
-        checkpoint.windowEnd,
-        checkpoint.rows,
-        runId,
-        now,
-        checkpoint.expectedRows ?? null,
-        checkpoint.complete === false ? 0 : 1,
+        ...checkpointUpsertValues(checkpoint, runId, now, complete ? 1 : 0),
       );
     }
-    return { rowsWritten, duplicatesDropped: bars.length - rowsWritten };
+    return result;
   }
 }

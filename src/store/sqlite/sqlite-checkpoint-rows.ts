@@ -1,28 +1,16 @@
-import type { Interval } from '../../core/interval.js';
+import { checkpointFromRow, type CheckpointRow } from '../checkpoint-rows.js';
 import type { Checkpoint } from '../store.js';
 
 /** One `job_checkpoints` row as CHECKPOINT_COLUMNS selects it; `complete` is SQLite's 0 or 1. */
-export interface CheckpointRow {
-  jobName: string;
-  provider: string;
-  symbol: string;
-  interval: string;
-  windowStart: number;
-  windowEnd: number;
-  rows: number;
-  runId: number;
-  completedAt: number;
-  expectedRows: number | null;
-  complete: number;
-}
+export type SqliteCheckpointRow = Omit<CheckpointRow, 'complete'> & { complete: number };
 
-/** The select list that yields a CheckpointRow. */
+/** The select list that yields a SqliteCheckpointRow. */
 export const CHECKPOINT_COLUMNS = `
   job_name AS jobName, provider, symbol, interval, window_start AS windowStart,
   window_end AS windowEnd, rows, run_id AS runId, completed_at AS completedAt,
   expected_rows AS expectedRows, complete`;
 
-/** The row as the protocol's Checkpoint; intervals were validated when the chunk was written. */
-export function checkpointFromRow(row: CheckpointRow): Checkpoint {
-  return { ...row, interval: row.interval as Interval, complete: row.complete === 1 };
+/** The row as the protocol's Checkpoint, once SQLite's integer flag is a boolean. */
+export function checkpointFromSqliteRow(row: SqliteCheckpointRow): Checkpoint {
+  return checkpointFromRow({ ...row, complete: row.complete === 1 });
 }

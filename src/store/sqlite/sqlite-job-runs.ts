@@ -1,15 +1,9 @@
 import type Database from 'better-sqlite3';
-import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
-import { abandonmentReason, type LivenessProbe } from '../abandonment-reason.js';
+import { abandonmentReason } from '../abandonment-reason.js';
 import { jobLockedError } from '../job-locked-error.js';
-import { jobRunFromRow, type JobRunRow } from './sqlite-run-rows.js';
-
-/** Who is asking, for the abandonment rule. */
-export interface RunHost {
-  readonly clock: () => number;
-  readonly hostname: string;
-  readonly isPidAlive: (pid: number) => boolean;
-}
+import { livenessProbe, type RunHost } from '../run-host.js';
+import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
+import { jobRunFromSqliteRow, type SqliteJobRunRow } from './sqlite-run-rows.js';
 
 const SQL = {
   insert: `
@@ -42,7 +36,7 @@ const SQL = {
     ORDER BY started_at DESC, run_id DESC LIMIT ?`,
 } as const;
 
-type Stmt = Database.Statement<unknown[], JobRunRow>;
+type Stmt = Database.Statement<unknown[], SqliteJobRunRow>;
 
 /** The `job_runs` half of SqliteStore: run lifecycle, the one-active-run lock, abandonment. */
 export class SqliteJobRuns {
@@ -58,7 +52,7 @@ export class SqliteJobRuns {
   ) {
     const stmt = {} as Record<keyof typeof SQL, Stmt>;
     for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) {
-      stmt[key] = db.prepare<unknown[], JobRunRow>(SQL[key]);
+      stmt[key] = db.prepare<unknown[], SqliteJobRunRow>(SQL[key]);
     }
     this.stmt = stmt;
     this.reapTx = db.transaction((jobName: string | undefined) => this.reapLocked(jobName));
@@ -67,7 +61,7 @@ export class SqliteJobRuns {
       if (!start.dryRun) {
         const active = this.stmt.active.get(start.jobName);
         // Returned, not thrown: throwing would roll back the reaping done above.
-        if (active !== undefined) return { run: jobRunFromRow(active), locked: true };
+        if (active !== undefined) return { run: jobRunFromSqliteRow(active), locked: true };
       }
       const now = this.host.clock();
       const row = this.stmt.insert.get(
@@ -82,8 +76,8 @@ export class SqliteJobRuns {
         start.configHash,
         JSON.stringify(start.params),
         start.heartbeatIntervalMs,
-      ) as JobRunRow;
-      return { run: jobRunFromRow(row), locked: false };
+      ) as SqliteJobRunRow;
+      return { run: jobRunFromSqliteRow(row), locked: false };
     });
   }
 
@@ -130,29 +124,25 @@ export class SqliteJobRuns {
     const max = limit === undefined ? -1 : Math.max(0, Math.floor(limit));
     const rows =
       jobName === undefined ? this.stmt.list.all(max) : this.stmt.listOfJob.all(jobName, max);
-    return rows.map(jobRunFromRow);
+    return rows.map(jobRunFromSqliteRow);
   }
 
   get(runId: number): JobRun | undefined {
     const row = this.stmt.get.get(runId);
-    return row === undefined ? undefined : jobRunFromRow(row);
+    return row === undefined ? undefined : jobRunFromSqliteRow(row);
   }
 
   /** Must run inside a write transaction so no one else marks or starts runs meanwhile. */
   private reapLocked(jobName: string | undefined): JobRun[] {
-    const probe: LivenessProbe = {
-      now: this.host.clock(),
-      hostname: this.host.hostname,
-      isPidAlive: this.host.isPidAlive,
-    };
+    const probe = livenessProbe(this.host);
     const rows =
       jobName === undefined ? this.stmt.running.all() : this.stmt.runningOfJob.all(jobName);
     const reaped: JobRun[] = [];
     for (const row of rows) {
-      const reason = abandonmentReason(jobRunFromRow(row), probe);
+      const reason = abandonmentReason(jobRunFromSqliteRow(row), probe);
       if (reason === undefined) continue;
       const marked = this.stmt.abandon.get(probe.now, reason, row.run_id);
-      if (marked !== undefined) reaped.push(jobRunFromRow(marked));
+      if (marked !== undefined) reaped.push(jobRunFromSqliteRow(marked));
     }
     return reaped;
   }

@@ -1,11 +1,12 @@
 import type Database from 'better-sqlite3';
+import { jobSummaryOf } from '../job-summary.js';
 import type { JobSummary } from '../store.js';
 import {
   CHECKPOINT_COLUMNS,
-  checkpointFromRow,
-  type CheckpointRow,
+  checkpointFromSqliteRow,
+  type SqliteCheckpointRow,
 } from './sqlite-checkpoint-rows.js';
-import { jobRunFromRow, type JobRunRow } from './sqlite-run-rows.js';
+import { jobRunFromSqliteRow, type SqliteJobRunRow } from './sqlite-run-rows.js';
 
 const SQL = {
   lastRun: `
@@ -28,10 +29,10 @@ const SQL = {
 
 /** The read-only per-job view of SqliteStore behind `mdp status`. */
 export class SqliteJobSummaries {
-  private readonly lastRun: Database.Statement<[string], JobRunRow>;
-  private readonly lastSuccess: Database.Statement<[string], JobRunRow>;
-  private readonly running: Database.Statement<[string], JobRunRow>;
-  private readonly incomplete: Database.Statement<[string], CheckpointRow>;
+  private readonly lastRun: Database.Statement<[string], SqliteJobRunRow>;
+  private readonly lastSuccess: Database.Statement<[string], SqliteJobRunRow>;
+  private readonly running: Database.Statement<[string], SqliteJobRunRow>;
+  private readonly incomplete: Database.Statement<[string], SqliteCheckpointRow>;
   private readonly rejected: Database.Statement<[string], { reason: string; n: number }>;
   private readonly read: Database.Transaction<(jobName: string) => JobSummary>;
 
@@ -50,16 +51,13 @@ export class SqliteJobSummaries {
   }
 
   private readAll(jobName: string): JobSummary {
-    const run = (row: JobRunRow | undefined) => (row ? jobRunFromRow(row) : undefined);
-    const rejectedByReason: Record<string, number> = {};
-    for (const { reason, n } of this.rejected.all(jobName)) rejectedByReason[reason] = n;
-    return {
-      jobName,
+    const run = (row: SqliteJobRunRow | undefined) => (row ? jobRunFromSqliteRow(row) : undefined);
+    return jobSummaryOf(jobName, {
       lastRun: run(this.lastRun.get(jobName)),
       lastSuccess: run(this.lastSuccess.get(jobName)),
       running: run(this.running.get(jobName)),
-      incompleteChunks: this.incomplete.all(jobName).map(checkpointFromRow),
-      rejectedByReason,
-    };
+      incompleteChunks: this.incomplete.all(jobName).map(checkpointFromSqliteRow),
+      rejected: this.rejected.all(jobName),
+    });
   }
 }

@@ -1,13 +1,6 @@
 import type Database from 'better-sqlite3';
+import { inIdOrder, newestMigrationId, type MigrationOutcome } from '../numbered-migration.js';
 import type { SqliteMigration, SqliteMigrationContext } from './sqlite-migrations.js';
-
-/** What `migrateSqlite` found and did. */
-export interface MigrationOutcome {
-  /** Ids applied by this call (empty when the database was already current). */
-  readonly applied: number[];
-  /** The highest id recorded in the database, which may exceed the newest known one. */
-  readonly latest: number;
-}
 
 const CREATE_MIGRATIONS_TABLE = `
   CREATE TABLE IF NOT EXISTS mdp_migrations (
@@ -26,13 +19,13 @@ export function migrateSqlite(
   context: SqliteMigrationContext,
   now: () => number,
 ): MigrationOutcome {
-  const newest = migrations.reduce((max, m) => Math.max(max, m.id), 0);
+  const newest = newestMigrationId(migrations);
   // A current database needs no write lock at all, which keeps read-only files openable.
   const recorded = recordedLatest(db);
   if (recorded >= newest) return { applied: [], latest: recorded };
 
   const applied: number[] = [];
-  for (const migration of [...migrations].sort((a, b) => a.id - b.id)) {
+  for (const migration of inIdOrder(migrations)) {
     const apply = db.transaction(() => {
       db.exec(CREATE_MIGRATIONS_TABLE);
       const done = db.prepare('SELECT 1 FROM mdp_migrations WHERE id = ?').get(migration.id);

@@ -1,4 +1,6 @@
 import type { BarColumn } from '../../core/bar.js';
+import type { NumberedMigration } from '../numbered-migration.js';
+import { keysServeSeriesLookups } from '../upsert-keys.js';
 
 /** What a migration's SQL may depend on: the table layout fixed when the database is created. */
 export interface SqliteMigrationContext {
@@ -7,24 +9,12 @@ export interface SqliteMigrationContext {
 }
 
 /** One schema change. Append-only: a released migration is never edited, only followed. */
-export interface SqliteMigration {
-  readonly id: number;
-  readonly name: string;
+export interface SqliteMigration extends NumberedMigration {
   readonly sql: string | ((context: SqliteMigrationContext) => string);
 }
 
 /** The series columns every lookup (`lastBarTs`, `readBars`) filters on, then orders by ts. */
 const SERIES_PREFIX: readonly BarColumn[] = ['provider', 'symbol', 'interval', 'ts'];
-
-/** True when the primary key already serves series lookups, so no second index is needed. */
-function keysServeSeriesLookups(keys: readonly BarColumn[]): boolean {
-  const head = keys.slice(0, 3);
-  return (
-    keys.length >= 4 &&
-    ['provider', 'symbol', 'interval'].every((column) => head.includes(column as BarColumn)) &&
-    keys[3] === 'ts'
-  );
-}
 
 /** The schema, oldest first. `mdp_migrations` records which ids a database has. */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [

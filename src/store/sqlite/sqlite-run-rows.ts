@@ -1,57 +1,21 @@
-import type { JobRun, RunMode, RunStatus } from '../store.js';
+import { jobRunFromRow, type JobRunRow } from '../run-rows.js';
+import type { JobRun } from '../store.js';
 
-/** One `job_runs` row as better-sqlite3 returns it. */
-export interface JobRunRow {
-  run_id: number;
-  job_name: string;
-  mode: string;
-  profile: string | null;
+/** One `job_runs` row as better-sqlite3 returns it: dry_run 0 or 1, params JSON text. */
+export type SqliteJobRunRow = Omit<JobRunRow, 'dry_run' | 'params'> & {
   dry_run: number;
-  status: string;
-  started_at: number;
-  heartbeat_at: number;
-  completed_at: number | null;
-  rows_written: number;
-  batches: number;
-  error: string | null;
-  host: string;
-  pid: number;
-  config_hash: string;
   params: string;
-  heartbeat_interval_ms: number;
+};
+
+/** The row as the protocol's JobRun, once SQLite's integer flag and JSON text are converted. */
+export function jobRunFromSqliteRow(row: SqliteJobRunRow): JobRun {
+  return jobRunFromRow({ ...row, dry_run: row.dry_run === 1, params: parseJson(row.params) });
 }
 
-/** The row as the protocol's JobRun; the CHECK constraints guarantee mode and status. */
-export function jobRunFromRow(row: JobRunRow): JobRun {
-  return {
-    runId: row.run_id,
-    jobName: row.job_name,
-    mode: row.mode as RunMode,
-    profile: row.profile,
-    dryRun: row.dry_run === 1,
-    status: row.status as RunStatus,
-    startedAt: row.started_at,
-    heartbeatAt: row.heartbeat_at,
-    completedAt: row.completed_at,
-    rowsWritten: row.rows_written,
-    batches: row.batches,
-    error: row.error,
-    host: row.host,
-    pid: row.pid,
-    configHash: row.config_hash,
-    params: parseParams(row.params),
-    heartbeatIntervalMs: row.heartbeat_interval_ms,
-  };
-}
-
-/** Params are written by us as a JSON object; anything else is shown rather than thrown. */
-function parseParams(text: string): Record<string, unknown> {
+/** Text that is not JSON is kept as `{ unparsed }`, shown rather than thrown. */
+function parseJson(text: string): unknown {
   try {
-    const value: unknown = JSON.parse(text);
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      return value as Record<string, unknown>;
-    }
-    return { value };
+    return JSON.parse(text) as unknown;
   } catch {
     return { unparsed: text };
   }

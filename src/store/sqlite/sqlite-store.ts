@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { SqliteDatabase } from './sqlite-driver.js';
@@ -18,13 +17,15 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.js';
-import { isPidAlive } from '../is-pid-alive.js';
-import { checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
+import { refuseNewerSchema } from '../numbered-migration.js';
+import { runHost, type RunHost } from '../run-host.js';
+import { storeClosedError } from '../store-closed-error.js';
+import { checkStoredUpsertKeys, checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
 import { SqliteBatchWriter } from './sqlite-batch-writer.js';
 import {
   CHECKPOINT_COLUMNS,
-  checkpointFromRow,
-  type CheckpointRow,
+  checkpointFromSqliteRow,
+  type SqliteCheckpointRow,
 } from './sqlite-checkpoint-rows.js';
 import { SqliteJobSummaries } from './sqlite-job-summaries.js';
 import { SqliteJobRuns } from './sqlite-job-runs.js';
@@ -72,7 +73,7 @@ interface Session {
   readonly runs: SqliteJobRuns;
   readonly summaries: SqliteJobSummaries;
   readonly lastBarTs: Database.Statement<[string, string, string], { ts: number | null }>;
-  readonly checkpoints: Database.Statement<[string], CheckpointRow>;
+  readonly checkpoints: Database.Statement<[string], SqliteCheckpointRow>;
 }
 
 const LAST_BAR_TS = `
@@ -98,9 +99,7 @@ export class SqliteStore implements Store {
   readonly target: string;
   /** The primary key of `bars_ohlcv`. */
   readonly upsertKeys: readonly BarColumn[];
-  private readonly clock: () => number;
-  private readonly hostname: string;
-  private readonly isPidAlive: (pid: number) => boolean;
+  private readonly host: RunHost;
   private session: Session | undefined;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -110,9 +109,7 @@ export class SqliteStore implements Store {
       'sqlite',
       options.path,
     );
-    this.clock = options.clock ?? Date.now;
-    this.hostname = options.hostname ?? osHostname();
-    this.isPidAlive = options.isPidAlive ?? isPidAlive;
+    this.host = runHost(options);
   }
 
   async open(): Promise<void> {
@@ -126,26 +123,20 @@ export class SqliteStore implements Store {
         db,
         SQLITE_MIGRATIONS,
         { upsertKeys: this.upsertKeys },
-        this.clock,
+        this.host.clock,
       );
-      const known = SQLITE_MIGRATIONS.reduce((max, m) => Math.max(max, m.id), 0);
-      if (latest > known) {
-        throw new StoreError(
-          'MDP_STORE_SCHEMA_NEWER',
-          'sqlite',
-          `${this.target} has schema version ${latest}, newer than this mdp knows (${known}). ` +
-            'Upgrade mdp, or point storage.primary.uri at another file.',
-        );
-      }
+      refuseNewerSchema(
+        'sqlite',
+        this.target,
+        latest,
+        SQLITE_MIGRATIONS,
+        'point storage.primary.uri at another file',
+      );
       this.checkStoredKeys(db);
       this.session = {
         db,
         writer: new SqliteBatchWriter(db, this.upsertKeys),
-        runs: new SqliteJobRuns(db, {
-          clock: this.clock,
-          hostname: this.hostname,
-          isPidAlive: this.isPidAlive,
-        }),
+        runs: new SqliteJobRuns(db, this.host),
         summaries: new SqliteJobSummaries(db),
         lastBarTs: db.prepare(LAST_BAR_TS),
         checkpoints: db.prepare(SELECT_CHECKPOINTS),
@@ -163,7 +154,7 @@ export class SqliteStore implements Store {
   }
 
   async writeBatch(batch: WriteBatch): Promise<WriteResult> {
-    return this.guard('write', (s) => s.writer.writeBatch(batch, this.clock()));
+    return this.guard('write', (s) => s.writer.writeBatch(batch, this.host.clock()));
   }
 
   async lastBarTs(
@@ -208,7 +199,7 @@ export class SqliteStore implements Store {
   }
 
   async checkpoints(jobName: string): Promise<Checkpoint[]> {
-    return this.guard('read', (s) => s.checkpoints.all(jobName).map(checkpointFromRow));
+    return this.guard('read', (s) => s.checkpoints.all(jobName).map(checkpointFromSqliteRow));
   }
 
   async jobSummary(jobName: string): Promise<JobSummary> {
@@ -250,13 +241,7 @@ export class SqliteStore implements Store {
   /** Runs `work` on the open session, turning SQLite's errors into StoreErrors. */
   private guard<T>(action: SqliteAction, work: (session: Session) => T): T {
     const session = this.session;
-    if (session === undefined) {
-      throw new StoreError(
-        'MDP_STORE_CLOSED',
-        'sqlite',
-        `${this.target} is not open; call open() before using the store`,
-      );
-    }
+    if (session === undefined) throw storeClosedError('sqlite', this.target);
     try {
       return work(session);
     } catch (error: unknown) {
@@ -269,18 +254,12 @@ export class SqliteStore implements Store {
     const row = db
       .prepare<[], { value: string }>("SELECT value FROM mdp_meta WHERE key = 'upsert_keys'")
       .get();
-    const stored = row?.value.split(',') ?? [];
-    const same =
-      stored.length === this.upsertKeys.length &&
-      this.upsertKeys.every((key) => stored.includes(key));
-    if (same) return;
-    throw new StoreError(
-      'MDP_STORE_SCHEMA_MISMATCH',
+    checkStoredUpsertKeys(
+      row?.value.split(',') ?? [],
+      this.upsertKeys,
       'sqlite',
-      `${this.target} was created with upsert keys [${stored.join(', ')}] but the config ` +
-        `says [${this.upsertKeys.join(', ')}]. The keys are the table's primary key and ` +
-        `cannot change in place: set storage.primary.write.upsert_keys to ` +
-        `[${stored.join(', ')}], or point storage.primary.uri at a new file.`,
+      this.target,
+      'point storage.primary.uri at a new file',
     );
   }
 }
