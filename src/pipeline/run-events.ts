@@ -34,6 +34,8 @@ export interface RunEventMap {
   'bars:rejected': [{ provider: string; reason: string; count: number }];
   /** Bars of a job waiting in the spool for the primary storage to come back. */
   'spool:depth': [{ jobName: string; bars: number }];
+  /** A backfill chunk's answer stayed short of its window: recorded incomplete, fetched again next run. */
+  'chunk:incomplete': [{ jobName: string; provider: string; symbol: string }];
 }
 
 /** The event bus of one process's runs. */

@@ -6,7 +6,7 @@ import { INSTALL_HINT, PROMTOOL_INSTALLED, promtool } from '../helpers/promtool.
 import { startPushRecorder, type PushRecorder } from '../helpers/push-recorder.js';
 import { REQUIRED_SERIES } from '../helpers/required-series.js';
 import { collect, runCli, spawnCli } from '../helpers/run-cli.js';
-import { jobRuns as allRuns, type RunRow } from '../helpers/sqlite-db.js';
+import { jobRuns as allRuns, openTestDb, type RunRow } from '../helpers/sqlite-db.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
 
@@ -39,6 +39,17 @@ function scrape(url: string): Promise<string | undefined> {
 /** job_runs rows with the times the metrics are compared with (epoch ms). */
 function jobRuns(dir: string) {
   return allRuns(dir) as (RunRow & { started_at: number; completed_at: number | null })[];
+}
+
+/** job_checkpoints rows of chunks recorded incomplete. */
+function incompleteCheckpoints(dir: string): number {
+  const db = openTestDb(dir);
+  try {
+    const query = 'SELECT COUNT(*) AS n FROM job_checkpoints WHERE complete = 0';
+    return (db.prepare(query).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -145,6 +156,7 @@ describe('mdp backfill with metrics', () => {
     expect(valueOf(final, 'pipeline_rows_written_total', written)).toBe(run?.rows_written);
     expect(valueOf(final, 'pipeline_rows_written_total', written)).toBe(5760);
     expect(valueOf(final, 'pipeline_batches_total', written)).toBe(run?.batches);
+    expect(valueOf(final, 'pipeline_backfill_incomplete_chunks_total', written)).toBe(0);
     expect(valueOf(final, 'pipeline_active_jobs', job)).toBe(0);
     expect(
       valueOf(final, 'pipeline_provider_requests_total', { provider: 'synth', status: 'ok' }),
@@ -223,6 +235,29 @@ describe('mdp backfill with metrics', () => {
     expect(valueOf(final, 'pipeline_job_last_success_timestamp_seconds', job)).toBe(
       (first?.completed_at ?? 0) / 1000,
     );
+  });
+
+  it('chunks whose pages stay short are counted per job and provider, as job_checkpoints records them', async () => {
+    const dir = tempDir();
+    const gateway = await pushgateway();
+    const config = writeTestConfig(dir, {
+      metrics: { pushgatewayUrl: gateway.url },
+      maxBarsPerRequest: 400,
+      shortPages: 1,
+      maxAttempts: 2,
+    });
+    const result = await runCli(['backfill', '--config', config, '--job', 'backfill_job']);
+    expect(result.code, result.stderr).toBe(0);
+    const incomplete = incompleteCheckpoints(dir);
+    expect(incomplete).toBeGreaterThan(0);
+    expect(result.stdout).toContain(`${incomplete} chunks stayed short of the provider's window`);
+    const final = parseExposition(gateway.pushes[0]?.body ?? '');
+    const series = { job_name: 'backfill_job', provider: 'synth' };
+    expect(valueOf(final, 'pipeline_backfill_incomplete_chunks_total', series)).toBe(incomplete);
+    // Only a backfill job has chunks: no series for the live job.
+    expect(
+      samplesOf(final, 'pipeline_backfill_incomplete_chunks_total').map((s) => s.labels.job_name),
+    ).toEqual(['backfill_job']);
   });
 
   it('with metrics disabled nothing listens and nothing is pushed; --metrics-port says it is ignored', async () => {

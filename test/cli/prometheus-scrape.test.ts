@@ -114,7 +114,7 @@ describe('Prometheus end to end', () => {
         expect(Number(sample.value[1])).toBeGreaterThan(200);
 
         const rules = await getJson<{ data: { groups: { rules: unknown[] }[] } }>(`${api}/rules`);
-        expect(rules?.data.groups.flatMap((group) => group.rules)).toHaveLength(6);
+        expect(rules?.data.groups.flatMap((group) => group.rules)).toHaveLength(8);
       } finally {
         mdp.kill('SIGTERM');
         // Its data directory is removed after the test: it must have exited by then.

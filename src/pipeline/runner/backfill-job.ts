@@ -144,7 +144,10 @@ export async function runBackfill(
             expectedRows,
             complete,
           });
-          if (!complete) context.totals.incompleteChunks += 1;
+          if (!complete) {
+            context.totals.incompleteChunks += 1;
+            context.events.emit('chunk:incomplete', { jobName, provider: providerName, symbol });
+          }
         }
       } catch (error: unknown) {
         if (!signal.aborted) failed.abort(error);

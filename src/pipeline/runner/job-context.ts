@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DatasetConfig, JobConfig, ProviderConfig } from '../../core/config/config-schema.js';
 import type { BatchFetchRequest, FetchRequest, Provider } from '../../core/provider.js';
 import type { Store } from '../../store/store.js';
+import type { RunEvents } from '../run-events.js';
 import type { Timing } from '../timing.js';
 import type { TokenBucket } from '../policies/token-bucket.js';
 import type { BarSink } from './bar-sink.js';
@@ -21,6 +22,8 @@ export interface JobContext {
   readonly timing: Timing;
   readonly logger: Logger;
   readonly totals: RunTotalsCounter;
+  /** The process's run events, for what the runner reports beyond the sink's writes. */
+  readonly events: RunEvents;
   readonly dryRun: boolean;
   /** Fetches one request's window, page by page, each through pacing, timeout and retry. */
   fetch(request: FetchRequest, signal: AbortSignal): Promise<FetchedWindow>;

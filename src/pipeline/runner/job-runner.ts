@@ -214,6 +214,7 @@ export class JobRunner {
       timing,
       logger: logger.child({ job: options.jobName, provider: providerName }),
       totals,
+      events,
       dryRun: Boolean(options.dryRun),
       fetch: (request, signal) =>
         fetchWindow(

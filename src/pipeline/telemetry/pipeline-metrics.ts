@@ -135,6 +135,12 @@ export class PipelineMetrics {
     labelNames: ['provider', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly incompleteChunks = new Counter({
+    name: 'pipeline_backfill_incomplete_chunks_total',
+    help: 'Backfill chunks whose provider answer stayed short of the window, recorded incomplete.',
+    labelNames: ['job_name', 'provider'] as const,
+    registers: [this.registry],
+  });
   readonly spoolBars = new Gauge({
     name: 'pipeline_spool_bars',
     help: 'Bars of the job held in the local spool, waiting for the primary storage to come back.',
@@ -186,6 +192,8 @@ export class PipelineMetrics {
     this.batches.inc(written, 0);
     this.activeJobs.set({ job_name: job.name }, 0);
     this.jobDuration.zero({ job_name: job.name, mode: job.mode });
+    // Only a backfill has chunks: a live job's series would stay 0 for ever.
+    if (job.mode === 'backfill') this.incompleteChunks.inc(written, 0);
   }
 
   private addProvider(provider: string): void {

@@ -57,6 +57,9 @@ export function recordRunEvents(
     'spool:depth': ({ jobName, bars }) => {
       metrics.spoolBars.set({ job_name: jobName }, bars);
     },
+    'chunk:incomplete': ({ jobName, provider }) => {
+      metrics.incompleteChunks.inc({ job_name: jobName, provider });
+    },
   };
   const names = Object.keys(listeners) as (keyof RunEventMap)[];
   // `Listeners` has checked each pair; the untyped view lets one loop subscribe them all.

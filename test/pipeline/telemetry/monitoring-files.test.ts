@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { Histogram } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REQUIRED_SERIES } from '../../helpers/required-series.js';
+import { PipelineMetrics } from '../../../src/pipeline/telemetry/pipeline-metrics.js';
 
 const root = new URL('../../../monitoring/', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -23,9 +24,12 @@ interface RuleTests {
 
 /** Every series name an mdp process exports, histograms with their three suffixes. */
 const KNOWN = new Set(
-  Object.entries(REQUIRED_SERIES).flatMap(([name, { type }]) =>
-    type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name],
-  ),
+  new PipelineMetrics({ processMetrics: false }).registry.getMetricsAsArray().flatMap((metric) => {
+    const { name } = metric;
+    return metric instanceof Histogram
+      ? [`${name}_bucket`, `${name}_sum`, `${name}_count`]
+      : [name];
+  }),
 );
 
 function metricNames(expr: string): string[] {
@@ -50,6 +54,8 @@ describe('monitoring/grafana/dashboard.json', () => {
       'Rate-limit violations': 'pipeline_provider_rate_limit_violations_total',
       'Provider latency': 'pipeline_provider_request_duration_seconds_bucket',
       'Write latency': 'pipeline_batch_write_duration_seconds_bucket',
+      'Bars in the local spool': 'pipeline_spool_bars',
+      'Backfill chunks recorded incomplete': 'pipeline_backfill_incomplete_chunks_total',
     };
     for (const [title, metric] of Object.entries(expected)) {
       const exprs = byTitle.get(title)?.targets?.map((target) => target.expr) ?? [];
@@ -92,13 +98,15 @@ describe('monitoring/prometheus', () => {
   const rules = parse(read('prometheus/alerts.yml')) as RuleFile;
   const alerts = rules.groups.flatMap((group) => group.rules).filter((rule) => rule.alert);
 
-  it('alerts on job failures, stale successes, rate limits, storage errors and heartbeats', () => {
+  it('alerts on job failures, stale successes, rate limits, storage errors, heartbeats, the spool and incomplete chunks', () => {
     expect(alerts.map((rule) => rule.alert)).toEqual([
       'MdpJobFailed',
       'MdpJobNoRecentSuccess',
       'MdpProviderRateLimited',
       'MdpStorageErrors',
       'MdpJobHeartbeatStale',
+      'MdpSpoolHoldingBars',
+      'MdpBackfillIncompleteChunks',
     ]);
     for (const rule of alerts) {
       for (const name of metricNames(rule.expr))

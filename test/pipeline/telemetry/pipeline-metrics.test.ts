@@ -49,6 +49,16 @@ describe('PipelineMetrics', () => {
     expect(
       valueOf(text, 'pipeline_job_duration_seconds_count', { job_name: 'live_job', mode: 'live' }),
     ).toBe(0);
+    // Only a backfill job has chunks to record incomplete.
+    expect(
+      samplesOf(text, 'pipeline_backfill_incomplete_chunks_total').map((s) => s.labels),
+    ).toEqual([{ job_name: 'backfill_job', provider: 'synth' }]);
+    expect(
+      valueOf(text, 'pipeline_backfill_incomplete_chunks_total', {
+        job_name: 'backfill_job',
+        provider: 'synth',
+      }),
+    ).toBe(0);
     for (const status of ['ok', 'error', 'rate_limited', 'timeout']) {
       expect(valueOf(text, 'pipeline_provider_requests_total', { provider: 'synth', status })).toBe(
         0,

@@ -228,6 +228,23 @@ describe('recordRunEvents', () => {
     expect(page.types.get('pipeline_spool_bars')).toBe('gauge');
   });
 
+  it('incomplete chunks: counted per job and provider, one per chunk recorded short', async () => {
+    const { events, scrape } = setup();
+    const series = { job_name: 'backfill_job', provider: 'synth' };
+    expect(valueOf(await scrape(), 'pipeline_backfill_incomplete_chunks_total', series)).toBe(0);
+    const chunk = { jobName: 'backfill_job', provider: 'synth' };
+    events.emit('chunk:incomplete', { ...chunk, symbol: 'AAA' });
+    events.emit('chunk:incomplete', { ...chunk, symbol: 'BBB' });
+    events.emit('chunk:incomplete', { ...chunk, symbol: 'AAA' });
+    const page = await scrape();
+    expect(valueOf(page, 'pipeline_backfill_incomplete_chunks_total', series)).toBe(3);
+    expect(page.types.get('pipeline_backfill_incomplete_chunks_total')).toBe('counter');
+    // The symbol is not a label: a series per symbol would grow with the dataset.
+    for (const sample of samplesOf(page, 'pipeline_backfill_incomplete_chunks_total')) {
+      expect(Object.keys(sample.labels).sort()).toEqual(['job_name', 'provider']);
+    }
+  });
+
   it('stops recording once unsubscribed', async () => {
     const { events, stop, scrape } = setup();
     stop();
