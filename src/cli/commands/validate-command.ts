@@ -100,8 +100,12 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
     const pacing = provider.pacing
       ? `pacing ${provider.pacing.requests_per_minute}/min burst ${provider.pacing.burst} cooldown ${provider.pacing.cooldown_seconds}s`
       : 'no pacing';
+    const batching =
+      provider.type === 'alpaca' && provider.symbols_per_request > 1
+        ? `  up to ${provider.symbols_per_request} symbols a request`
+        : '';
     lines.push(
-      `  ${name}  ${provider.type}  ${provider.enabled ? 'enabled' : 'disabled'}  ${pacing}`,
+      `  ${name}  ${provider.type}  ${provider.enabled ? 'enabled' : 'disabled'}  ${pacing}${batching}`,
     );
   }
 
