@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../helpers/run-cli.js';
+import { collect, runCli, spawnCli } from '../../helpers/run-cli.js';
 import { useFixtureServer, type FixtureHandler } from '../../helpers/fixture-server.js';
 import { writeProviderTestConfig } from '../../helpers/provider-test-config.js';
 import { useTempDir } from '../../helpers/temp-dir.js';
@@ -256,5 +256,55 @@ describe.each(STORAGE_KINDS)('alpaca multi-symbol requests into %s', (kind) => {
     expect(run.stderr).toContain('stays short of the cycle without progress');
     expect(server.requests).toHaveLength(1);
     expect(run.stdout).toMatch(/success: 0 rows written, 5 rejected/);
+  });
+
+  it('SIGINT while a batch is in flight: exit 130, none of its bars stored, the rerun fetches it whole', async () => {
+    const healthy = alpacaFakeApi({ keyId: KEY_ID, secretKey: SECRET, pageSize: 10_000 });
+    const secondChunk = Date.parse('2024-01-07T04:00:00Z');
+    let stall = true;
+    let stalled = false;
+    const server = await serve(async (request) => {
+      const start = Date.parse(request.url.searchParams.get('start') ?? '');
+      if (stall && start >= secondChunk) {
+        // The second chunk's batch hangs until the run is interrupted.
+        stalled = true;
+        await new Promise((resolve) => setTimeout(resolve, 20_000).unref());
+      }
+      return healthy(request);
+    });
+    const dir = tempDir();
+    const job = { symbols: SYMBOLS, interval: '1m', start: '2024-01-02', end: '2024-01-13' };
+    const config = writeProviderTestConfig(dir, kind, alpacaEntry(server.url), { minutes: job });
+    writeFileSync(config, readFileSync(config, 'utf8').replace('concurrency: 2', 'concurrency: 1'));
+
+    const child = spawnCli(['backfill', '--config', config, '--job', 'minutes'], { env: ENV });
+    const exited = collect(child);
+    const deadline = Date.now() + 30_000;
+    while (!stalled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(stalled).toBe(true);
+    child.kill('SIGINT');
+    const result = await exited;
+    expect(result.code).toBe(130);
+    expect(result.stdout).toMatch(/^run 1 minutes cancelled: 4,680 rows written/m);
+    // The first chunk is whole and checkpointed; nothing of the interrupted batch.
+    expect((await storage.barSnapshot(dir)).perSymbol).toEqual({
+      AAPL: 1560,
+      MSFT: 1560,
+      SPY: 1560,
+    });
+    expect(await storage.checkpointedRows(dir)).toBe(3 * 1560);
+
+    stall = false;
+    const before = server.requests.length;
+    const rerun = await runCli(['backfill', '--config', config, '--job', 'minutes'], { env: ENV });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const again = server.requests.slice(before);
+    expect(again).toHaveLength(1);
+    expect(again[0]?.url.searchParams.get('symbols')).toBe('SPY,AAPL,MSFT');
+    expect((await storage.barSnapshot(dir)).perSymbol).toEqual({
+      AAPL: 1560 + 1950,
+      MSFT: 1560 + 1950,
+      SPY: 1560 + 1950,
+    });
   });
 });
