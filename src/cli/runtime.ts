@@ -42,6 +42,7 @@ export function createStore(config: MdpConfig, hooks: StoreHooks = {}): Store {
       path: sqlitePathFromUri(storage.uri),
       upsertKeys: storage.write.upsert_keys,
       maxBytes: storage.max_size,
+      onWarning: hooks.onWarning,
     });
   }
   if (storage.type === 'postgres' || storage.type === 'timescaledb') {

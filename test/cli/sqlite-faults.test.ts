@@ -126,4 +126,53 @@ describe('mdp backfill when the SQLite file fails', () => {
     expect(status.code).toBe(1);
     expect(status.stderr).toMatch(/^error \[MDP_STORE_CORRUPT\]: /m);
   });
+
+  it('busy: another process holds the write lock past the busy timeout at start; the run waits for it and completes', async () => {
+    const dir = tempDir();
+    const config = writeTestConfig(dir);
+    // A first run creates the file and its tables.
+    expect((await backfill(config, { timeoutMs: 60_000 })).code).toBe(0);
+    const holder = new SqliteDatabase(dbPath(dir));
+    holder.exec('BEGIN IMMEDIATE');
+    // Held for 8 s, past the 5 s busy timeout of every statement mdp runs.
+    const release = setTimeout(() => holder.exec('COMMIT'), 8_000);
+    try {
+      const started = Date.now();
+      const rerun = await backfill(config, { timeoutMs: 60_000 });
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(7_500);
+      expect(rerun.stderr).toMatch(
+        /could not record the start of the run .*retrying|database is busy\); waiting up to/,
+      );
+    } finally {
+      clearTimeout(release);
+      if (holder.inTransaction) holder.exec('COMMIT');
+      holder.close();
+    }
+    const runs = await storage.jobRuns(dir);
+    expect(runs.map((run) => run.status)).toEqual(['success', 'success']);
+    expect(integrityCheck(dir)).toBe('ok');
+  }, 90_000);
+
+  it('busy at open: a new file locked by another process while mdp would create its tables; the open waits and the run completes', async () => {
+    const dir = tempDir();
+    const config = writeTestConfig(dir);
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    const holder = new SqliteDatabase(dbPath(dir));
+    holder.exec('BEGIN IMMEDIATE');
+    const release = setTimeout(() => holder.exec('COMMIT'), 7_000);
+    try {
+      const run = await backfill(config, { timeoutMs: 60_000 });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain(
+        'is locked by another connection (database is busy); waiting up to 20 s',
+      );
+    } finally {
+      clearTimeout(release);
+      if (holder.inTransaction) holder.exec('COMMIT');
+      holder.close();
+    }
+    expect((await storage.barSnapshot(dir)).count).toBe(TOTAL);
+    expect(integrityCheck(dir)).toBe('ok');
+  }, 90_000);
 });

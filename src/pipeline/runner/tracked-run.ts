@@ -17,8 +17,9 @@ export interface TrackedRunOptions {
   /** Heartbeat (or final bookkeeping after a failure) errors are logged: the run decides its outcome. */
   readonly onTrackingError: (error: Error) => void;
   /**
-   * `storage.primary.write.retry`, for recording the run's end: a database that is briefly away
-   * (often the very reason the run failed) still gets the outcome when it is back within budget.
+   * `storage.primary.write.retry`, for recording the run's start and end: a database that is
+   * briefly locked by another process or away (often the very reason the run failed) still gets
+   * the row when it is back within budget.
    */
   readonly storageRetry?: RetryConfig;
   readonly random?: () => number;
@@ -33,7 +34,11 @@ export async function trackedRun<T>(
   body: (run: JobRun) => Promise<T>,
 ): Promise<{ run: JobRun; result: T; end: RunEndEvent }> {
   const { store, events, totals, timing, signal } = options;
-  const run = await store.startRun(options.start);
+  const run = await withStorageRetry(
+    options,
+    () => store.startRun(options.start),
+    (failure) => `could not record the start of the run (${failure.message}); retrying`,
+  );
   const started = timing.monotonic();
   events.emit('run:start', { run });
   let beating = Promise.resolve();
@@ -102,27 +107,38 @@ export async function trackedRun<T>(
  * cancellable: it runs after a cancel, and a second signal ends the process anyway. When the
  * database stays away, the row is left `running` for the next run to mark abandoned.
  */
-async function completeWithRetry(
+function completeWithRetry(
   options: TrackedRunOptions,
   runId: number,
   status: RunEndEvent['status'],
   end: RunEndEvent,
   error: Error | undefined,
 ): Promise<void> {
+  return withStorageRetry(
+    options,
+    () => options.store.completeRun(runId, status, end.totals, error?.message),
+    (failure) => `could not record the end of run ${runId} (${failure.message}); retrying`,
+  );
+}
+
+/**
+ * `operation` again after a transient StoreError (a lock held by another process, a dropped
+ * connection), under the storage retry policy; each retry is reported as a tracking error.
+ */
+async function withStorageRetry<T>(
+  options: TrackedRunOptions,
+  operation: () => Promise<T>,
+  describe: (failure: Error) => string,
+): Promise<T> {
   const retry = options.storageRetry;
   for (let attempt = 1; ; attempt++) {
     try {
-      await options.store.completeRun(runId, status, end.totals, error?.message);
-      return;
+      return await operation();
     } catch (thrown: unknown) {
       const failure = toError(thrown);
       const transient = failure instanceof StoreError && failure.transient;
       if (retry === undefined || !transient || attempt >= retry.max_attempts) throw failure;
-      options.onTrackingError(
-        new Error(`could not record the end of run ${runId} (${failure.message}); retrying`, {
-          cause: failure,
-        }),
-      );
+      options.onTrackingError(new Error(describe(failure), { cause: failure }));
       await options.timing.sleep(backoffDelayMs(attempt, retry, options.random ?? Math.random));
     }
   }

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { SqliteDatabase } from './sqlite-driver.js';
 import type { Bar, BarColumn } from '../../core/bar.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from '../../core/errors.js';
 import type { Interval } from '../../core/interval.js';
 import type {
@@ -36,6 +37,15 @@ import { sqliteStoreError, type SqliteAction } from './sqlite-store-error.js';
 /** How long a statement waits for another process's write lock before failing with BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/**
+ * How long an open keeps trying while the file is locked: opening switches the file to WAL and
+ * applies migrations under the write lock, which another process creating the file or running a
+ * long batch holds for a while. Switching the journal mode fails at once rather than waiting on
+ * busy_timeout, hence the pause between tries.
+ */
+const OPEN_BUSY_WAIT_MS = 20_000;
+const OPEN_BUSY_PAUSE_MS = 250;
+
 /** Options of SqliteStore. */
 export interface SqliteStoreOptions {
   /** The database file, or `:memory:`. */
@@ -50,6 +60,8 @@ export interface SqliteStoreOptions {
   readonly isPidAlive?: (pid: number) => boolean;
   /** `storage.primary.max_size`: writes that would grow the file past it fail as MDP_STORE_FULL. */
   readonly maxBytes?: number;
+  /** Something worth a line in the log that is not an error (waiting for another's lock). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** `sqlite:/abs/path.db` (as config loading leaves it; also `sqlite::memory:`) → the file path. */
@@ -113,6 +125,27 @@ export class SqliteStore implements Store {
   }
 
   async open(): Promise<void> {
+    const started = performance.now();
+    let warned = false;
+    for (;;) {
+      try {
+        this.openOnce();
+        return;
+      } catch (error: unknown) {
+        const busy = error instanceof StoreError && error.code === 'MDP_STORE_BUSY';
+        if (!busy || performance.now() - started >= OPEN_BUSY_WAIT_MS) throw error;
+        if (!warned) {
+          this.options.onWarning?.(
+            `${this.target} is locked by another connection (database is busy); waiting up to ${OPEN_BUSY_WAIT_MS / 1000} s for it`,
+          );
+          warned = true;
+        }
+        await sleep(OPEN_BUSY_PAUSE_MS);
+      }
+    }
+  }
+
+  private openOnce(): void {
     if (this.session !== undefined) return;
     let db: Database.Database | undefined;
     try {
