@@ -108,6 +108,17 @@ export function crossCheck(config: Record<string, unknown>): CrossIssue[] {
           'upsert keys must include ts, or every bar of a symbol would overwrite the last; the usual keys are [provider, symbol, interval, ts]',
       });
     }
+    // The keys become the primary key of bars_ohlcv, whose columns cannot be null.
+    if (Array.isArray(keys)) {
+      keys.forEach((key: unknown, index) => {
+        if (key === 'vwap' || key === 'trade_count') {
+          issues.push({
+            path: ['storage', 'primary', 'write', 'upsert_keys', index],
+            message: `${key} may be null (providers do not always send it), so it cannot be part of the key; the usual keys are [provider, symbol, interval, ts]`,
+          });
+        }
+      });
+    }
   }
   return issues;
 }

@@ -288,6 +288,20 @@ describe('parseConfig reports each kind of mistake with its path, position and a
     });
   });
 
+  it('upsert keys with a column that may be null', () => {
+    const text = edit(
+      VALID_CONFIG,
+      '[provider, symbol, interval, ts]',
+      '[provider, symbol, interval, ts, vwap]',
+    );
+    expect(onlyIssue(text)).toEqual({
+      path: 'storage.primary.write.upsert_keys[4]',
+      ...positionOf(text, 'vwap]'),
+      message:
+        'vwap may be null (providers do not always send it), so it cannot be part of the key; the usual keys are [provider, symbol, interval, ts]',
+    });
+  });
+
   it('an unknown storage type and a uri that does not match the type', () => {
     const sqlText = edit(VALID_CONFIG, 'type: sqlite', 'type: mysql');
     expect(onlyIssue(sqlText)).toEqual({
