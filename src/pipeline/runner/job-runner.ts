@@ -202,6 +202,13 @@ export class JobRunner {
         events.emit('provider:retry', { provider: providerName, attempt, delayMs, error });
       },
     });
+    const fetch: JobContext['fetch'] = (request, signal) =>
+      fetchWindow(
+        request,
+        providerName,
+        (page) => callProvider(provider, page, callOptions(request.symbol, signal)),
+        logger,
+      );
     return {
       jobName: options.jobName,
       job,
@@ -216,16 +223,10 @@ export class JobRunner {
       totals,
       events,
       dryRun: Boolean(options.dryRun),
-      fetch: (request, signal) =>
-        fetchWindow(
-          request,
-          providerName,
-          (page) => callProvider(provider, page, callOptions(request.symbol, signal)),
-          logger,
-        ),
+      fetch,
       fetchBatch: async (request, signal) => {
-        const symbols = request.symbols.join(',');
         if (isBatchProvider(provider)) {
+          const symbols = request.symbols.join(',');
           return fetchBatchWindow(
             request,
             providerName,
@@ -233,16 +234,12 @@ export class JobRunner {
             logger,
           );
         }
+        // One symbol after another: the provider takes a single symbol per request.
+        const { interval, start, end } = request;
         const windows = new Map<string, FetchedWindow>();
         let pages = 0;
         for (const symbol of request.symbols) {
-          const { interval, start, end } = request;
-          const fetched = await fetchWindow(
-            { symbol, interval, start, end },
-            providerName,
-            (page) => callProvider(provider, page, callOptions(symbol, signal)),
-            logger,
-          );
+          const fetched = await fetch({ symbol, interval, start, end }, signal);
           windows.set(symbol, fetched);
           pages += fetched.pages;
         }
