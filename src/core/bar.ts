@@ -13,7 +13,8 @@ export interface Bar {
   readonly high: number;
   readonly low: number;
   readonly close: number;
-  readonly volume: number;
+  /** null when the provider has none to give (an index's values are not trades); never 0 for that. */
+  readonly volume: number | null;
   readonly vwap: number | null;
   readonly tradeCount: number | null;
 }

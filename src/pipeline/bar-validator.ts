@@ -54,7 +54,7 @@ function reasonFor(
     !Number.isFinite(high) ||
     !Number.isFinite(low) ||
     !Number.isFinite(close) ||
-    !Number.isFinite(volume) ||
+    (volume !== null && !Number.isFinite(volume)) ||
     (bar.vwap !== null && !Number.isFinite(bar.vwap)) ||
     (bar.tradeCount !== null && !Number.isFinite(bar.tradeCount))
   ) {
@@ -68,7 +68,7 @@ function reasonFor(
   if (high < low) return 'high_below_low';
   if (open < low || open > high) return 'open_outside_range';
   if (close < low || close > high) return 'close_outside_range';
-  if (volume < 0) return 'negative_volume';
+  if (volume !== null && volume < 0) return 'negative_volume';
   return undefined;
 }
 

@@ -60,6 +60,11 @@ export function checkStoredUpsertKeys(
   );
 }
 
+/** The upsert keys as `mdp_meta` records them (comma-separated), which migrations build on. */
+export function storedUpsertKeys(value: string): readonly BarColumn[] {
+  return value.split(',') as BarColumn[];
+}
+
 /** True when the primary key already serves series lookups, so no second index is needed. */
 export function keysServeSeriesLookups(keys: readonly BarColumn[]): boolean {
   const head = keys.slice(0, 3);

@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import type { BarColumn } from '../../src/core/bar.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteDatabase } from '../../src/store/sqlite/sqlite-driver.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -75,7 +76,7 @@ export interface TestStorage {
 export async function openTestStore(
   kind: StorageKind,
   dir: string,
-  options: { hostname?: string } = {},
+  options: { hostname?: string; upsertKeys?: readonly BarColumn[] } = {},
 ): Promise<Store> {
   const store =
     kind === 'sqlite'

@@ -44,6 +44,13 @@ describe('validateBars', () => {
     expect(validate(bars).valid).toBe(bars);
   });
 
+  it('accepts an unknown volume (null, as index aggregates have) and still rejects a negative one', () => {
+    const bars = [bar(0, { volume: null, vwap: null, tradeCount: null }), bar(1, { volume: -0.5 })];
+    const result = validate(bars);
+    expect(result.valid).toEqual([bars[0]]);
+    expect(result.rejected.map((r) => r.reason)).toEqual(['negative_volume']);
+  });
+
   const cases: [RejectReason, Partial<Bar>][] = [
     ['non_finite', { open: NaN }],
     ['non_finite', { high: Infinity }],

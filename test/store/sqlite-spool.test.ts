@@ -21,7 +21,7 @@ describe('SqliteSpool', () => {
   it('hands batches back oldest first, per job and primary, whole, until removed', async () => {
     const path = join(tempDir(), 'spool.db');
     const spool = new SqliteSpool({ path, maxBars: 100 });
-    const first = [makeBar(0), makeBar(1, { vwap: null, tradeCount: null })];
+    const first = [makeBar(0), makeBar(1, { volume: null, vwap: null, tradeCount: null })];
     const rejected = [
       { provider: 'p1', symbol: 'AAA', interval: '1m', ts: 0, reason: 'non_finite', raw: '{}' },
     ] as const;

@@ -1,7 +1,7 @@
 /**
  * SQLite and PostgreSQL given the same batches end with the same rows, value for value: batches
- * full of repeated keys (a provider repeating bars across pages), awkward doubles, NaN vwaps and
- * negative zeros. Also checked against a model of the semantics: per key, the last write wins.
+ * full of repeated keys (a provider repeating bars across pages), awkward doubles, NaN vwaps,
+ * unknown (null) volumes and negative zeros. Also checked against a model of the semantics: per key, the last write wins.
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -56,6 +56,7 @@ function batchOf(next: () => number, count: number): Bar[] {
     const series = SERIES[Math.floor(next() * SERIES.length)]!;
     const step = series.interval === '5m' ? 300_000 : 60_000;
     const vwapPick = next();
+    const volumePick = next();
     return {
       ...series,
       ts: T0 + Math.floor(next() * 40) * step,
@@ -63,7 +64,8 @@ function batchOf(next: () => number, count: number): Bar[] {
       high: awkwardDouble(next),
       low: awkwardDouble(next),
       close: awkwardDouble(next),
-      volume: awkwardDouble(next),
+      // Unknown volume (an index's aggregates) must stay NULL in both, never become 0.
+      volume: volumePick < 0.15 ? null : awkwardDouble(next),
       vwap: vwapPick < 0.2 ? null : vwapPick < 0.3 ? Number.NaN : awkwardDouble(next),
       tradeCount: next() < 0.3 ? null : Math.floor((next() - 0.5) * 2 ** 53),
     };
@@ -80,7 +82,7 @@ function model(batches: readonly Bar[][]): Bar[] {
       high: bar.high + 0,
       low: bar.low + 0,
       close: bar.close + 0,
-      volume: bar.volume + 0,
+      volume: bar.volume === null || Number.isNaN(bar.volume) ? null : bar.volume + 0,
       vwap: bar.vwap === null || Number.isNaN(bar.vwap) ? null : bar.vwap + 0,
     };
     latest.set(`${bar.provider}|${bar.symbol}|${bar.interval}|${bar.ts}`, stored);

@@ -8,9 +8,12 @@ import { requestJson } from '../http/request-json.js';
 import { NEW_YORK, TimeZone } from '../time/time-zone.js';
 import {
   POLYGON_OK_STATUSES,
+  isPolygonIndexTicker,
   polygonAggregatesSchema,
   polygonErrorMessage,
+  polygonIndexAggregatesSchema,
   type PolygonAggregate,
+  type PolygonAggregates,
 } from './polygon-response-schema.js';
 
 /** Polygon's `{multiplier}/{timespan}` for each mdp interval. */
@@ -60,8 +63,12 @@ export class PolygonProvider implements Provider {
       errorMessage: polygonErrorMessage,
       now: this.now,
     });
-    const page = parseResponse(
-      polygonAggregatesSchema,
+    // Only an index may leave out the volume: for a stock a missing `v` is a changed API.
+    const schema = isPolygonIndexTicker(request.symbol)
+      ? polygonIndexAggregatesSchema
+      : polygonAggregatesSchema;
+    const page: PolygonAggregates = parseResponse(
+      schema,
       body,
       this.name,
       `aggregates of ${request.symbol}`,
@@ -151,7 +158,7 @@ export class PolygonProvider implements Provider {
       high: aggregate.h,
       low: aggregate.l,
       close: aggregate.c,
-      volume: aggregate.v,
+      volume: aggregate.v ?? null,
       vwap: aggregate.vw ?? null,
       tradeCount: aggregate.n ?? null,
     };

@@ -19,6 +19,14 @@ export const polygonAggregateSchema = z.object({
 });
 
 /**
+ * One aggregate of an index (`I:SPX`, `I:NDX`): Polygon derives it from the index's values, not
+ * from trades, so it has no volume, vwap or trade count (`v`, `vw`, `n` are not sent).
+ */
+export const polygonIndexAggregateSchema = polygonAggregateSchema.extend({
+  v: z.number().optional(),
+});
+
+/**
  * A page of aggregates. `results` is omitted (not empty) when there are none; `next_url` is present
  * only when more pages follow, and never carries the API key.
  */
@@ -33,8 +41,19 @@ export const polygonAggregatesSchema = z.object({
   next_url: z.string().optional(),
 });
 
-export type PolygonAggregate = z.output<typeof polygonAggregateSchema>;
-export type PolygonAggregates = z.output<typeof polygonAggregatesSchema>;
+/** A page of an index's aggregates: as any page, with results that may lack `v`. */
+export const polygonIndexAggregatesSchema = polygonAggregatesSchema.extend({
+  results: z.array(polygonIndexAggregateSchema).optional(),
+});
+
+/** An aggregate of either kind; `v` is undefined only for an index. */
+export type PolygonAggregate = z.output<typeof polygonIndexAggregateSchema>;
+export type PolygonAggregates = z.output<typeof polygonIndexAggregatesSchema>;
+
+/** Polygon's index tickers carry the `I:` prefix (stocks none; forex C:, crypto X:, options O:). */
+export function isPolygonIndexTicker(ticker: string): boolean {
+  return ticker.startsWith('I:');
+}
 
 /** Statuses of a successful page: DELAYED is the free plan's 15-minute-delayed data. */
 export const POLYGON_OK_STATUSES: readonly string[] = ['OK', 'DELAYED'];

@@ -92,7 +92,7 @@ export class SimulatedFaults {
           out.push({ ...bar, high: bar.low - 1 });
           break;
         case 'negative_volume':
-          out.push({ ...bar, volume: -1 - bar.volume });
+          out.push({ ...bar, volume: -1 - (bar.volume ?? 0) });
           break;
         case 'unaligned_ts':
           out.push(bar, { ...bar, ts: bar.ts + step / 2 });

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { inIdOrder, newestMigrationId, type MigrationOutcome } from '../numbered-migration.js';
+import { storedUpsertKeys } from '../upsert-keys.js';
 import type { PostgresMigration, PostgresMigrationContext } from './postgres-migrations.js';
 import { timestamptzFromMs } from './postgres-timestamps.js';
 
@@ -59,7 +60,7 @@ export async function migratePostgres(
            VALUES ($1, $2, ${timestamptzFromMs('$3')})`,
           [migration.id, migration.name, now()],
         );
-        for (const statement of migration.statements(target)) {
+        for (const statement of migration.statements(await layoutOf(client, target))) {
           if (typeof statement === 'string') await client.query(statement);
           else await client.query(statement.text, statement.values);
         }
@@ -72,6 +73,27 @@ export async function migratePostgres(
     }
   }
   return { applied, latest: Math.max(newest, await recordedLatest(client, s)) };
+}
+
+/**
+ * The context for the next migration: once the schema has recorded its upsert keys, those are the
+ * key of `bars_ohlcv`, even when the config now names others (the store refuses that after
+ * migrating, but a migration must not have acted on keys the table does not have).
+ */
+async function layoutOf(
+  client: pg.ClientBase,
+  target: PostgresMigrationTarget,
+): Promise<PostgresMigrationContext> {
+  const meta = await client.query<{ found: boolean }>(
+    'SELECT to_regclass($1) IS NOT NULL AS found',
+    [`${target.schema}.mdp_meta`],
+  );
+  if (!meta.rows[0]?.found) return target;
+  const row = await client.query<{ value: string }>(
+    `SELECT value FROM ${target.schema}.mdp_meta WHERE key = 'upsert_keys'`,
+  );
+  const value = row.rows[0]?.value;
+  return value === undefined ? target : { ...target, upsertKeys: storedUpsertKeys(value) };
 }
 
 /** The highest recorded migration id, 0 for a new schema. */

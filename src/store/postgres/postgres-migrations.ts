@@ -6,7 +6,10 @@ import { keysServeSeriesLookups } from '../upsert-keys.js';
 export interface PostgresMigrationContext {
   /** The quoted schema holding mdp's tables, e.g. `"public"`. */
   readonly schema: string;
-  /** The configured upsert keys: the primary key of `bars_ohlcv`. */
+  /**
+   * The primary key of `bars_ohlcv`: the configured upsert keys for a new schema, the keys it was
+   * created with (mdp_meta) for an existing one, whatever the config says now.
+   */
   readonly upsertKeys: readonly BarColumn[];
 }
 
@@ -132,5 +135,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         WHERE NOT complete;
       `,
     ],
+  },
+  {
+    id: 3,
+    name: 'volume may be unknown',
+    // Index aggregates carry no volume: NULL says unknown, where 0 would claim no trades. Only the
+    // catalog changes (no rewrite); on a hypertable TimescaleDB applies it to every chunk. A key
+    // column stays NOT NULL, as PostgreSQL requires.
+    statements: ({ schema: s, upsertKeys }) =>
+      upsertKeys.includes('volume')
+        ? []
+        : [`ALTER TABLE ${s}.bars_ohlcv ALTER COLUMN volume DROP NOT NULL`],
   },
 ];

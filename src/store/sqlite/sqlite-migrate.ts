@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { inIdOrder, newestMigrationId, type MigrationOutcome } from '../numbered-migration.js';
+import { storedUpsertKeys } from '../upsert-keys.js';
 import type { SqliteMigration, SqliteMigrationContext } from './sqlite-migrations.js';
 
 const CREATE_MIGRATIONS_TABLE = `
@@ -35,12 +36,30 @@ export function migrateSqlite(
         migration.name,
         now(),
       );
-      db.exec(typeof migration.sql === 'string' ? migration.sql : migration.sql(context));
+      db.exec(
+        typeof migration.sql === 'string' ? migration.sql : migration.sql(layoutOf(db, context)),
+      );
       return true;
     });
     if (apply.immediate()) applied.push(migration.id);
   }
   return { applied, latest: Math.max(newest, recordedLatest(db)) };
+}
+
+/**
+ * The context for the next migration: once the database has recorded its upsert keys, those are
+ * the key of `bars_ohlcv`, even when the config now names others (the store refuses that after
+ * migrating, but a rebuild must not have changed the key meanwhile).
+ */
+function layoutOf(db: Database.Database, context: SqliteMigrationContext): SqliteMigrationContext {
+  const meta = db
+    .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'mdp_meta'")
+    .get();
+  if (meta === undefined) return context;
+  const row = db
+    .prepare<[], { value: string }>("SELECT value FROM mdp_meta WHERE key = 'upsert_keys'")
+    .get();
+  return row === undefined ? context : { ...context, upsertKeys: storedUpsertKeys(row.value) };
 }
 
 /** The highest recorded migration id, 0 for a new database. */

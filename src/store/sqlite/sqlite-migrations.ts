@@ -1,10 +1,13 @@
-import type { BarColumn } from '../../core/bar.js';
+import { BAR_COLUMNS, type BarColumn } from '../../core/bar.js';
 import type { NumberedMigration } from '../numbered-migration.js';
 import { keysServeSeriesLookups } from '../upsert-keys.js';
 
 /** What a migration's SQL may depend on: the table layout fixed when the database is created. */
 export interface SqliteMigrationContext {
-  /** The configured upsert keys: the primary key of `bars_ohlcv`. */
+  /**
+   * The primary key of `bars_ohlcv`: the configured upsert keys for a new database, the keys it
+   * was created with (mdp_meta) for an existing one, whatever the config says now.
+   */
   readonly upsertKeys: readonly BarColumn[];
 }
 
@@ -15,6 +18,9 @@ export interface SqliteMigration extends NumberedMigration {
 
 /** The series columns every lookup (`lastBarTs`, `readBars`) filters on, then orders by ts. */
 const SERIES_PREFIX: readonly BarColumn[] = ['provider', 'symbol', 'interval', 'ts'];
+
+/** Every column of `bars_ohlcv` as migration 1 made it, for copying rows into a rebuilt table. */
+const REBUILT_COLUMNS = [...BAR_COLUMNS, 'run_id', 'ingested_at'].join(', ');
 
 /** The schema, oldest first. `mdp_migrations` records which ids a database has. */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
@@ -114,6 +120,44 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         ADD COLUMN complete INTEGER NOT NULL DEFAULT 1 CHECK (complete IN (0, 1));
       -- Status and planning look for the few incomplete chunks among many complete ones.
       CREATE INDEX job_checkpoints_incomplete ON job_checkpoints (job_name) WHERE complete = 0;
+    `,
+  },
+  {
+    id: 3,
+    name: 'volume may be unknown',
+    // Index aggregates carry no volume: NULL says unknown, where 0 would claim no trades. SQLite
+    // cannot drop a NOT NULL in place, so the table is rebuilt (create, copy, drop, rename) in
+    // this migration's transaction: a failure leaves the old table whole. The copy costs time
+    // and free space in proportion to the table, once. A key column stays NOT NULL.
+    sql: ({ upsertKeys }) =>
+      upsertKeys.includes('volume')
+        ? ''
+        : `
+      CREATE TABLE bars_ohlcv_rebuilt (
+        provider TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        interval TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        open REAL NOT NULL,
+        high REAL NOT NULL,
+        low REAL NOT NULL,
+        close REAL NOT NULL,
+        volume REAL,
+        vwap REAL,
+        trade_count INTEGER,
+        run_id INTEGER NOT NULL,
+        ingested_at INTEGER NOT NULL,
+        PRIMARY KEY (${upsertKeys.join(', ')})
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO bars_ohlcv_rebuilt (${REBUILT_COLUMNS})
+        SELECT ${REBUILT_COLUMNS} FROM bars_ohlcv;
+      DROP TABLE bars_ohlcv;
+      ALTER TABLE bars_ohlcv_rebuilt RENAME TO bars_ohlcv;
+      ${
+        keysServeSeriesLookups(upsertKeys)
+          ? ''
+          : `CREATE INDEX bars_ohlcv_series ON bars_ohlcv (${SERIES_PREFIX.join(', ')});`
+      }
     `,
   },
 ];

@@ -5,6 +5,8 @@ import { sessionBars } from '../../helpers/market-session-bars.js';
 import { writeProviderTestConfig } from '../../helpers/provider-test-config.js';
 import { useTempDir } from '../../helpers/temp-dir.js';
 import { STORAGE_KINDS, useTestStorage } from '../../helpers/test-storage.js';
+import { DEFAULT_UPSERT_KEYS } from '../../../src/store/upsert-keys.js';
+import { createEarlierSchema } from '../../helpers/earlier-schema.js';
 import { polygonFakeApi } from './polygon-fake-api.js';
 
 const KEY = 'pk_cli_T3stKey_9zQ';
@@ -19,6 +21,9 @@ const MINUTE_JOB = {
 };
 /** SPY daily over 2023: every weekday (the fake has no holidays). */
 const DAILY_JOB = { symbols: ['SPY'], interval: '1d', start: '2023-01-01', end: '2024-01-01' };
+
+/** The S&P 500 index over one session: Polygon sends its values without volume. */
+const INDEX_JOB = { symbols: ['I:SPX'], interval: '1m', start: '2024-01-02', end: '2024-01-03' };
 
 describe.each(STORAGE_KINDS)('mdp backfill from polygon into %s', (kind) => {
   const storage = useTestStorage(kind);
@@ -96,6 +101,60 @@ describe.each(STORAGE_KINDS)('mdp backfill from polygon into %s', (kind) => {
     expect(minutes.stdout + minutes.stderr + daily.stdout + daily.stderr).not.toContain(KEY);
     const rerun = await runCli(['backfill', '--config', config, '--job', 'minutes'], { env });
     expect(rerun.stdout).toContain('success: 0 rows written');
+  });
+
+  it('stores index aggregates (I:SPX, without v, vw and n) with volume, vwap and trade_count NULL, in a database an earlier mdp made', async () => {
+    const server = await serve(polygonFakeApi({ apiKey: KEY, pageSize: 1000 }));
+    const dir = tempDir();
+    // Schema version 2 (volume NOT NULL), holding a day of SPY: the run migrates it first.
+    const spy = sessionBars('SPY', 'minute', Date.parse('2024-01-02'), Date.parse('2024-01-03'));
+    await createEarlierSchema(kind, dir, {
+      version: 2,
+      upsertKeys: DEFAULT_UPSERT_KEYS,
+      bars: spy.map((bar) => ({
+        provider: 'source',
+        symbol: 'SPY',
+        interval: '1m',
+        ts: bar.t,
+        open: bar.o,
+        high: bar.h,
+        low: bar.l,
+        close: bar.c,
+        volume: bar.v,
+        vwap: bar.vw,
+        tradeCount: bar.n,
+      })),
+      now: Date.parse('2024-01-04'),
+    });
+    const earlier = JSON.parse((await storage.barSnapshot(dir)).digest) as unknown[][];
+    expect(earlier).toHaveLength(390);
+    const config = writeProviderTestConfig(
+      dir,
+      kind,
+      { type: 'polygon', api_key: '${POLYGON_API_KEY}', base_url: server.url },
+      { index: INDEX_JOB },
+    );
+    const result = await runCli(['backfill', '--config', config, '--job', 'index'], {
+      env: { POLYGON_API_KEY: KEY },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^run 1 index success: 390 rows written, 0 rejected/m);
+    expect(server.requests[0]?.url.pathname).toContain('/v2/aggs/ticker/I%3ASPX/range/1/minute/');
+
+    const bars = await storage.barSnapshot(dir);
+    expect(bars.perSymbol).toEqual({ 'I:SPX': 390, SPY: 390 });
+    const rows = JSON.parse(bars.digest) as unknown[][];
+    const expected = sessionBars(
+      'I:SPX',
+      'minute',
+      Date.parse('2024-01-02'),
+      Date.parse('2024-01-03'),
+    );
+    // Unknown stays unknown: NULL, never 0, in every row.
+    expect(rows.slice(0, 390).map((row) => row.slice(3))).toEqual(
+      expected.map((bar) => [bar.t, bar.o, bar.h, bar.l, bar.c, null, null, null]),
+    );
+    expect(rows.slice(390)).toEqual(earlier);
   });
 
   it('a refused key fails the run at once with exit 1 and the provider message', async () => {

@@ -1,5 +1,5 @@
 import type { FixtureHandler, FixtureReply } from '../../helpers/fixture-server.js';
-import { sessionBars } from '../../helpers/market-session-bars.js';
+import { sessionBars, type SessionBar } from '../../helpers/market-session-bars.js';
 
 const PATH = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/(\d+)\/(minute|day)\/([^/]+)\/([^/]+)$/;
 
@@ -10,10 +10,16 @@ function bound(text: string, end: boolean): number {
   return end ? day + 86_400_000 - 1 : day;
 }
 
+/** Index aggregates (`I:SPX`) as Polygon documents them: values, not trades, so no v, vw or n. */
+function indexAggregate({ t, o, h, l, c }: SessionBar): Omit<SessionBar, 'v' | 'vw' | 'n'> {
+  return { t, o, h, l, c };
+}
+
 /**
  * A fake of Polygon's aggregates endpoint for 1-minute and daily bars, in the documented format:
  * pages of at most `pageSize` results with a `next_url` (on api.polygon.io, without the key, as
  * Polygon sends it), a 401 without the Bearer key, and scripted replies for the first requests.
+ * Index tickers (`I:` prefix) answer without v, vw and n, as Polygon's index aggregates do.
  */
 export function polygonFakeApi(options: {
   readonly apiKey: string;
@@ -33,7 +39,7 @@ export function polygonFakeApi(options: {
     }
     const match = PATH.exec(url.pathname);
     if (!match) return { status: 404, json: { status: 'NOT_FOUND', message: 'Not Found' } };
-    const [, ticker, multiplier, timespan, from, to] = match as unknown as [
+    const [, encodedTicker, multiplier, timespan, from, to] = match as unknown as [
       string,
       string,
       string,
@@ -41,13 +47,15 @@ export function polygonFakeApi(options: {
       string,
       string,
     ];
+    const ticker = decodeURIComponent(encodedTicker);
     if (multiplier !== '1')
       return { status: 400, json: { status: 'ERROR', error: 'fake serves multiplier 1 only' } };
     const all = sessionBars(ticker, timespan, bound(from, false), bound(to, true));
     const offset = Number(
       Buffer.from(url.searchParams.get('cursor') ?? 'MA==', 'base64').toString(),
     );
-    const results = all.slice(offset, offset + options.pageSize);
+    const page = all.slice(offset, offset + options.pageSize);
+    const results = ticker.startsWith('I:') ? page.map(indexAggregate) : page;
     const more = offset + options.pageSize < all.length;
     return {
       json: {

@@ -242,6 +242,34 @@ describe('polygon provider against a local server in the documented format', () 
     expect(server.requests).toHaveLength(1);
   });
 
+  it('index aggregates (I:NDX) come without v, vw and n: volume, vwap and trade count are null', async () => {
+    const server = await serve(() => json('ndx-1day'));
+    const window = await pipelineFetch(polygon(server.url), {
+      symbol: 'I:NDX',
+      interval: '1d',
+      start: day('2023-03-09'),
+      end: day('2023-03-11'),
+    });
+    expect(server.requests[0]?.url.pathname).toBe(
+      '/v2/aggs/ticker/I%3ANDX/range/1/day/2023-03-09/2023-03-10',
+    );
+    expect(window.rejected).toEqual([]);
+    expect(window.valid).toEqual([
+      expect.objectContaining({ ts: day('2023-03-09'), close: 11995.88235998666, volume: null }),
+      expect.objectContaining({ ts: day('2023-03-10'), close: 11830.28178808306, volume: null }),
+    ]);
+    expect(window.valid.every((bar) => bar.vwap === null && bar.tradeCount === null)).toBe(true);
+  });
+
+  it('a stock page without v is still a changed API: permanent, naming the field', async () => {
+    const server = await serve(() => ({
+      json: { ...(fixture('ndx-1day') as object), ticker: 'AAPL' },
+    }));
+    const error = await pipelineFetch(polygon(server.url), AAPL_DAILY).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect((error as Error).message).toMatch(/results\[0\]\.v: .*expected number/);
+  });
+
   it('a page that used the whole limit and gave no next_url is flagged incomplete', async () => {
     const server = await serve(() => json('spy-1min-open'));
     const window = await pipelineFetch(polygon(server.url, { limit: 3 }), SPY_OPEN);

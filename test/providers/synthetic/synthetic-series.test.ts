@@ -25,7 +25,9 @@ function invalidReason(bar: Bar): string | undefined {
   if (low > Math.min(open, close)) return 'low above open/close';
   if (high < Math.max(open, close)) return 'high below open/close';
   if (vwap === null || vwap < low || vwap > high) return 'vwap outside [low, high]';
-  if (!Number.isInteger(volume) || volume < 0) return 'volume not a non-negative integer';
+  if (volume === null || !Number.isInteger(volume) || volume < 0) {
+    return 'volume not a non-negative integer';
+  }
   if (!Number.isInteger(tradeCount) || (tradeCount as number) < 0) return 'bad trade count';
   if (bar.ts % intervalMs(bar.interval) !== 0) return 'ts not aligned';
   return undefined;
