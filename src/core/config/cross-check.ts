@@ -48,6 +48,8 @@ export function crossCheck(config: Record<string, unknown>): CrossIssue[] {
     }
   }
 
+  issues.push(...symbolCaseIssues(datasets, providers));
+
   for (const [name, job] of entries(config.jobs)) {
     const dataset = job.dataset;
     if (typeof dataset === 'string' && !datasets.has(dataset)) {
@@ -119,6 +121,40 @@ export function crossCheck(config: Record<string, unknown>): CrossIssue[] {
         }
       });
     }
+  }
+  return issues;
+}
+
+/**
+ * Provider types whose API names every symbol upper-case in its answers: a symbol configured in
+ * another case would match none of its bars.
+ */
+const UPPER_CASE_SYMBOL_PROVIDERS: ReadonlySet<unknown> = new Set(['alpaca']);
+
+/**
+ * Symbols of an upper-case provider written in another case. Refused rather than upper-cased
+ * here: the config's spelling is the series' name everywhere (stored rows, checkpoints, status),
+ * so mdp would otherwise store a symbol the user never wrote; and no bar was ever stored under
+ * the other spelling (the validator rejected them all as wrong_series), so nothing is stranded.
+ */
+function symbolCaseIssues(
+  datasets: ReadonlyMap<string, Record<string, unknown>>,
+  providers: ReadonlyMap<string, Record<string, unknown>>,
+): CrossIssue[] {
+  const issues: CrossIssue[] = [];
+  for (const [name, dataset] of datasets) {
+    const provider =
+      typeof dataset.provider === 'string' ? providers.get(dataset.provider) : undefined;
+    if (!UPPER_CASE_SYMBOL_PROVIDERS.has(provider?.type) || !Array.isArray(dataset.symbols)) {
+      continue;
+    }
+    dataset.symbols.forEach((symbol: unknown, index) => {
+      if (typeof symbol !== 'string' || symbol === symbol.toUpperCase()) return;
+      issues.push({
+        path: ['datasets', name, 'symbols', index],
+        message: `${String(provider?.type)} answers symbols in upper case, so "${symbol}" would match none of its bars (each rejected as wrong_series); write "${symbol.toUpperCase()}"`,
+      });
+    });
   }
   return issues;
 }

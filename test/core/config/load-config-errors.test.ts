@@ -39,6 +39,22 @@ describe('parseConfig reports each kind of mistake with its path, position and a
     });
   });
 
+  it('symbol case: alpaca symbols must be upper case (it answers so), other providers keep theirs', () => {
+    const lower = edit(VALID_CONFIG, 'symbols: [AAA, BBB, CCC]', 'symbols: [AAA, bbb]');
+    expect(parse(lower).datasets.synthetic_smoke?.symbols).toEqual(['AAA', 'bbb']);
+    const alpaca = edit(
+      lower,
+      '    type: synthetic\n    enabled: true\n    seed: 42\n',
+      '    type: alpaca\n    key_id: k\n    secret_key: s\n',
+    );
+    expect(onlyIssue(alpaca)).toEqual({
+      path: 'datasets.synthetic_smoke.symbols[1]',
+      ...positionOf(alpaca, 'bbb'),
+      message:
+        'alpaca answers symbols in upper case, so "bbb" would match none of its bars (each rejected as wrong_series); write "BBB"',
+    });
+  });
+
   it('unknown key: points at the key and suggests the close known key', () => {
     const text = edit(VALID_CONFIG, '    interval: 1m\n', '    intervl: 1m\n');
     const { issues } = configError(text);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../helpers/run-cli.js';
 import { useFixtureServer } from '../../helpers/fixture-server.js';
@@ -97,5 +98,47 @@ describe.each(STORAGE_KINDS)('mdp backfill from alpaca into %s', (kind) => {
     expect(result.stderr).toContain('401 Unauthorized: request is not authorized (code 40110000)');
     expect(result.stderr).not.toContain('not-the-secret');
     expect(await storage.jobRuns(dir)).toMatchObject([{ status: 'failure' }]);
+  });
+});
+
+describe('alpaca symbols written in another case', () => {
+  const serve = useFixtureServer();
+
+  it('are a validate error naming the line, column and the upper-case spelling; backfill never asks', async () => {
+    const server = await serve(alpacaFakeApi({ keyId: KEY_ID, secretKey: SECRET, pageSize: 1000 }));
+    const dir = tempDir();
+    const config = writeProviderTestConfig(
+      dir,
+      'sqlite',
+      {
+        type: 'alpaca',
+        key_id: '${ALPACA_KEY_ID}',
+        secret_key: '${ALPACA_SECRET_KEY}',
+        base_url: server.url,
+      },
+      { minutes: { ...MINUTE_JOB, symbols: ['SPY', 'aapl', 'Brk.B'] } },
+    );
+    const lines = readFileSync(config, 'utf8').split('\n');
+    const where = (symbol: string): string => {
+      const line = lines.findIndex((text) => text.endsWith(`- ${symbol}`));
+      return `${config}:${line + 1}:${(lines[line] as string).indexOf(symbol) + 1}`;
+    };
+    const env = { ALPACA_KEY_ID: KEY_ID, ALPACA_SECRET_KEY: SECRET };
+
+    const validate = await runCli(['validate', '--config', config], { env });
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toContain('MDP_CONFIG_INVALID');
+    expect(validate.stderr).toContain(
+      `${where('aapl')} datasets.minutes_data.symbols[1]: alpaca answers symbols in upper case`,
+    );
+    expect(validate.stderr).toContain('write "AAPL"');
+    expect(validate.stderr).toContain(`${where('Brk.B')} datasets.minutes_data.symbols[2]:`);
+    expect(validate.stderr).toContain('write "BRK.B"');
+    expect(validate.stderr).not.toContain('symbols[0]');
+
+    const backfill = await runCli(['backfill', '--config', config, '--job', 'minutes'], { env });
+    expect(backfill.code).toBe(2);
+    expect(backfill.stderr).toContain(`${where('aapl')} datasets.minutes_data.symbols[1]:`);
+    expect(server.requests).toHaveLength(0);
   });
 });
