@@ -3,11 +3,13 @@
  * earlier mdp left at schema version 2 must come out of it with every row as it was, on both
  * stores, and then take bars whose volume is unknown.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Bar, BarColumn } from '../../src/core/bar.js';
 import { StoreError } from '../../src/core/errors.js';
 import { SqliteDatabase } from '../../src/store/sqlite/sqlite-driver.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { DEFAULT_UPSERT_KEYS } from '../../src/store/upsert-keys.js';
 import { createEarlierSchema } from '../helpers/earlier-schema.js';
 import { schemaForDir } from '../helpers/postgres-test-names.js';
@@ -186,5 +188,35 @@ describe.each(STORAGE_KINDS)('migration 3 (nullable volume) on %s', (kind) => {
     await store.close();
     expect(await storage.barSnapshot(dir)).toEqual(before);
     expect(await layoutOf(kind, dir)).toEqual({ indexes: [], key: keys, volumeNullable: false });
+  });
+});
+
+describe('migration 3 on sqlite, when the rebuild does not fit', () => {
+  const storage = useTestStorage('sqlite');
+
+  it('rolls back whole (MDP_STORE_FULL), keeps version 2 and its rows, and succeeds on the next open', async () => {
+    const dir = tempDir();
+    await createEarlierSchema('sqlite', dir, {
+      version: 2,
+      upsertKeys: DEFAULT_UPSERT_KEYS,
+      bars: OLD_BARS,
+      now: NOW,
+    });
+    const before = await storage.barSnapshot(dir);
+    const path = join(dir, 'data', 'test.db');
+    // No room beyond what the file holds: the copy of bars_ohlcv cannot be written.
+    const full = new SqliteStore({ path, maxBytes: statSync(path).size });
+    await expect(full.open()).rejects.toMatchObject({ code: 'MDP_STORE_FULL' });
+    await full.close();
+    expect(await storage.barSnapshot(dir)).toEqual(before);
+    expect((await layoutOf('sqlite', dir)).volumeNullable).toBe(false);
+
+    const store = await openTestStore('sqlite', dir);
+    try {
+      await store.writeBatch({ runId: 2, bars: [NO_VOLUME] });
+      expect(await store.countBars()).toBe(301);
+    } finally {
+      await store.close();
+    }
   });
 });
