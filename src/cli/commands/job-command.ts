@@ -56,7 +56,9 @@ export async function runJobCommand(
     throw new UsageError(`--to (${options.to}) must be after --from (${options.from})`);
   }
   const config = context.loadConfig(options);
-  const logger = createLogger(config.telemetry.log_level, config.redactor);
+  const logger = createLogger(config.telemetry.log_level, config.redactor, {
+    verbose: context.verbose(),
+  });
   const events = new RunEvents();
   // The summary line comes last, after the plan, whatever the outcome.
   let endLine: string | undefined;
