@@ -4,13 +4,19 @@ import { loadConfig, type MdpConfig } from '../core/config/load-config.js';
 export interface CommandContext {
   loadConfig(options: { config?: string; profile?: string }): MdpConfig;
   print(text: string): void;
+  /** True when `--verbose` was given: stacks in errors and log lines. */
+  verbose(): boolean;
   /** Ends the process now (a second interrupt); everything else returns an exit code from main. */
   exit(code: number): never;
 }
 
 /** The context of a real process; remembers the loaded config so errors can mask its secrets. */
-export function createCommandContext(state: { config?: MdpConfig }): CommandContext {
+export function createCommandContext(
+  state: { config?: MdpConfig },
+  verbose: () => boolean,
+): CommandContext {
   return {
+    verbose,
     loadConfig(options) {
       const config = loadConfig({
         file: options.config,

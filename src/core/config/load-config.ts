@@ -26,7 +26,10 @@ export interface ConfigSource {
   readonly profileFrom: '--profile' | 'MDP_PROFILE' | 'file' | 'none';
   /** False when the profile has no `profiles:` entry (the base config is used as is). */
   readonly profileHasOverrides: boolean;
-  /** sha256 of the resolved config, recorded with every run. */
+  /**
+   * sha256 of the resolved config with its secrets masked, recorded with every run: a hash of the
+   * secrets themselves, unsalted, would let anyone who reads job_runs test guesses of them offline.
+   */
   readonly hash: string;
 }
 
@@ -191,7 +194,7 @@ export function parseConfig(
       profile: selection.name,
       profileFrom: selection.from,
       profileHasOverrides: selection.overrides !== undefined,
-      hash: hashOf(resolved),
+      hash: hashOf(redactor.redactValue(resolved)),
     },
     redactor,
   }) as MdpConfig;

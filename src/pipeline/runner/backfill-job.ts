@@ -116,7 +116,12 @@ export async function runBackfill(
     pacingMaxMs: context.bucket?.estimateMs(requestsMax) ?? 0,
   };
   logger.info(
-    { runId: run.runId, ...summary },
+    {
+      runId: run.runId,
+      ...summary,
+      start: new Date(summary.start).toISOString(),
+      end: new Date(summary.end).toISOString(),
+    },
     context.dryRun ? 'backfill plan (dry run)' : 'backfill starting',
   );
   if (context.dryRun) return summary;

@@ -18,6 +18,11 @@ interface SeekPoint {
   readonly offset: number;
   readonly line: number;
   readonly maxTsBefore: number;
+  /**
+   * The time of the symbol's last readable row before here: a naive time repeated when clocks go
+   * back is read by the row before it, so a read starting here resolves it as a read from the top.
+   */
+  readonly previousTs: number;
 }
 
 /** Where one symbol's rows lie in a file, learnt by reading the file once. */
@@ -127,9 +132,7 @@ export class CsvFile {
     parser ??= new CsvRowParser(config, undefined, { provider, file: ref.path });
     const file = new CsvFile(ref, provider, config, parser, dataLine, dataOffset, spans);
     await file.scan(
-      dataOffset,
-      dataLine,
-      undefined,
+      { offset: dataOffset, line: dataLine },
       signal,
       (_text, symbol, ts, offset, end, line) => {
         let span = spans.get(symbol);
@@ -144,7 +147,7 @@ export class CsvFile {
           return true;
         }
         if (span.timedRows > 0 && offset - span.lastPointOffset >= SEEK_SPACING) {
-          span.points.push({ offset, line, maxTsBefore: span.maxTs });
+          span.points.push({ offset, line, maxTsBefore: span.maxTs, previousTs: span.lastTs });
           span.lastPointOffset = offset;
         }
         if (ts < span.lastTs) span.sorted = false;
@@ -197,9 +200,7 @@ export class CsvFile {
     let previousTs: number | undefined;
     const startSymbol = from.offset === this.dataOffset ? undefined : symbol;
     await this.scan(
-      from.offset,
-      from.line,
-      startSymbol,
+      { offset: from.offset, line: from.line, symbol: startSymbol, previousTs: from.previousTs },
       signal,
       (text, rowSymbol, ts, offset, _end, line) => {
         if (offset >= span.end) return false;
@@ -231,7 +232,10 @@ export class CsvFile {
   }
 
   /** The last seek point whose earlier rows all open before `start`, else the symbol's first row. */
-  private seekPoint(span: SymbolSpan, start: number): { offset: number; line: number } {
+  private seekPoint(
+    span: SymbolSpan,
+    start: number,
+  ): Pick<SeekPoint, 'offset' | 'line' | 'previousTs'> {
     const points = span.points;
     let low = 0;
     let high = points.length; // maxTsBefore ascends along the file: binary search
@@ -241,25 +245,41 @@ export class CsvFile {
       else high = middle;
     }
     const point = points[low - 1];
-    return point ?? { offset: span.firstOffset, line: span.firstLine };
+    return (
+      point ?? {
+        offset: span.firstOffset,
+        line: span.firstLine,
+        previousTs: Number.NEGATIVE_INFINITY,
+      }
+    );
   }
 
   /**
    * Visits the data rows from a byte offset (a line number for gzip), skipping blank lines, with
    * each row's symbol: the file's, the symbol column's, or for a row without one the previous
-   * row's (`previousSymbol` when starting mid-file); rows without one at the start of the data wait
-   * for the first row that has one.
+   * row's (`from.symbol` when starting mid-file); rows without one at the start of the data wait
+   * for the first row that has one. Each row's time is read after the symbol's row before it
+   * (`from.previousTs` for `from.symbol` when starting mid-file), so the order of the rows tells
+   * apart a naive time repeated when clocks go back, wherever the read starts.
    */
   private async scan(
-    offset: number,
-    line: number,
-    previousSymbol: string | undefined,
+    from: { offset: number; line: number; symbol?: string; previousTs?: number },
     signal: AbortSignal,
     visit: RowVisitor,
   ): Promise<void> {
+    const { offset, line } = from;
     const parser = this.parser;
     const fixed = this.ref.symbol;
-    let lastSymbol = previousSymbol;
+    let lastSymbol = from.symbol;
+    const previousTs = new Map<string, number>();
+    if (from.symbol !== undefined && from.previousTs !== undefined) {
+      previousTs.set(from.symbol, from.previousTs);
+    }
+    const tsOf = (symbol: string): number => {
+      const ts = parser.ts(previousTs.get(symbol));
+      if (!Number.isNaN(ts)) previousTs.set(symbol, ts);
+      return ts;
+    };
     let waiting: { text: string; offset: number; end: number; line: number }[] = [];
     let stopped = false;
     await readLines(
@@ -280,7 +300,7 @@ export class CsvFile {
         } else if (lastSymbol === undefined && waiting.length > 0) {
           for (const row of waiting) {
             parser.load(row.text);
-            if (!visit(row.text, symbol, parser.ts(), row.offset, row.end, row.line)) {
+            if (!visit(row.text, symbol, tsOf(symbol), row.offset, row.end, row.line)) {
               stopped = true;
               return false;
             }
@@ -289,7 +309,7 @@ export class CsvFile {
           parser.load(text);
         }
         lastSymbol = symbol;
-        if (!visit(text, symbol, parser.ts(), at, end, number)) {
+        if (!visit(text, symbol, tsOf(symbol), at, end, number)) {
           stopped = true;
           return false;
         }

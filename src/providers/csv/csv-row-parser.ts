@@ -116,12 +116,23 @@ export class CsvRowParser {
     return cell ? cell : undefined;
   }
 
-  /** The current row's open time in epoch ms, or NaN. */
-  ts(): number {
+  /**
+   * The current row's open time in epoch ms, or NaN; `previous` is the time of the symbol's row
+   * before it, for a naive time repeated when clocks go back.
+   */
+  ts(previous = Number.NEGATIVE_INFINITY): number {
     const index = this.tsIndex;
     if (index >= this.fields) return Number.NaN;
-    if (this.quoted) return this.timestamps.parse(this.quoted[index] as string);
-    return this.timestamps.parse(this.text, this.bounds[2 * index], this.bounds[2 * index + 1]);
+    if (this.quoted) {
+      const cell = this.quoted[index] as string;
+      return this.timestamps.parse(cell, 0, cell.length, previous);
+    }
+    return this.timestamps.parse(
+      this.text,
+      this.bounds[2 * index],
+      this.bounds[2 * index + 1],
+      previous,
+    );
   }
 
   /** Why ts() gave NaN, naming the field. */

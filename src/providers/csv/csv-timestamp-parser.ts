@@ -45,14 +45,18 @@ export class CsvTimestampParser {
     return EXPECTED[this.format];
   }
 
-  /** The time in `text` between `start` and `end` (surrounding blanks ignored). */
-  parse(text: string, start = 0, end = text.length): number {
+  /**
+   * The time in `text` between `start` and `end` (surrounding blanks ignored). `previous` is the
+   * instant of the series' row before, which tells apart a wall-clock time repeated when clocks go
+   * back (see TimeZone.toInstant).
+   */
+  parse(text: string, start = 0, end = text.length, previous = Number.NEGATIVE_INFINITY): number {
     while (start < end && isBlank(text.charCodeAt(start))) start++;
     while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
     if (start === end) return Number.NaN;
     switch (this.format) {
       case 'iso':
-        return this.iso(text, start, end);
+        return this.iso(text, start, end, previous);
       case 'epoch_s':
         return parseDecimal(text, start, end) * 1000;
       case 'epoch_ms':
@@ -65,7 +69,7 @@ export class CsvTimestampParser {
   }
 
   /** `YYYY-MM-DD[(T| )HH:MM[:SS[(.|,)fffffffff]]][ ][Z|±HH[[:]MM]]`, read by position. */
-  private iso(text: string, start: number, end: number): number {
+  private iso(text: string, start: number, end: number, previous: number): number {
     if (end - start < 10) return Number.NaN;
     const year = digits(text, start, 4);
     const month = digits(text, start + 5, 2);
@@ -115,7 +119,7 @@ export class CsvTimestampParser {
     }
     const wall = date + ((hours * 60 + minutes) * 60 + seconds) * 1000 + fraction;
     while (at < end && isBlank(text.charCodeAt(at))) at++;
-    if (at === end) return this.zone ? this.zone.toInstant(wall) : wall;
+    if (at === end) return this.zone ? this.zone.toInstant(wall, previous) : wall;
     const offset = zoneOffsetMs(text, at, end);
     return wall - offset;
   }

@@ -44,9 +44,12 @@ export class TimeZone {
   /**
    * The instant at which this zone's wall clock reads `wall` (the wall-clock fields written as if
    * they were UTC). Like Temporal's `compatible` disambiguation: a time repeated when clocks go back
-   * is the earlier instant; a time skipped when they go forward is moved forward by the gap.
+   * is the earlier instant; a time skipped when they go forward is moved forward by the gap. A
+   * series read in order tells the repeats apart: when the `previous` instant of the series is
+   * already at or after the earlier one, time has gone back on the wall clock only, and the later
+   * instant is meant.
    */
-  toInstant(wall: number): number {
+  toInstant(wall: number, previous = Number.NEGATIVE_INFINITY): number {
     const before = this.offsetAt(wall - DAY_MS);
     const after = this.offsetAt(wall + DAY_MS);
     if (before === after) return wall - before;
@@ -54,7 +57,10 @@ export class TimeZone {
     const late = wall - after;
     const earlyValid = this.offsetAt(early) === before;
     const lateValid = this.offsetAt(late) === after;
-    if (earlyValid && lateValid) return Math.min(early, late);
+    if (earlyValid && lateValid) {
+      const [first, second] = early < late ? [early, late] : [late, early];
+      return previous >= first ? second : first;
+    }
     if (earlyValid) return early;
     if (lateValid) return late;
     return early; // in the gap: the offset before the change lands after it

@@ -84,3 +84,39 @@ describe('secrets in config errors', () => {
     );
   });
 });
+
+describe('config_hash (recorded with every run, printed by status --json)', () => {
+  /** A valid config with a password in its postgres uri and a key in a polygon provider. */
+  function hashWith(secrets: { password: string; apiKey: string }, seed = 42): string {
+    let text = edit(VALID_CONFIG, 'type: sqlite', 'type: postgres');
+    text = edit(
+      text,
+      '"sqlite:data/marketdata.db"',
+      `"postgresql://mdp:${secrets.password}@db.internal:5432/marketdata"`,
+    );
+    text = edit(
+      text,
+      'providers:\n',
+      `providers:\n  poly:\n    type: polygon\n    api_key: "${secrets.apiKey}"\n`,
+    );
+    text = edit(text, 'seed: 42', `seed: ${seed}`);
+    return parse(text).source.hash;
+  }
+
+  it('is the same for two configs that differ only in a password and an api key', () => {
+    expect(hashWith({ password: PASSWORD, apiKey: API_KEY })).toBe(
+      hashWith({ password: 'another-pw-1', apiKey: 'AK-other-key' }),
+    );
+  });
+
+  it('is the hash of the config with its secrets masked, so no guess of a secret can be checked against it', () => {
+    expect(hashWith({ password: PASSWORD, apiKey: API_KEY })).toBe(
+      hashWith({ password: '***', apiKey: '***' }),
+    );
+  });
+
+  it('still changes when anything but a secret changes', () => {
+    const secrets = { password: PASSWORD, apiKey: API_KEY };
+    expect(hashWith(secrets, 43)).not.toBe(hashWith(secrets, 42));
+  });
+});

@@ -208,6 +208,38 @@ describe('parseConfig reports each kind of mistake with its path, position and a
     });
   });
 
+  it('a date that does not exist is refused, not moved to the next month', () => {
+    const text = edit(VALID_CONFIG, 'end: "2024-01-31T00:00:00Z"', 'end: "2024-02-30"');
+    expect(onlyIssue(text)).toEqual({
+      path: 'jobs.synthetic_backfill.backfill.end',
+      ...positionOf(text, '"2024-02-30"'),
+      message: '"2024-02-30" is not a date: February 2024 has 29 days',
+    });
+    const withTime = edit(
+      VALID_CONFIG,
+      'start: "2024-01-01T00:00:00Z"',
+      'start: "2023-02-29T10:00:00+02:00"',
+    );
+    expect(onlyIssue(withTime)).toMatchObject({
+      path: 'jobs.synthetic_backfill.backfill.start',
+      ...positionOf(withTime, '"2023-02-29'),
+      message: '"2023-02-29T10:00:00+02:00" is not a date: February 2023 has 28 days',
+    });
+    expect(
+      onlyIssue(edit(VALID_CONFIG, 'end: "2024-01-31T00:00:00Z"', 'end: "2024-13-01"')),
+    ).toMatchObject({ message: '"2024-13-01" is not a date: there is no month 13' });
+  });
+
+  it('a symbol listed twice in a dataset points at the repeat', () => {
+    const text = edit(VALID_CONFIG, 'symbols: [AAA, BBB, CCC]', 'symbols: [AAA, BBB, AAA, CCC]');
+    expect(onlyIssue(text)).toEqual({
+      path: 'datasets.synthetic_smoke.symbols[2]',
+      ...positionOf(text, 'AAA, CCC'),
+      message:
+        '"AAA" is listed twice (also at symbols[0]): remove the repeat; it would fetch and count the symbol twice',
+    });
+  });
+
   it('a lookback that is not a duration', () => {
     const text = edit(VALID_CONFIG, 'lookback: 2h', 'lookback: 2 hours');
     expect(onlyIssue(text)).toEqual({

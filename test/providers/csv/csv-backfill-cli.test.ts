@@ -74,3 +74,89 @@ describe.each(STORAGE_KINDS)('mdp backfill from csv files into %s', (kind) => {
     expect(await storage.checkpointedRows(dir)).toBe(2 * perSymbol);
   });
 });
+
+/** The half hours of New York's 2024-11-03, clocks back at 02:00 EDT: 25 hours, 50 bars. */
+const FALL_BACK_START = Date.parse('2024-11-03T04:00:00Z');
+const FALL_BACK_END = Date.parse('2024-11-04T05:00:00Z');
+const HALF_HOUR = 1_800_000;
+/** The second 01:00 of the day (EST), when clocks have gone back. */
+const SECOND_ONE_AM = Date.parse('2024-11-03T06:00:00Z');
+/** How far apart the csv provider's seek points are: one must land on SECOND_ONE_AM's row. */
+const SEEK_SPACING = 1 << 20;
+
+/**
+ * Naive New York times, half-hourly from 2024-10-20 to 2024-11-05, oldest first: the repeated
+ * 01:00 and 01:30 of 2024-11-03 appear twice, told apart only by their order. A padding column
+ * puts the file's first seek point exactly on the second 01:00, so a chunk whose window starts
+ * there reads from that row without having seen the first 01:00 and 01:30.
+ */
+function fallBackFile(): string {
+  const header = 'time,open,high,low,close,volume,note';
+  const times: number[] = [];
+  for (let ts = Date.parse('2024-10-20T04:00:00Z'); ts < Date.parse('2024-11-05T05:00:00Z');) {
+    times.push(ts);
+    ts += HALF_HOUR;
+  }
+  const rows = times.map((ts, i) => {
+    const offset = ts < SECOND_ONE_AM ? 4 : 5;
+    const wall = new Date(ts - offset * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    const price = 100 + (i % 50);
+    return `${wall},${price},${price + 1},${price - 1},${price + 0.5},${1000 + i},`;
+  });
+  const fold = times.indexOf(SECOND_ONE_AM);
+  const pad = Math.floor((SEEK_SPACING - 4096) / fold);
+  for (let i = 0; i < fold; i++) rows[i] += 'x'.repeat(pad - (rows[i] as string).length);
+  const before = rows.slice(0, fold - 1).reduce((sum, row) => sum + row.length + 1, 0);
+  rows[fold - 1] += 'x'.repeat(SEEK_SPACING - before - 1 - (rows[fold - 1] as string).length);
+  return `${[header, ...rows].join('\n')}\n`;
+}
+
+describe.each(STORAGE_KINDS)('naive local times across the fall-back hour, into %s', (kind) => {
+  const storage = useTestStorage(kind);
+
+  it('the repeated hour is told apart by row order: each of the 25 hours stored once, nothing rejected', async () => {
+    const dir = tempDir();
+    const data = join(dir, 'vendor');
+    mkdirSync(data);
+    writeFileSync(join(data, 'SPY.csv'), fallBackFile());
+    const config = writeProviderTestConfig(
+      dir,
+      kind,
+      {
+        type: 'csv',
+        path: data,
+        columns: {
+          ts: 'time',
+          open: 'open',
+          high: 'high',
+          low: 'low',
+          close: 'close',
+          volume: 'volume',
+        },
+        timestamp: { format: 'iso', time_zone: 'America/New_York' },
+        // One-hour chunks: the one from 06:00Z starts reading at the seek point on the second 01:00.
+        max_bars_per_request: 2,
+      },
+      {
+        fall_back: {
+          symbols: ['SPY'],
+          interval: '30m',
+          start: '2024-11-03T04:00:00Z',
+          end: '2024-11-04T05:00:00Z',
+        },
+      },
+    );
+    const result = await runCli(['backfill', '--config', config, '--job', 'fall_back']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('success: 50 rows written, 0 rejected');
+    expect(await storage.countRows(dir, 'bars_rejected')).toBe(0);
+    // Rows in ts order, each [provider, symbol, interval, ts, open, high, low, close, volume, …].
+    const rows = JSON.parse((await storage.barSnapshot(dir)).digest) as unknown[][];
+    const expected: number[] = [];
+    for (let ts = FALL_BACK_START; ts < FALL_BACK_END; ts += HALF_HOUR) expected.push(ts);
+    expect(rows.map((row) => Number(row[3]))).toEqual(expected);
+    // Volume counts the file's rows: the bars follow the file's order, the EST hour after the EDT one.
+    const volumes = rows.map((row) => Number(row[8]));
+    expect(volumes).toEqual(volumes.map((_, i) => (volumes[0] as number) + i));
+  });
+});

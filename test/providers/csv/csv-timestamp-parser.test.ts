@@ -74,6 +74,26 @@ describe('CsvTimestampParser', () => {
     );
   });
 
+  it('a repeated wall-clock time after the earlier instant is the later one: row order tells the two hours apart', () => {
+    const parser = iso('America/New_York');
+    const read = (text: string, previous: number): number =>
+      parser.parse(text, 0, text.length, previous);
+    const rows = ['00:30', '01:00', '01:30', '01:00', '01:30', '02:00'];
+    let previous = Number.NEGATIVE_INFINITY;
+    const instants = rows.map((time) => (previous = read(`2024-11-03 ${time}`, previous)));
+    expect(instants.map((ms) => new Date(ms).toISOString())).toEqual([
+      '2024-11-03T04:30:00.000Z',
+      '2024-11-03T05:00:00.000Z',
+      '2024-11-03T05:30:00.000Z',
+      '2024-11-03T06:00:00.000Z',
+      '2024-11-03T06:30:00.000Z',
+      '2024-11-03T07:00:00.000Z',
+    ]);
+    // Only a repeated time moves: elsewhere the previous row changes nothing.
+    expect(read('2024-11-03 02:00', utc('2024-11-03T09:00:00Z'))).toBe(utc('2024-11-03T07:00:00Z'));
+    expect(read('2024-07-02 09:30', utc('2024-07-03T00:00:00Z'))).toBe(utc('2024-07-02T13:30:00Z'));
+  });
+
   it('agrees with Intl for every quarter hour of a year in a zone with DST', () => {
     const parser = iso('Europe/London');
     const format = new Intl.DateTimeFormat('sv-SE', {
