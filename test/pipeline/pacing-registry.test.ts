@@ -4,7 +4,12 @@ import { PacingRegistry } from '../../src/pipeline/policies/pacing-registry.js';
 import { DEFAULT_PHASE_MARGIN_MS } from '../../src/pipeline/policies/token-bucket.js';
 import { FakeTiming } from '../helpers/fake-timing.js';
 
-const pacing: PacingConfig = { requests_per_minute: 60, burst: 2, cooldown_seconds: 30 };
+const pacing: PacingConfig = {
+  requests_per_minute: 60,
+  burst: 2,
+  cooldown_seconds: 30,
+  max_retry_after: 15 * 60_000,
+};
 
 describe('PacingRegistry', () => {
   it('has no bucket for an unpaced provider', () => {
@@ -37,6 +42,7 @@ describe('PacingRegistry', () => {
       requests_per_minute: 6,
       burst: 1,
       cooldown_seconds: 0,
+      max_retry_after: 15 * 60_000,
     });
     const fast = registry.bucketFor('fast', pacing);
     expect(slow).not.toBe(fast);
