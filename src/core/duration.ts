@@ -27,6 +27,8 @@ export function formatDuration(ms: number): string {
 
 /** A millisecond count for people: `115d 17h 46m 39s`, `1m 30s`, `1.5s`, `250ms`. */
 export function describeDuration(ms: number): string {
+  // A Retry-After of 400 digits parses to Infinity.
+  if (ms === Infinity) return 'forever';
   if (ms < 1_000) return `${Math.round(ms)}ms`;
   const parts: string[] = [];
   let left = ms;

@@ -49,5 +49,6 @@ describe('describeDuration', () => {
     expect(describeDuration(1_500)).toBe('1.5s');
     expect(describeDuration(250)).toBe('250ms');
     expect(describeDuration(0)).toBe('0ms');
+    expect(describeDuration(Infinity)).toBe('forever');
   });
 });

@@ -341,6 +341,13 @@ describe('callProvider', () => {
       expect((failure as Error).message).toContain('max_retry_after (2h)');
     });
 
+    it('a Retry-After too long to be a number (Infinity) is refused as forever', async () => {
+      const { timing, provider, options } = setup([{ error: rateLimited(Infinity) }]);
+      const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
+      expect((failure as Error).message).toContain('asked to wait forever');
+      expect(timing.sleeps).toEqual([]);
+    });
+
     it('a 503 whose Retry-After is over the bound fails at once too', async () => {
       const error = new TransientProviderError('fake_1', '503', { retryAfterMs: DAYS_MS });
       const { timing, provider, retries, options } = setup([{ error }]);
