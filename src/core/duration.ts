@@ -24,3 +24,22 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/** A millisecond count for people: `115d 17h 46m 39s`, `1m 30s`, `1.5s`, `250ms`. */
+export function describeDuration(ms: number): string {
+  // A Retry-After of 400 digits parses to Infinity.
+  if (ms === Infinity) return 'forever';
+  if (ms < 1_000) return `${Math.round(ms)}ms`;
+  const parts: string[] = [];
+  let left = ms;
+  for (const unit of ['d', 'h', 'm'] as const) {
+    const size = UNIT_MS[unit] as number;
+    if (left >= size) {
+      parts.push(`${Math.floor(left / size)}${unit}`);
+      left %= size;
+    }
+  }
+  const seconds = Math.round(left) / 1_000;
+  if (seconds > 0 || parts.length === 0) parts.push(`${seconds}s`);
+  return parts.join(' ');
+}

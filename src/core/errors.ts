@@ -1,3 +1,5 @@
+import { describeDuration } from './duration.js';
+
 /**
  * Every error mdp raises on purpose is an MdpError with a stable `code`; the README lists the codes.
  * Messages say what is wrong, where, and how to fix it.
@@ -85,6 +87,30 @@ export class PermanentProviderError extends MdpError {
     options?: { cause?: unknown },
   ) {
     super(`provider ${provider}: ${message}`, options);
+  }
+}
+
+/**
+ * The provider asked to wait (Retry-After) longer than its `pacing.max_retry_after`: the request
+ * fails at once rather than waiting that long or asking again sooner than the server allows.
+ */
+export class ProviderRateLimitedError extends MdpError {
+  readonly code = 'MDP_PROVIDER_RATE_LIMITED';
+
+  constructor(
+    readonly provider: string,
+    /** The wait the server asked for, in milliseconds. */
+    readonly retryAfterMs: number,
+    readonly maxRetryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    const key = `providers.${provider}.pacing.max_retry_after`;
+    super(
+      `provider ${provider} asked to wait ${describeDuration(retryAfterMs)} before the next request ` +
+        `(Retry-After), longer than ${key} (${describeDuration(maxRetryAfterMs)}); failed the ` +
+        `request instead of waiting. Run again later, or raise ${key} to wait that long`,
+      options,
+    );
   }
 }
 

@@ -48,6 +48,20 @@ describe('mdp validate', () => {
     expect(result.stdout).toContain('telemetry: log_level info, metrics on 127.0.0.1:9090');
   });
 
+  it('prints a pacing block that sets only the 429 handling, with a max_retry_after other than 15m', async () => {
+    const text = SAMPLE_TEXT.replace(
+      /pacing:\n( {6}.*\n)+/,
+      'pacing: { cooldown_seconds: 5, max_retry_after: 2h }\n',
+    );
+    expect(text).not.toBe(SAMPLE_TEXT);
+    const dir = dirWith({ 'mdp.yaml': text });
+    const result = await runCli(['validate', '--config', join(dir, 'mdp.yaml')], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      'synthetic_1  synthetic  enabled  pacing no rate cooldown 5s max_retry_after 2h',
+    );
+  });
+
   it('sample with --profile prod and MDP_PG_URI set: timescaledb, password masked', async () => {
     const result = await runCli(['validate', '--config', SAMPLE, '--profile', 'prod'], {
       env: { MDP_PG_URI: PG_URI },

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../src/core/duration.js';
+import { describeDuration, formatDuration, parseDuration } from '../../src/core/duration.js';
 
 describe('parseDuration', () => {
   it('reads a number and a unit into milliseconds', () => {
@@ -37,5 +37,18 @@ describe('formatDuration', () => {
         expect(parseDuration(formatDuration(ms))).toBe(ms);
       }),
     );
+  });
+});
+
+describe('describeDuration', () => {
+  it('writes a wait the way a person reads it', () => {
+    expect(describeDuration(9_999_999_000)).toBe('115d 17h 46m 39s');
+    expect(describeDuration(15 * 60_000)).toBe('15m');
+    expect(describeDuration(90_000)).toBe('1m 30s');
+    expect(describeDuration(3_600_000 + 500)).toBe('1h 0.5s');
+    expect(describeDuration(1_500)).toBe('1.5s');
+    expect(describeDuration(250)).toBe('250ms');
+    expect(describeDuration(0)).toBe('0ms');
+    expect(describeDuration(Infinity)).toBe('forever');
   });
 });

@@ -1,5 +1,8 @@
 import pino from 'pino';
-import type { RetryConfig } from '../../src/core/config/config-schema.js';
+import {
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  type RetryConfig,
+} from '../../src/core/config/config-schema.js';
 import type {
   BatchFetchRequest,
   BatchProvider,
@@ -18,6 +21,10 @@ import {
   type BatchWindow,
   type FetchedWindow,
 } from '../../src/pipeline/runner/fetch-window.js';
+import {
+  RateLimitCooldown,
+  type RateLimitCooldownOptions,
+} from '../../src/pipeline/policies/rate-limit-cooldown.js';
 import { systemTiming } from '../../src/pipeline/timing.js';
 
 /** Quick retries, so a test of "500 then success" takes milliseconds. */
@@ -26,6 +33,12 @@ export const FAST_RETRY: RetryConfig = {
   backoff_seconds: 0.01,
   max_backoff_seconds: 0.05,
   jitter: 'none',
+};
+
+/** A quick 429 cooldown, for the same reason; Retry-After still bounded by the default. */
+export const FAST_COOLDOWN: RateLimitCooldownOptions = {
+  cooldownMs: 10,
+  maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS,
 };
 
 /** What the pipeline saw while fetching. */
@@ -77,7 +90,7 @@ function traced(overrides: Partial<ProviderCallOptions>): {
   const trace: PipelineTrace = { outcomes: [], retries: [] };
   const options: ProviderCallOptions = {
     retry: FAST_RETRY,
-    pacing: undefined,
+    cooldown: new RateLimitCooldown(FAST_COOLDOWN, systemTiming),
     bucket: undefined,
     timeoutMs: 10_000,
     timing: systemTiming,

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import type { PacingConfig } from '../../src/core/config/config-schema.js';
+import {
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  type PacingConfig,
+} from '../../src/core/config/config-schema.js';
 import { PacingRegistry } from '../../src/pipeline/policies/pacing-registry.js';
+import { DEFAULT_COOLDOWN_MS } from '../../src/pipeline/policies/rate-limit-cooldown.js';
 import { DEFAULT_PHASE_MARGIN_MS } from '../../src/pipeline/policies/token-bucket.js';
 import { FakeTiming } from '../helpers/fake-timing.js';
 
-const pacing: PacingConfig = { requests_per_minute: 60, burst: 2, cooldown_seconds: 30 };
+const pacing: PacingConfig = {
+  requests_per_minute: 60,
+  burst: 2,
+  cooldown_seconds: 30,
+  max_retry_after: 15 * 60_000,
+};
 
 describe('PacingRegistry', () => {
   it('has no bucket for an unpaced provider', () => {
@@ -37,6 +46,7 @@ describe('PacingRegistry', () => {
       requests_per_minute: 6,
       burst: 1,
       cooldown_seconds: 0,
+      max_retry_after: 15 * 60_000,
     });
     const fast = registry.bucketFor('fast', pacing);
     expect(slow).not.toBe(fast);
@@ -46,5 +56,24 @@ describe('PacingRegistry', () => {
     slow?.pause(60_000);
     await timing.run(fast?.acquire() ?? Promise.reject(new Error('no bucket')));
     expect(timing.monotonic()).toBe(0);
+  });
+
+  it('a pacing block without a rate has no bucket', () => {
+    const { requests_per_minute: _rate, ...noRate } = pacing;
+    expect(new PacingRegistry(new FakeTiming()).bucketFor('csv_1', noRate)).toBeUndefined();
+  });
+
+  it('gives every provider a 429 cooldown: the defaults without pacing, its settings with', () => {
+    const registry = new PacingRegistry(new FakeTiming());
+    expect(registry.cooldownFor('csv_1', undefined).options).toEqual({
+      cooldownMs: DEFAULT_COOLDOWN_MS,
+      maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS,
+    });
+    expect(DEFAULT_COOLDOWN_MS).toBe(1_000);
+    expect(DEFAULT_MAX_RETRY_AFTER_MS).toBe(15 * 60_000);
+    const paced = registry.cooldownFor('synthetic_1', { ...pacing, max_retry_after: 3_600_000 });
+    expect(paced.options).toEqual({ cooldownMs: 30_000, maxRetryAfterMs: 3_600_000 });
+    // Shared like the bucket: every job of the process sees the same pause.
+    expect(registry.cooldownFor('synthetic_1', pacing)).toBe(paced);
   });
 });

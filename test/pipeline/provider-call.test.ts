@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Bar } from '../../src/core/bar.js';
 import type { PacingConfig, RetryConfig } from '../../src/core/config/config-schema.js';
 import {
   PermanentProviderError,
+  ProviderRateLimitedError,
   RetriesExhaustedError,
   TransientProviderError,
 } from '../../src/core/errors.js';
@@ -12,6 +13,7 @@ import {
   type ProviderCallOptions,
   type RequestOutcome,
 } from '../../src/pipeline/policies/provider-call.js';
+import { PacingRegistry } from '../../src/pipeline/policies/pacing-registry.js';
 import { TokenBucket } from '../../src/pipeline/policies/token-bucket.js';
 import { FakeTiming, settle } from '../helpers/fake-timing.js';
 
@@ -73,11 +75,17 @@ const RETRY: RetryConfig = {
   max_backoff_seconds: 300,
   jitter: 'none',
 };
-const PACING: PacingConfig = { requests_per_minute: 60, burst: 2, cooldown_seconds: 30 };
+const PACING: PacingConfig = {
+  requests_per_minute: 60,
+  burst: 2,
+  cooldown_seconds: 30,
+  max_retry_after: 15 * 60_000,
+};
 
+/** `pacing` builds the cooldown a job would get from that `pacing:` block (none: the defaults). */
 function setup(
   steps: Step[],
-  overrides: Partial<ProviderCallOptions> = {},
+  { pacing, ...overrides }: Partial<ProviderCallOptions> & { pacing?: PacingConfig } = {},
 ): {
   timing: FakeTiming;
   provider: ScriptedProvider;
@@ -91,7 +99,7 @@ function setup(
   const retries: { attempt: number; delayMs: number; error: Error }[] = [];
   const options: ProviderCallOptions = {
     retry: RETRY,
-    pacing: undefined,
+    cooldown: new PacingRegistry(timing).cooldownFor('fake_1', pacing),
     bucket: undefined,
     timeoutMs: 60_000,
     timing,
@@ -277,6 +285,175 @@ describe('callProvider', () => {
       const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
       expect(failure).toBeInstanceOf(RetriesExhaustedError);
       expect(provider.calls).toHaveLength(51);
+    });
+  });
+
+  describe('waits the server asks for (max_retry_after)', () => {
+    /** `Retry-After: 9999999`, as a server once sent: 115 days. */
+    const DAYS_MS = 9_999_999_000;
+
+    it('a 429 asking longer than the default 15m fails at once, naming the wait and the key', async () => {
+      const { timing, provider, outcomes, retries, options } = setup([
+        { error: rateLimited(DAYS_MS) },
+      ]);
+      const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
+      expect(failure).toBeInstanceOf(ProviderRateLimitedError);
+      expect((failure as ProviderRateLimitedError).code).toBe('MDP_PROVIDER_RATE_LIMITED');
+      expect((failure as Error).message).toBe(
+        'provider fake_1 asked to wait 115d 17h 46m 39s before the next request (Retry-After), ' +
+          'longer than providers.fake_1.pacing.max_retry_after (15m); failed the request instead ' +
+          'of waiting. Run again later, or raise providers.fake_1.pacing.max_retry_after to wait that long',
+      );
+      expect((failure as Error).cause).toBeInstanceOf(TransientProviderError);
+      expect(provider.calls).toHaveLength(1);
+      expect(timing.sleeps).toEqual([]);
+      expect(timing.monotonic()).toBe(0);
+      expect(outcomes.map((o) => o.status)).toEqual(['rate_limited']);
+      expect(retries).toEqual([]);
+    });
+
+    it('a paced provider is refused the same way and its bucket is not paused', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
+      const { provider, options } = setup([{ error: rateLimited(DAYS_MS) }], {
+        timing,
+        bucket,
+        pacing: PACING,
+      });
+      const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
+      expect(failure).toBeInstanceOf(ProviderRateLimitedError);
+      // The next request of another chunk starts at once: the refusal left no pause behind.
+      await timing.run(bucket.acquire());
+      expect(timing.monotonic()).toBe(0);
+    });
+
+    it('pacing.max_retry_after moves the bound: 90m is waited under 2h, 3h is refused', async () => {
+      const pacing = { ...PACING, max_retry_after: 2 * 3_600_000 };
+      const waited = setup([{ error: rateLimited(90 * 60_000) }, { bars: BARS }], { pacing });
+      await waited.timing.run(callProvider(waited.provider, request, waited.options));
+      expect(waited.provider.calls.map((c) => c.at)).toEqual([0, 90 * 60_000]);
+
+      const refused = setup([{ error: rateLimited(3 * 3_600_000) }], { pacing });
+      const failure = await refused.timing
+        .run(callProvider(refused.provider, request, refused.options))
+        .catch((e) => e);
+      expect((failure as Error).message).toContain('asked to wait 3h before the next request');
+      expect((failure as Error).message).toContain('max_retry_after (2h)');
+    });
+
+    it('a Retry-After too long to be a number (Infinity) is refused as forever', async () => {
+      const { timing, provider, options } = setup([{ error: rateLimited(Infinity) }]);
+      const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
+      expect((failure as Error).message).toContain('asked to wait forever');
+      expect(timing.sleeps).toEqual([]);
+    });
+
+    it('a 503 whose Retry-After is over the bound fails at once too', async () => {
+      const error = new TransientProviderError('fake_1', '503', { retryAfterMs: DAYS_MS });
+      const { timing, provider, retries, options } = setup([{ error }]);
+      const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
+      expect(failure).toBeInstanceOf(ProviderRateLimitedError);
+      expect(provider.calls).toHaveLength(1);
+      expect(retries).toEqual([]);
+      expect(timing.sleeps).toEqual([]);
+    });
+
+    it('a request timeout past Node’s timer limit still waits in full', async () => {
+      vi.useFakeTimers();
+      try {
+        const { provider, options } = setup(['hang'], {
+          timeoutMs: DAYS_MS,
+          retry: { ...RETRY, max_attempts: 1 },
+        });
+        let settled = false;
+        const call = callProvider(provider, request, options).finally(() => (settled = true));
+        call.catch(() => undefined);
+        await vi.advanceTimersByTimeAsync(1_000);
+        expect(settled).toBe(false);
+        await vi.advanceTimersByTimeAsync(DAYS_MS);
+        await expect(call).rejects.toBeInstanceOf(RetriesExhaustedError);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+  });
+
+  describe('backoff between consecutive 429s', () => {
+    it('without a pacing block, 429s without Retry-After wait 1 s, 2 s, 4 s', async () => {
+      const { timing, provider, options } = setup([
+        { error: rateLimited() },
+        { error: rateLimited() },
+        { error: rateLimited() },
+        { bars: BARS },
+      ]);
+      expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 1_000, 3_000, 7_000]);
+    });
+
+    it('with a pacing block, the bucket pause doubles from cooldown_seconds', async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket({ burst: 2, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
+      const { provider, options } = setup(
+        [{ error: rateLimited() }, { error: rateLimited() }, { bars: BARS }],
+        { timing, bucket, pacing: PACING },
+      );
+      await timing.run(callProvider(provider, request, options));
+      // 30 s then 60 s of pause, each followed by the one-second refill of an emptied bucket.
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 31_000, 92_000]);
+    });
+
+    it('the doubling stops at max_retry_after', async () => {
+      const pacing = { ...PACING, cooldown_seconds: 60, max_retry_after: 3 * 60_000 };
+      const steps: Step[] = [
+        ...Array.from({ length: 4 }, () => ({ error: rateLimited() })),
+        { bars: BARS },
+      ];
+      const { timing, provider, options } = setup(steps, { pacing });
+      await timing.run(callProvider(provider, request, options));
+      const gaps = provider.calls.slice(1).map((c, i) => c.at - (provider.calls[i]?.at ?? 0));
+      expect(gaps).toEqual([60_000, 120_000, 180_000, 180_000]);
+    });
+
+    it('a success starts the doubling over', async () => {
+      const { timing, provider, options } = setup([
+        { error: rateLimited() },
+        { error: rateLimited() },
+        { bars: BARS },
+        { error: rateLimited() },
+        { bars: BARS },
+      ]);
+      await timing.run(callProvider(provider, request, options));
+      await timing.run(callProvider(provider, request, options));
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 1_000, 3_000, 3_000, 4_000]);
+    });
+
+    it('429s to requests already in flight together double the pause once, and hold them all', async () => {
+      const { timing, provider, options } = setup([
+        { error: rateLimited() },
+        { error: rateLimited() },
+        { bars: BARS },
+        { bars: BARS },
+      ]);
+      await timing.run(
+        Promise.all([
+          callProvider(provider, request, options),
+          callProvider(provider, request, options),
+        ]),
+      );
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 0, 1_000, 1_000]);
+    });
+
+    it('a request of another chunk waits out the pause of an unpaced provider', async () => {
+      const { timing, provider, options } = setup([
+        { error: rateLimited() },
+        { bars: BARS },
+        { bars: BARS },
+      ]);
+      const first = callProvider(provider, request, options);
+      await settle();
+      const second = callProvider(provider, request, options);
+      await timing.run(Promise.all([first, second]));
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 1_000, 1_000]);
     });
   });
 

@@ -2,15 +2,21 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type MdpConfig } from '../../src/core/config/load-config.js';
-import { CancelledError, PermanentProviderError } from '../../src/core/errors.js';
+import {
+  CancelledError,
+  PermanentProviderError,
+  ProviderRateLimitedError,
+  TransientProviderError,
+} from '../../src/core/errors.js';
 import type { Provider } from '../../src/core/provider.js';
 import { ProviderRegistry } from '../../src/core/provider-registry.js';
 import { PacingRegistry } from '../../src/pipeline/policies/pacing-registry.js';
 import { RunEvents } from '../../src/pipeline/run-events.js';
 import { JobRunner } from '../../src/pipeline/runner/job-runner.js';
-import { systemTiming } from '../../src/pipeline/timing.js';
+import { systemTiming, type Timing } from '../../src/pipeline/timing.js';
 import { SyntheticProvider } from '../../src/providers/synthetic/synthetic-provider.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { FakeTiming } from '../helpers/fake-timing.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { testConfig } from '../helpers/test-config.js';
 import { stringify } from 'yaml';
@@ -29,6 +35,7 @@ interface Harness {
 async function harness(
   provider?: (name: string) => Provider,
   heartbeatIntervalMs = 5_000,
+  timing: Timing = systemTiming,
 ): Promise<Harness> {
   const dir = tempDir();
   const config = parseConfig(stringify(testConfig(dir, { latencyMs: 5 })), {
@@ -54,7 +61,8 @@ async function harness(
     config,
     store,
     providers,
-    pacing: new PacingRegistry(systemTiming),
+    pacing: new PacingRegistry(timing),
+    timing,
     events,
     logger: silent,
     host: 'test-host',
@@ -113,6 +121,41 @@ describe('JobRunner lifecycle', () => {
       error: 'provider synth: bad credentials: check api_key',
     });
     expect(h.seen).toEqual(['start 1', 'end 1 failure']);
+    await h.store.close();
+  });
+
+  it('live --follow: a provider asking to wait for days fails the run instead of being asked again at every bar close', async () => {
+    const controller = new AbortController();
+    const timing = new FakeTiming({ wallStart: Date.parse('2024-01-02T15:00:10Z') });
+    let refused = 0;
+    const askingForDays = (name: string): Provider => ({
+      name,
+      maxBarsPerRequest: 1000,
+      fetchBars: (request) => {
+        // The first cycle goes through; from the next bar close on the server asks for 115 days.
+        if (request.end <= Date.parse('2024-01-02T15:00:00Z')) return Promise.resolve([]);
+        // Bounded, so a runner that keeps following ends the test instead of hanging it.
+        if (++refused === 5) controller.abort(new CancelledError('interrupted by SIGINT'));
+        return Promise.reject(
+          new TransientProviderError(name, '429 Too Many Requests', {
+            rateLimited: true,
+            retryAfterMs: 9_999_999_000,
+          }),
+        );
+      },
+    });
+    const h = await harness(askingForDays, 5_000, timing);
+    const run = h.runner.run({
+      jobName: 'live_job',
+      mode: 'live',
+      follow: true,
+      signal: controller.signal,
+    });
+    const failure = await timing.run(run, 10_000).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(ProviderRateLimitedError);
+    // One refused request per symbol of the cycle: no second cycle asks again.
+    expect(refused).toBe(2);
+    expect(await h.store.getRun(1)).toMatchObject({ status: 'failure' });
     await h.store.close();
   });
 

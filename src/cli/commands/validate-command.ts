@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_MAX_RETRY_AFTER_MS, type PacingConfig } from '../../core/config/config-schema.js';
 import type { MdpConfig } from '../../core/config/load-config.js';
 import { formatDuration } from '../../core/duration.js';
 import { MdpError, toError } from '../../core/errors.js';
@@ -97,9 +98,7 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
   const providers = Object.entries(config.providers);
   lines.push('', `providers (${providers.length}):`);
   for (const [name, provider] of providers) {
-    const pacing = provider.pacing
-      ? `pacing ${provider.pacing.requests_per_minute}/min burst ${provider.pacing.burst} cooldown ${provider.pacing.cooldown_seconds}s`
-      : 'no pacing';
+    const pacing = provider.pacing ? describePacing(provider.pacing) : 'no pacing';
     const batching =
       provider.type === 'alpaca' && provider.symbols_per_request > 1
         ? `  up to ${provider.symbols_per_request} symbols a request`
@@ -157,4 +156,17 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
     `telemetry: log_level ${telemetry.log_level}, metrics ${telemetry.metrics.enabled ? `on ${telemetry.metrics.host}:${telemetry.metrics.port}` : 'off'}`,
   );
   return config.redactor.redact(lines.join('\n'));
+}
+
+/** `pacing 5/min burst 1 cooldown 60s`, naming max_retry_after only when it is not the default. */
+function describePacing(pacing: PacingConfig): string {
+  const rate =
+    pacing.requests_per_minute === undefined
+      ? 'pacing no rate'
+      : `pacing ${pacing.requests_per_minute}/min burst ${pacing.burst}`;
+  const maxWait =
+    pacing.max_retry_after === DEFAULT_MAX_RETRY_AFTER_MS
+      ? ''
+      : ` max_retry_after ${formatDuration(pacing.max_retry_after)}`;
+  return `${rate} cooldown ${pacing.cooldown_seconds}s${maxWait}`;
 }

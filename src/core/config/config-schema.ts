@@ -119,10 +119,16 @@ const instant = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** Longest Retry-After a provider may ask for when its `pacing:` does not say (15m). */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 15 * 60_000;
+
 export const pacingSchema = z.strictObject({
-  requests_per_minute: positiveNumber,
+  /** Without it the provider has no token bucket; the 429 settings below still apply. */
+  requests_per_minute: positiveNumber.optional(),
   burst: positiveInt.default(1),
   cooldown_seconds: numeric(z.number().nonnegative()).default(60),
+  /** Longest Retry-After mdp waits; a server asking for longer fails the request. */
+  max_retry_after: duration.default(DEFAULT_MAX_RETRY_AFTER_MS),
 });
 
 export const retrySchema = z.strictObject({

@@ -1,6 +1,12 @@
 import type { Bar } from '../../core/bar.js';
-import type { PacingConfig, RetryConfig } from '../../core/config/config-schema.js';
-import { RetriesExhaustedError, TransientProviderError, toError } from '../../core/errors.js';
+import type { RetryConfig } from '../../core/config/config-schema.js';
+import {
+  ProviderRateLimitedError,
+  RetriesExhaustedError,
+  TransientProviderError,
+  toError,
+} from '../../core/errors.js';
+import { setLongTimeout } from '../../core/long-timeout.js';
 import type {
   BatchFetchRequest,
   BatchProvider,
@@ -9,6 +15,7 @@ import type {
   Provider,
 } from '../../core/provider.js';
 import type { Timing } from '../timing.js';
+import type { RateLimitCooldown } from './rate-limit-cooldown.js';
 import { backoffDelayMs, isRetryable } from './retry-policy.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -21,7 +28,8 @@ export interface RequestOutcome {
 
 export interface ProviderCallOptions {
   readonly retry: RetryConfig;
-  readonly pacing: PacingConfig | undefined;
+  /** The provider's 429 cooldown, shared like its bucket (see PacingRegistry). */
+  readonly cooldown: RateLimitCooldown;
   readonly bucket: TokenBucket | undefined;
   readonly timeoutMs: number;
   readonly timing: Timing;
@@ -36,8 +44,10 @@ const MAX_RATE_LIMITED_TRIES = 50;
 
 /**
  * One provider request through pacing, a per-request timeout and the retry policy. A 429 pauses
- * the provider's bucket (cooldown or Retry-After, whichever is longer) and is retried without
- * spending an attempt. Resolves with the provider's answer as it gave it (see toFetchResult).
+ * the provider (its cooldown, doubled per consecutive 429, or Retry-After, whichever is longer)
+ * and is retried without spending an attempt. A server asking to wait longer than
+ * `pacing.max_retry_after` fails the request at once with ProviderRateLimitedError. Resolves with
+ * the provider's answer as it gave it (see toFetchResult).
  */
 export function callProvider(
   provider: Provider,
@@ -65,7 +75,9 @@ async function pacedCall<T>(
   let attempt = 1;
   let rateLimited = 0;
   for (;;) {
-    await options.bucket?.acquire(signal);
+    // A bucket holds the pause itself (it restarts empty, so no burst follows a cooldown).
+    if (options.bucket) await options.bucket.acquire(signal);
+    else await options.cooldown.wait(signal);
     const started = timing.monotonic();
     const timeout = requestTimeout(options.timeoutMs);
     const requestSignal = AbortSignal.any([signal, timeout.signal]);
@@ -76,6 +88,7 @@ async function pacedCall<T>(
         status: 'ok',
         durationMs: timing.monotonic() - started,
       });
+      options.cooldown.succeeded(started);
       return answer;
     } catch (thrown: unknown) {
       signal.throwIfAborted();
@@ -88,26 +101,29 @@ async function pacedCall<T>(
           { cause: error },
         );
       }
-      if (error instanceof TransientProviderError && error.rateLimited) {
-        options.onRequest?.({ provider: providerName, status: 'rate_limited', durationMs });
-        const cooldownMs = (options.pacing?.cooldown_seconds ?? 0) * 1000;
-        const waitMs = Math.max(cooldownMs, error.retryAfterMs ?? 0);
+      const limited = error instanceof TransientProviderError && error.rateLimited;
+      options.onRequest?.({
+        provider: providerName,
+        status: limited ? 'rate_limited' : timeout.signal.aborted ? 'timeout' : 'error',
+        durationMs,
+      });
+      const retryAfter = error instanceof TransientProviderError ? error.retryAfterMs : undefined;
+      const { maxRetryAfterMs } = options.cooldown.options;
+      if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) {
+        throw new ProviderRateLimitedError(providerName, retryAfter, maxRetryAfterMs, {
+          cause: error,
+        });
+      }
+      if (limited) {
+        const waitMs = options.cooldown.rateLimited(started, retryAfter);
         if (++rateLimited <= MAX_RATE_LIMITED_TRIES) {
-          if (options.bucket) options.bucket.pause(waitMs);
-          else await timing.sleep(waitMs, signal);
+          options.bucket?.pause(waitMs);
           continue;
         }
-      } else {
-        options.onRequest?.({
-          provider: providerName,
-          status: timeout.signal.aborted ? 'timeout' : 'error',
-          durationMs,
-        });
       }
       if (!isRetryable(error)) throw error;
       if (attempt >= retry.max_attempts)
         throw new RetriesExhaustedError(providerName, attempt, error);
-      const retryAfter = error instanceof TransientProviderError ? error.retryAfterMs : undefined;
       const delayMs = retryAfter ?? backoffDelayMs(attempt, retry, options.random);
       options.onRetry?.({ attempt, delayMs, error });
       await timing.sleep(delayMs, signal);
@@ -125,11 +141,11 @@ async function pacedCall<T>(
  */
 function requestTimeout(ms: number): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
-  const timer = setTimeout(
+  const clear = setLongTimeout(
     () => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
     ms,
   );
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  return { signal: controller.signal, clear };
 }
 
 /** Settles like `promise`, or rejects once `signal` aborts: a client deaf to its signal cannot hang a run. */

@@ -166,6 +166,7 @@ export class JobRunner {
     const providerConfig = config.providers[providerName] as ProviderConfig;
     const provider = this.deps.providers.get(providerName, providerConfig);
     const bucket = this.deps.pacing.bucketFor(providerName, providerConfig.pacing);
+    const cooldown = this.deps.pacing.cooldownFor(providerName, providerConfig.pacing);
     const retry = providerConfig.retry ?? job.execution.retry;
     const totals = new RunTotalsCounter();
     const timing = this.timing;
@@ -173,7 +174,7 @@ export class JobRunner {
     // Pacing, timeout, retry and their telemetry for one request; `symbol` names it in the log.
     const callOptions = (symbol: string, signal: AbortSignal): ProviderCallOptions => ({
       retry,
-      pacing: providerConfig.pacing,
+      cooldown,
       bucket,
       timeoutMs: providerConfig.request_timeout,
       timing,

@@ -1,4 +1,4 @@
-import { PermanentProviderError, UsageError } from '../../core/errors.js';
+import { PermanentProviderError, ProviderRateLimitedError, UsageError } from '../../core/errors.js';
 import { alignDown, alignUp, intervalMs } from '../../core/interval.js';
 import type { JobRun } from '../../store/store.js';
 import type { JobContext } from './job-context.js';
@@ -48,8 +48,14 @@ export async function runLive(
       first.cycles += 1;
     } catch (error: unknown) {
       // Transient trouble in one cycle is no reason to stop following: the next cycle starts from
-      // the last stored bar, so nothing is skipped. Permanent errors need a person.
-      if (signal.aborted || error instanceof PermanentProviderError || error instanceof UsageError)
+      // the last stored bar, so nothing is skipped. Permanent errors need a person, and so does a
+      // provider asking to wait past max_retry_after: asking again at the next close ignores it.
+      if (
+        signal.aborted ||
+        error instanceof PermanentProviderError ||
+        error instanceof ProviderRateLimitedError ||
+        error instanceof UsageError
+      )
         throw error;
       context.logger.error({ err: error }, 'live cycle failed; retrying at the next bar close');
     }

@@ -277,6 +277,42 @@ describe('parseConfig reports each kind of mistake with its path, position and a
     });
   });
 
+  it('a pacing.max_retry_after that is not a duration', () => {
+    const text = edit(
+      VALID_CONFIG,
+      'cooldown_seconds: 60 }',
+      'cooldown_seconds: 60, max_retry_after: forever }',
+    );
+    expect(onlyIssue(text)).toEqual({
+      path: 'providers.synthetic_1.pacing.max_retry_after',
+      ...positionOf(text, 'forever'),
+      message:
+        '"forever" is not a duration: write a positive number and a unit, like 90s, 15m, 2h or 7d',
+    });
+  });
+
+  it('a pacing.max_retry_after of zero', () => {
+    const text = edit(
+      VALID_CONFIG,
+      'cooldown_seconds: 60 }',
+      'cooldown_seconds: 60, max_retry_after: 0s }',
+    );
+    expect(onlyIssue(text).path).toBe('providers.synthetic_1.pacing.max_retry_after');
+  });
+
+  it('a pacing block may set only the 429 handling, without a rate', () => {
+    const text = edit(
+      VALID_CONFIG,
+      'pacing: { requests_per_minute: 40, burst: 10, cooldown_seconds: 60 }',
+      'pacing: { cooldown_seconds: 5, max_retry_after: 1h }',
+    );
+    expect(parse(text).providers.synthetic_1?.pacing).toEqual({
+      burst: 1,
+      cooldown_seconds: 5,
+      max_retry_after: 3_600_000,
+    });
+  });
+
   it('an unsupported version', () => {
     const text = edit(VALID_CONFIG, 'version: 2', 'version: 3');
     expect(onlyIssue(text)).toEqual({

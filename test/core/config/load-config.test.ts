@@ -19,7 +19,12 @@ describe('parseConfig: the resolved config', () => {
       type: 'synthetic',
       enabled: true,
       seed: 42,
-      pacing: { requests_per_minute: 40, burst: 10, cooldown_seconds: 60 },
+      pacing: {
+        requests_per_minute: 40,
+        burst: 10,
+        cooldown_seconds: 60,
+        max_retry_after: 15 * 60_000,
+      },
       request_timeout: 30_000,
     });
     expect(config.storage.primary).toEqual({
