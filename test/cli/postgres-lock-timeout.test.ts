@@ -100,11 +100,16 @@ describe('mdp backfill while another session holds a table lock on bars_ohlcv', 
     const lock = await lockBars(dir);
     const run = backfill(config);
     try {
-      await waitFor('a retried write', () =>
-        run.output().includes('batch write failed and was rolled back; retrying')
-          ? true
-          : undefined,
-      );
+      await Promise.race([
+        waitFor('a retried write', () =>
+          run.output().includes('batch write failed and was rolled back; retrying')
+            ? true
+            : undefined,
+        ),
+        run.exited.then((early) => {
+          throw new Error(`mdp exited ${early.code} before a retry:\n${early.stderr}`);
+        }),
+      ]);
     } finally {
       await lock.release();
     }
