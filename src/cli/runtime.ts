@@ -50,6 +50,7 @@ export function createStore(config: MdpConfig, hooks: StoreHooks = {}): Store {
       uri: storage.uri,
       schema: storage.schema,
       upsertKeys: storage.write.upsert_keys,
+      timeouts: { statementMs: storage.statement_timeout, lockMs: storage.lock_timeout },
       timescale:
         storage.type === 'timescaledb'
           ? { chunkIntervalMs: storage.timescale.chunk_interval }

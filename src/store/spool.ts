@@ -1,4 +1,5 @@
 import type { Bar } from '../core/bar.js';
+import type { Interval } from '../core/interval.js';
 import type { RejectedBar } from './store.js';
 
 /** A batch the primary storage could not take, kept until it can. */
@@ -27,6 +28,15 @@ export interface Spool {
   oldest(jobName: string, target: string): Promise<SpooledBatch | undefined>;
   /** Forgets a batch once the primary has committed it. */
   remove(seq: number): Promise<void>;
+  /**
+   * Open time of the newest bar held per symbol of one job's series for a primary: where the
+   * job's next fetch begins while the primary cannot take these bars.
+   */
+  newestTs(
+    jobName: string,
+    target: string,
+    series: { readonly provider: string; readonly interval: Interval },
+  ): Promise<Map<string, number>>;
   /** Bars waiting, for one job (or all jobs). */
   depth(jobName?: string): Promise<number>;
   /** Closes the file, if open. Idempotent. */

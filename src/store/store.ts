@@ -144,8 +144,12 @@ export interface Store {
   /** Closes connections. Idempotent. */
   close(): Promise<void>;
 
-  /** Upserts bars on the configured keys, records rejects and the checkpoint, in one transaction. */
-  writeBatch(batch: WriteBatch): Promise<WriteResult>;
+  /**
+   * Upserts bars on the configured keys, records rejects and the checkpoint, in one transaction.
+   * Aborting `signal` cancels a write still waiting on the server (a lock another session holds):
+   * the batch is rolled back whole and the abort reason thrown.
+   */
+  writeBatch(batch: WriteBatch, signal?: AbortSignal): Promise<WriteResult>;
   /** Open time of the newest stored bar of a series, or undefined when there is none. */
   lastBarTs(provider: string, symbol: string, interval: Interval): Promise<number | undefined>;
   /** Stored bars of one series in ts order. For tests, checks and export; not the hot path. */

@@ -331,7 +331,7 @@ describe('mdp validate with PostgreSQL storage', () => {
     const before = await runCli(['validate'], { cwd: dir });
     expect(before.code).toBe(0);
     expect(before.stdout).toMatch(
-      / {2}upsert keys \[provider, symbol, interval, ts\] {2}schema mdp_test_\w+\n/,
+      / {2}upsert keys \[provider, symbol, interval, ts\] {2}schema mdp_test_\w+ {2}statement timeout 5m {2}lock timeout 30s\n/,
     );
     expect(before.stdout).toMatch(
       /^ {2}primary reachable: PostgreSQL \d+\.\d+; bars_ohlcv will be created on first use$/m,
@@ -355,7 +355,9 @@ describe('mdp validate with PostgreSQL storage', () => {
     );
     const result = await runCli(['validate'], { cwd: dir });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/ {2}schema mdp_test_\w+ {2}chunk 1d\n/);
+    expect(result.stdout).toMatch(
+      / {2}schema mdp_test_\w+ {2}chunk 1d {2}statement timeout 5m {2}lock timeout 30s\n/,
+    );
     expect(result.stdout).toMatch(
       /^ {2}primary reachable: PostgreSQL \d+\.\d+; timescaledb not installed: bars_ohlcv will be a plain table$/m,
     );

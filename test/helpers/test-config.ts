@@ -42,6 +42,9 @@ export interface TestConfigOptions {
   readonly spool?: { enabled?: boolean; path?: string; max_bars?: number };
   /** storage.primary.max_size (SQLite), e.g. `200KB`. */
   readonly maxSize?: string;
+  /** storage.primary.lock_timeout and statement_timeout (PostgreSQL), e.g. `300ms`. */
+  readonly lockTimeout?: string;
+  readonly statementTimeout?: string;
   /** A PostgreSQL server other than the run's test server (`storage: 'postgres'` only). */
   readonly postgresUrl?: string;
   /** telemetry.log_level; default warn. */
@@ -85,6 +88,8 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
       primary: {
         ...storagePrimary(options.storage ?? 'sqlite', dir, options.postgresUrl),
         ...(options.maxSize ? { max_size: options.maxSize } : {}),
+        ...(options.lockTimeout ? { lock_timeout: options.lockTimeout } : {}),
+        ...(options.statementTimeout ? { statement_timeout: options.statementTimeout } : {}),
         write: {
           batch_size: options.batchSize ?? 500,
           ...(options.storageRetry ? { retry: options.storageRetry } : {}),

@@ -114,10 +114,15 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
     storage.type === 'timescaledb'
       ? `  chunk ${formatDuration(storage.timescale.chunk_interval)}`
       : '';
+  const timeouts =
+    storage.type === 'sqlite'
+      ? ''
+      : `  statement timeout ${formatDuration(storage.statement_timeout)}` +
+        `  lock timeout ${formatDuration(storage.lock_timeout)}`;
   lines.push(
     '',
     'storage:',
-    `  primary  ${storage.type}  ${storage.uri}  batch ${storage.write.batch_size}  upsert keys [${storage.write.upsert_keys.join(', ')}]${postgres}${chunks}${storage.max_size === undefined ? '' : `  max size ${storage.max_size.toLocaleString('en-US')} bytes`}`,
+    `  primary  ${storage.type}  ${storage.uri}  batch ${storage.write.batch_size}  upsert keys [${storage.write.upsert_keys.join(', ')}]${postgres}${chunks}${timeouts}${storage.max_size === undefined ? '' : `  max size ${storage.max_size.toLocaleString('en-US')} bytes`}`,
   );
   if (reachability !== undefined) lines.push(reachability);
   const spool = config.storage.spool;

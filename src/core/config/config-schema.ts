@@ -381,6 +381,16 @@ export const storageSchema = z.strictObject({
    * back like one on a full disk, which keeps room on a volume shared with other services.
    */
   max_size: byteSize.optional(),
+  /**
+   * postgres/timescaledb: the longest any one statement may run (PostgreSQL's statement_timeout
+   * on every connection; migrations are exempt). A statement past it fails and is retried.
+   */
+  statement_timeout: duration.prefault('5m'),
+  /**
+   * postgres/timescaledb: the longest a statement waits for a lock another session holds
+   * (PostgreSQL's lock_timeout). A write past it is rolled back and retried per `write.retry`.
+   */
+  lock_timeout: duration.prefault('30s'),
   /** timescaledb: how `bars_ohlcv` is partitioned when it becomes a hypertable. */
   timescale: z
     .strictObject({

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Bar } from '../../core/bar.js';
+import type { Interval } from '../../core/interval.js';
 import type { RetryConfig } from '../../core/config/config-schema.js';
 import { StoreError, toError } from '../../core/errors.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
@@ -14,6 +15,7 @@ import type { Timing } from '../timing.js';
 import type { RunEvents } from '../run-events.js';
 import type { Spool } from '../../store/spool.js';
 import type { RunTotalsCounter } from './run-totals-counter.js';
+import { SerialLock } from './serial-lock.js';
 
 export interface BarSinkOptions {
   readonly store: Store;
@@ -28,14 +30,25 @@ export interface BarSinkOptions {
   /** `storage.primary.write.retry`: for writes that failed transiently. */
   readonly retry: RetryConfig;
   readonly random: () => number;
-  /** Cancels the wait between storage retries (never a write in progress). */
+  /**
+   * Cancels the wait between storage retries, and a write still waiting on the server (for a
+   * lock another session holds): that batch is rolled back whole.
+   */
   readonly signal: AbortSignal;
   readonly logger: Logger;
   /**
    * `storage.spool`: batches spooled earlier are written to the primary before anything new;
    * with `keep`, a batch the primary cannot take after its retries is spooled instead of failing.
    */
-  readonly spool?: { readonly spool: Spool; readonly keep: boolean };
+  readonly spool?: {
+    readonly spool: Spool;
+    readonly keep: boolean;
+    /**
+     * Shared by the sinks of one run: concurrent lanes drain one at a time, or two would read the
+     * same oldest batch and both write it.
+     */
+    readonly drainLock?: SerialLock;
+  };
 }
 
 /** The bounded `kind` label of a storage error: its code without the prefix, e.g. `busy`. */
@@ -53,8 +66,11 @@ export function storageErrorKind(error: Error): string {
 export class BarSink {
   /** Whether the spool may hold batches of this job; unknown (true) until looked at. */
   private spoolMayHold = true;
+  private readonly drainLock: SerialLock;
 
-  constructor(private readonly options: BarSinkOptions) {}
+  constructor(private readonly options: BarSinkOptions) {
+    this.drainLock = options.spool?.drainLock ?? new SerialLock();
+  }
 
   async write(
     bars: readonly Bar[],
@@ -107,7 +123,22 @@ export class BarSink {
    * once committed (a crash in between rewrites it: upserts make that harmless). Resolves false
    * while the primary is still unreachable; other errors are thrown.
    */
-  async drainSpool(): Promise<boolean> {
+  drainSpool(): Promise<boolean> {
+    return this.drainLock.run(() => this.drainOldestFirst());
+  }
+
+  /**
+   * Open time of the newest spooled bar per symbol of this job's series (none when nothing is
+   * spooled): bars the primary has not taken yet but that need no fetching again.
+   */
+  async spooledNewest(interval: Interval): Promise<ReadonlyMap<string, number>> {
+    const setting = this.options.spool;
+    if (setting === undefined || !this.spoolMayHold || !this.options.writeEnabled) return new Map();
+    const { store, jobName, provider } = this.options;
+    return setting.spool.newestTs(jobName, store.target, { provider, interval });
+  }
+
+  private async drainOldestFirst(): Promise<boolean> {
     const setting = this.options.spool;
     // With writes disabled the primary is not to be touched, spooled bars included.
     if (setting === undefined || !this.spoolMayHold || !this.options.writeEnabled) return true;
@@ -207,7 +238,7 @@ export class BarSink {
     const started = timing.monotonic();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await store.writeBatch(batch);
+        return await store.writeBatch(batch, this.options.signal);
       } catch (thrown: unknown) {
         const error = toError(thrown);
         const transient = error instanceof StoreError && error.transient;

@@ -22,6 +22,7 @@ import type { JobContext } from './job-context.js';
 import { runBackfill, type BackfillPlanSummary, type BackfillWindow } from './backfill-job.js';
 import { runLive, type LivePlanSummary } from './live-job.js';
 import { RunTotalsCounter } from './run-totals-counter.js';
+import { SerialLock } from './serial-lock.js';
 import { trackedRun } from './tracked-run.js';
 
 export interface JobRunnerDeps {
@@ -203,6 +204,7 @@ export class JobRunner {
         events.emit('provider:retry', { provider: providerName, attempt, delayMs, error });
       },
     });
+    const drainLock = new SerialLock();
     const fetch: JobContext['fetch'] = (request, signal) =>
       fetchWindow(
         request,
@@ -263,7 +265,7 @@ export class JobRunner {
           logger,
           // Live runs drain the spool; only a follow keeps batches in it, as it outlives outages.
           ...(this.deps.spool && options.mode === 'live'
-            ? { spool: { spool: this.deps.spool, keep: Boolean(options.follow) } }
+            ? { spool: { spool: this.deps.spool, keep: Boolean(options.follow), drainLock } }
             : {}),
         }),
     };

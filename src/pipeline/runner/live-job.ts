@@ -1,4 +1,9 @@
-import { PermanentProviderError, ProviderRateLimitedError, UsageError } from '../../core/errors.js';
+import {
+  PermanentProviderError,
+  ProviderRateLimitedError,
+  StoreError,
+  UsageError,
+} from '../../core/errors.js';
 import { alignDown, alignUp, intervalMs } from '../../core/interval.js';
 import type { JobRun } from '../../store/store.js';
 import type { JobContext } from './job-context.js';
@@ -47,19 +52,28 @@ export async function runLive(
       await liveCycle(context, run, options.concurrency, signal);
       first.cycles += 1;
     } catch (error: unknown) {
-      // Transient trouble in one cycle is no reason to stop following: the next cycle starts from
-      // the last stored bar, so nothing is skipped. Permanent errors need a person, and so does a
-      // provider asking to wait past max_retry_after: asking again at the next close ignores it.
-      if (
-        signal.aborted ||
-        error instanceof PermanentProviderError ||
-        error instanceof ProviderRateLimitedError ||
-        error instanceof UsageError
-      )
-        throw error;
+      if (signal.aborted || !healsByItself(error)) throw error;
       context.logger.error({ err: error }, 'live cycle failed; retrying at the next bar close');
     }
   }
+}
+
+/**
+ * Whether a failed cycle is worth trying again at the next bar close: the next cycle starts from
+ * the last stored bar, so nothing is skipped. Permanent provider errors, a provider asking to wait
+ * past max_retry_after, usage errors and storage
+ * errors the store does not call transient (a full disk or spool, a read-only, corrupt or
+ * forbidden database) need a person: following on would only log them at every bar close.
+ */
+export function healsByItself(error: unknown): boolean {
+  if (
+    error instanceof PermanentProviderError ||
+    error instanceof UsageError ||
+    // Asking again at the next bar close would ignore the wait the provider asked for.
+    error instanceof ProviderRateLimitedError
+  )
+    return false;
+  return !(error instanceof StoreError) || error.transient;
 }
 
 async function liveCycle(
@@ -74,11 +88,14 @@ async function liveCycle(
   const sink = context.dryRun ? undefined : context.sink(run.runId);
   // Bars spooled during an outage reach the primary before the cycle reads where it stands.
   await sink?.drainSpool();
+  // What the spool still holds (the primary not taking writes) is not fetched again: otherwise
+  // every cycle of an outage would spool the whole window since the last stored bar once more.
+  const spooled = (await sink?.spooledNewest(interval)) ?? new Map<string, number>();
   const now = timing.now();
   const end = alignDown(now, interval);
   const series: LiveSeriesPlan[] = [];
   for (const symbol of dataset.symbols) {
-    const last = await store.lastBarTs(providerName, symbol, interval);
+    const last = latest(await store.lastBarTs(providerName, symbol, interval), spooled.get(symbol));
     const horizon = alignUp(now - context.job.live.max_catchup, interval);
     let start =
       last === undefined ? alignUp(now - context.job.live.lookback, interval) : last + step;
@@ -162,6 +179,12 @@ async function liveCycle(
     pending = more;
   }
   return summary;
+}
+
+/** The later of two open times, either possibly unknown. */
+function latest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.max(a, b);
 }
 
 /** Symbols of one live request: they start at the same bar. */

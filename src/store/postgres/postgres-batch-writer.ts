@@ -90,8 +90,11 @@ export class PostgresBatchWriter {
     this.duplicates = new DuplicateKeyFilter(upsertKeys);
   }
 
-  /** Writes the batch atomically; `now` stamps ingested_at and the checkpoint. */
-  async writeBatch(batch: WriteBatch, now: number): Promise<WriteResult> {
+  /**
+   * Writes the batch atomically; `now` stamps ingested_at and the checkpoint; `signal` cancels
+   * the statement in flight.
+   */
+  async writeBatch(batch: WriteBatch, now: number, signal?: AbortSignal): Promise<WriteResult> {
     const { bars, runId, checkpoint } = batch;
     const rejected = batch.rejected ?? [];
     const { keep, result } = this.duplicates.collapse(bars);
@@ -101,24 +104,29 @@ export class PostgresBatchWriter {
     // Encoded before a connection is taken: a bar the encoder refuses costs no round trip.
     const data = result.rowsWritten > 0 ? this.encoder.encode(bars, keep) : undefined;
 
-    await inTransaction(this.pool, BEGIN_AND_STAGE, async (client) => {
-      if (data !== undefined) {
-        const copy = client.query(copyFrom(COPY_INTO_STAGING));
-        copy.end(data);
-        await finished(copy);
-        await client.query({ ...this.upsert, values: [runId, now] });
-      }
-      if (rejected.length > 0) await this.writeRejects(client, runId, rejected);
-      if (checkpoint !== undefined) {
-        const complete = isCompleteCheckpoint(checkpoint);
-        // A rerun with another chunk size covers an old short chunk without sharing its key.
-        if (complete) await client.query(this.deleteCoveredIncomplete, checkpointKey(checkpoint));
-        await client.query(
-          this.upsertCheckpoint,
-          checkpointUpsertValues(checkpoint, runId, now, complete),
-        );
-      }
-    });
+    await inTransaction(
+      this.pool,
+      BEGIN_AND_STAGE,
+      async (client) => {
+        if (data !== undefined) {
+          const copy = client.query(copyFrom(COPY_INTO_STAGING));
+          copy.end(data);
+          await finished(copy);
+          await client.query({ ...this.upsert, values: [runId, now] });
+        }
+        if (rejected.length > 0) await this.writeRejects(client, runId, rejected);
+        if (checkpoint !== undefined) {
+          const complete = isCompleteCheckpoint(checkpoint);
+          // A rerun with another chunk size covers an old short chunk without sharing its key.
+          if (complete) await client.query(this.deleteCoveredIncomplete, checkpointKey(checkpoint));
+          await client.query(
+            this.upsertCheckpoint,
+            checkpointUpsertValues(checkpoint, runId, now, complete),
+          );
+        }
+      },
+      signal,
+    );
     return result;
   }
 

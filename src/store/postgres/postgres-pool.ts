@@ -51,12 +51,25 @@ const types = {
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/** How long a statement may run, and wait for a lock, before the server cancels it. */
+export interface PostgresTimeouts {
+  /** `storage.primary.statement_timeout` */
+  readonly statementMs: number;
+  /** `storage.primary.lock_timeout` */
+  readonly lockMs: number;
+}
+
+/** The config's defaults, for stores opened without a config (tools, tests). */
+export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = { statementMs: 300_000, lockMs: 30_000 };
+
 /** Options of `createPostgresPool`. */
 export interface PostgresPoolOptions {
   /** Connections at most: the runner's concurrent writes plus heartbeats and reads. */
   readonly max: number;
   /** Gives up on an unreachable server after this long. */
   readonly connectTimeoutMs: number;
+  /** Set on every connection at login, so no statement (a heartbeat included) waits forever. */
+  readonly timeouts?: PostgresTimeouts;
 }
 
 /**
@@ -67,6 +80,7 @@ export interface PostgresPoolOptions {
  * released, and the pool opens fresh ones once the server is back.
  */
 export function createPostgresPool(uri: string, options: PostgresPoolOptions): pg.Pool {
+  const timeouts = options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS;
   const pool = new pg.Pool({
     connectionString: uri,
     max: options.max,
@@ -77,7 +91,12 @@ export function createPostgresPool(uri: string, options: PostgresPoolOptions): p
     fallback_application_name: 'mdp',
     // Float output must round-trip exactly whatever the server's default: with 3, PostgreSQL 12+
     // prints the shortest exact form, older servers 17 significant digits.
-    options: '-c extra_float_digits=3',
+    // Without timeouts, a table lock held by another session stalls a write for good while the
+    // run's heartbeats (on other tables) stay healthy.
+    options:
+      '-c extra_float_digits=3' +
+      ` -c statement_timeout=${Math.round(timeouts.statementMs)}` +
+      ` -c lock_timeout=${Math.round(timeouts.lockMs)}`,
     types,
   });
   pool.on('connect', (client) => client.on('error', ignoreConnectionError));

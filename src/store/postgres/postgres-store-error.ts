@@ -1,6 +1,7 @@
+import { formatDuration } from '../../core/duration.js';
 import { MdpError, StoreError } from '../../core/errors.js';
 import { redactUri } from '../../core/redact.js';
-import type { PostgresEndpoint } from './postgres-pool.js';
+import type { PostgresEndpoint, PostgresTimeouts } from './postgres-pool.js';
 import { formatEndpoint } from './postgres-pool.js';
 
 /** The `storage` label of every error this backend raises. */
@@ -34,6 +35,8 @@ const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE', '57P01', '57P02', '57P03
 const UNREACHABLE = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
 /** Lock conflicts that a rolled-back transaction can simply try again. */
 const CONTENTION = new Set(['40P01', '40001', '55P03', '53300']);
+/** query_canceled: statement_timeout, or a cancel request (ours on a signal, or an operator's). */
+const QUERY_CANCELED = '57014';
 
 /**
  * Turns whatever node-postgres or the socket threw into a StoreError that names the server (never
@@ -43,6 +46,7 @@ export function postgresStoreError(
   error: unknown,
   endpoint: PostgresEndpoint,
   action: PostgresAction,
+  timeouts?: PostgresTimeouts,
 ): MdpError {
   if (error instanceof MdpError) return error;
   const code = codeOf(error);
@@ -107,6 +111,32 @@ export function postgresStoreError(
       'MDP_STORE_CONNECTION_LOST',
       `lost the connection to ${where}: ${detail}. The server restarted, or the network or a ` +
         'proxy dropped the connection; the transaction in flight was rolled back.',
+      true,
+    );
+  }
+  // Waits past a limit end the same way whoever holds the lock: rolled back, tried again later.
+  if (code === '55P03' && /lock timeout/i.test(message)) {
+    const limit = timeouts === undefined ? '' : ` (${formatDuration(timeouts.lockMs)})`;
+    return fail(
+      'MDP_STORE_BUSY',
+      `${where} waited past storage.primary.lock_timeout${limit} for a lock another session ` +
+        `holds: ${detail}. The transaction was rolled back and can be retried; find the ` +
+        'holder in pg_locks / pg_stat_activity, or raise lock_timeout.',
+      true,
+    );
+  }
+  if (code === QUERY_CANCELED) {
+    const timedOut = /statement timeout/i.test(message);
+    const limit =
+      timedOut && timeouts !== undefined ? ` (${formatDuration(timeouts.statementMs)})` : '';
+    return fail(
+      'MDP_STORE_TIMEOUT',
+      timedOut
+        ? `a statement on ${where} ran past storage.primary.statement_timeout${limit}: ` +
+            `${detail}. The transaction was rolled back and can be retried; if the server is ` +
+            'merely slow, raise statement_timeout.'
+        : `a statement on ${where} was cancelled: ${detail}. The transaction was rolled back ` +
+            'and can be retried.',
       true,
     );
   }

@@ -28,9 +28,11 @@ import { migratePostgres } from './postgres-migrate.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import {
   createPostgresPool,
+  DEFAULT_POSTGRES_TIMEOUTS,
   formatEndpoint,
   postgresEndpoint,
   type PostgresEndpoint,
+  type PostgresTimeouts,
 } from './postgres-pool.js';
 import { postgresStoreError, type PostgresAction } from './postgres-store-error.js';
 import { msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
@@ -50,6 +52,8 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number;
   /** How long to wait for a connection before giving up (default 10 s). */
   readonly connectTimeoutMs?: number;
+  /** `storage.primary.statement_timeout` and `lock_timeout` (default 5 min and 30 s). */
+  readonly timeouts?: PostgresTimeouts;
   /** Epoch milliseconds; injectable so tests can move time. */
   readonly clock?: () => number;
   /** This machine's name, compared with `job_runs.host` to judge pids. */
@@ -86,6 +90,7 @@ export class PostgresStore implements Store {
   private readonly schema: string;
   private readonly endpoint: PostgresEndpoint;
   private readonly host: RunHost;
+  private readonly timeouts: PostgresTimeouts;
   private session: Session | undefined;
   private layout: HypertableOutcome | undefined;
   private readonly sql: {
@@ -105,6 +110,7 @@ export class PostgresStore implements Store {
       this.target,
     );
     this.host = runHost(options);
+    this.timeouts = options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS;
     const s = this.schema;
     this.sql = {
       lastBarTs: `
@@ -135,6 +141,7 @@ export class PostgresStore implements Store {
     const pool = createPostgresPool(this.options.uri, {
       max: this.options.poolSize ?? 10,
       connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
+      timeouts: this.timeouts,
     });
     // An idle connection the server drops must not crash the process: the pool replaces it.
     pool.on('error', (error) =>
@@ -145,7 +152,7 @@ export class PostgresStore implements Store {
       client = await pool.connect();
     } catch (error: unknown) {
       await pool.end();
-      throw postgresStoreError(error, this.endpoint, 'connect');
+      throw postgresStoreError(error, this.endpoint, 'connect', this.timeouts);
     }
     try {
       await this.prepare(client);
@@ -153,7 +160,7 @@ export class PostgresStore implements Store {
     } catch (error: unknown) {
       client.release(true);
       await pool.end();
-      throw postgresStoreError(error, this.endpoint, 'open');
+      throw postgresStoreError(error, this.endpoint, 'open', this.timeouts);
     }
     this.session = {
       pool,
@@ -169,8 +176,8 @@ export class PostgresStore implements Store {
     await session?.pool.end();
   }
 
-  async writeBatch(batch: WriteBatch): Promise<WriteResult> {
-    return this.guard('write', (s) => s.writer.writeBatch(batch, this.host.clock()));
+  async writeBatch(batch: WriteBatch, signal?: AbortSignal): Promise<WriteResult> {
+    return this.guard('write', (s) => s.writer.writeBatch(batch, this.host.clock(), signal));
   }
 
   async lastBarTs(
@@ -270,6 +277,14 @@ export class PostgresStore implements Store {
 
   /** Migrates, checks the stored layout against the config, and sets up TimescaleDB if asked. */
   private async prepare(client: pg.PoolClient): Promise<void> {
+    // A migration may rewrite a large table; the session's limit comes back before the pool
+    // hands the connection to anyone else.
+    await client.query('SET statement_timeout = 0');
+    await this.prepareSchema(client);
+    await client.query('RESET statement_timeout');
+  }
+
+  private async prepareSchema(client: pg.PoolClient): Promise<void> {
     const { latest } = await migratePostgres(
       client,
       POSTGRES_MIGRATIONS,
@@ -323,7 +338,7 @@ export class PostgresStore implements Store {
     try {
       return await work(session);
     } catch (error: unknown) {
-      throw postgresStoreError(error, this.endpoint, action);
+      throw postgresStoreError(error, this.endpoint, action, this.timeouts);
     }
   }
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Bar } from '../../core/bar.js';
+import type { Interval } from '../../core/interval.js';
 import { StoreError } from '../../core/errors.js';
 import type { Spool, SpooledBatch } from '../spool.js';
 import type { RejectedBar } from '../store.js';
@@ -105,6 +106,30 @@ export class SqliteSpool implements Spool {
     this.guard('write', false, (db) => {
       db.prepare('DELETE FROM spooled_batches WHERE seq = ?').run(seq);
     });
+  }
+
+  async newestTs(
+    jobName: string,
+    target: string,
+    series: { readonly provider: string; readonly interval: Interval },
+  ): Promise<Map<string, number>> {
+    // Bars are held as JSON (a batch is one row), so this reads through them; the spool is
+    // bounded and only asked while it holds something.
+    const rows =
+      this.guard('read', false, (db) =>
+        db
+          .prepare<[string, string, string, string], { symbol: string; ts: number }>(
+            `SELECT json_extract(bar.value, '$.symbol') AS symbol,
+               max(json_extract(bar.value, '$.ts')) AS ts
+             FROM spooled_batches, json_each(spooled_batches.bars) AS bar
+             WHERE job_name = ? AND target = ?
+               AND json_extract(bar.value, '$.provider') = ?
+               AND json_extract(bar.value, '$.interval') = ?
+             GROUP BY 1`,
+          )
+          .all(jobName, target, series.provider, series.interval),
+      ) ?? [];
+    return new Map(rows.map((row) => [row.symbol, row.ts]));
   }
 
   async depth(jobName?: string): Promise<number> {

@@ -31,6 +31,8 @@ describe('parseConfig: the resolved config', () => {
       type: 'sqlite',
       uri: 'sqlite:/srv/mdp/data/marketdata.db',
       schema: 'public',
+      statement_timeout: 300_000,
+      lock_timeout: 30_000,
       timescale: { chunk_interval: 7 * 86_400_000 },
       write: {
         batch_size: 1000,
@@ -120,6 +122,19 @@ describe('parseConfig: the resolved config', () => {
     expect(parse(withSize('1.5GB')).storage.primary.max_size).toBe(1.5 * 1024 ** 3);
     expect(() => parse(withSize('20 parsecs'))).toThrow(
       /"20 parsecs" is not a size: write a number and a unit, like 512MB or 2GB/,
+    );
+  });
+
+  it('storage.primary.statement_timeout and lock_timeout are durations', () => {
+    const withTimeouts = (statement: string, lock: string) =>
+      VALID_CONFIG.replace(
+        '    write: { batch_size',
+        `    statement_timeout: ${statement}\n    lock_timeout: ${lock}\n    write: { batch_size`,
+      );
+    const { primary } = parse(withTimeouts('90s', '250ms')).storage;
+    expect([primary.statement_timeout, primary.lock_timeout]).toEqual([90_000, 250]);
+    expect(() => parse(withTimeouts('90s', 'soon'))).toThrow(
+      /storage\.primary\.lock_timeout: "soon" is not a duration/,
     );
   });
 });

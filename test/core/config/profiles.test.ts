@@ -38,6 +38,8 @@ describe('profiles', () => {
       type: 'sqlite',
       uri: 'sqlite:/srv/mdp/data/marketdata.db',
       schema: 'public',
+      statement_timeout: 300_000,
+      lock_timeout: 30_000,
       timescale: { chunk_interval: 7 * 86_400_000 },
       write: {
         batch_size: 250,
