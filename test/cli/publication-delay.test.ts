@@ -118,7 +118,7 @@ describe.each(STORAGE_KINDS)('a provider that publishes late, into %s', (kind) =
     }
     const table = await runCli(['status', '--config', config, '--job', 'recent']);
     expect(table.stdout).toMatch(/PROVISIONAL/);
-    expect(table.stdout).toMatch(/provisional chunks of recent \(2;/);
+    expect(table.stdout).toMatch(/provisional chunks of recent, within .*publication_delay \(2;/);
 
     // The provider publishes the tail; a plain rerun (no --force) asks for the tail only.
     published = 0;
@@ -126,7 +126,9 @@ describe.each(STORAGE_KINDS)('a provider that publishes late, into %s', (kind) =
     const rerun = await runCli(backfill);
     expect(rerun.code, rerun.stderr).toBe(0);
     const rerunRequests = server.requests.slice(asked);
-    expect(rerunRequests).toHaveLength(SYMBOLS.length);
+    // One request a symbol, or two when the edge moved on a minute since the first run.
+    expect(rerunRequests.length).toBeGreaterThanOrEqual(SYMBOLS.length);
+    expect(rerunRequests.length).toBeLessThanOrEqual(2 * SYMBOLS.length);
     for (const request of rerunRequests) {
       const askedFrom = Number(request.url.pathname.split('/')[8]);
       expect(askedFrom).toBeGreaterThanOrEqual(to - DELAY);
@@ -136,7 +138,10 @@ describe.each(STORAGE_KINDS)('a provider that publishes late, into %s', (kind) =
     for (const symbol of SYMBOLS) expect(storedTimes(after.digest, symbol)).toEqual(every);
     expect(await storage.countRows(dir, 'bars_ohlcv')).toBe(120);
     // The tail is still within the delay: it stays provisional until a run after it settles.
-    expect((await statusOf(config))?.provisional_chunks).toHaveLength(2);
+    const still = (await statusOf(config))?.provisional_chunks ?? [];
+    expect(still.map((chunk) => [chunk.symbol, Date.parse(chunk.window_end)]).sort()).toEqual(
+      SYMBOLS.map((symbol) => [symbol, to]),
+    );
 
     // An operator on a real-time plan: with no delay the tail is final and no longer listed.
     writeConfig(dir, kind, server.url, { from, to }, { publication_delay: '0s' });

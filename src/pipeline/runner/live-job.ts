@@ -1,7 +1,8 @@
 import { PermanentProviderError, UsageError } from '../../core/errors.js';
-import { alignDown, alignUp, intervalMs } from '../../core/interval.js';
+import { alignUp, intervalMs } from '../../core/interval.js';
 import type { JobRun } from '../../store/store.js';
 import type { JobContext } from './job-context.js';
+import { publicationEdge } from './publication-edge.js';
 import { runPool } from './run-pool.js';
 import { symbolsPerBatch } from './symbol-batches.js';
 
@@ -27,8 +28,9 @@ export interface LivePlanSummary {
 const SETTLE_MS = 500;
 
 /**
- * Live: per symbol, fetch from the last stored bar (or `now - lookback`) to the last closed bar
- * and write; with `follow`, repeat at every bar close until cancelled.
+ * Live: per symbol, fetch from the last stored bar (or `now - lookback`) to the last published bar
+ * (closed at least the provider's `publication_delay` ago) and write; with `follow`, repeat each
+ * time another bar is published, until cancelled.
  */
 export async function runLive(
   context: JobContext,
@@ -39,10 +41,11 @@ export async function runLive(
   const first = await liveCycle(context, run, options.concurrency, signal);
   if (!options.follow || context.dryRun) return first;
   const step = intervalMs(context.dataset.interval);
+  const delay = context.providerConfig.publication_delay;
   for (;;) {
     const now = context.timing.now();
-    const nextClose = alignDown(now, context.dataset.interval) + step;
-    await context.timing.sleep(nextClose - now + SETTLE_MS, signal);
+    const nextPublished = publicationEdge(now, delay, context.dataset.interval) + step + delay;
+    await context.timing.sleep(nextPublished - now + SETTLE_MS, signal);
     try {
       await liveCycle(context, run, options.concurrency, signal);
       first.cycles += 1;
@@ -69,7 +72,9 @@ async function liveCycle(
   // Bars spooled during an outage reach the primary before the cycle reads where it stands.
   await sink?.drainSpool();
   const now = timing.now();
-  const end = alignDown(now, interval);
+  // Never past the publication edge: a bar stored beyond a late one would start the next cycle
+  // after it, and the late bar would never be asked for again.
+  const end = publicationEdge(now, context.providerConfig.publication_delay, interval);
   const series: LiveSeriesPlan[] = [];
   for (const symbol of dataset.symbols) {
     const last = await store.lastBarTs(providerName, symbol, interval);
