@@ -129,7 +129,7 @@ const providerCommon = {
   publication_delay: delay.prefault('0s'),
 };
 
-/** Polygon's free and Starter plans serve aggregates 15 minutes late (status DELAYED). */
+/** Polygon's free plan, like its stock plans below real time, serves aggregates 15 minutes late. */
 const POLYGON_DELAYED_PLAN = '15m';
 
 /**
