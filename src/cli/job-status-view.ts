@@ -11,7 +11,7 @@ export interface JobStatus extends JobSummary {
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const count = (n: number): string => n.toLocaleString('en-US');
 
-/** Incomplete chunks listed one by one in the text view; the rest are counted. */
+/** Incomplete or provisional chunks listed one by one in the text view; the rest are counted. */
 const LISTED_CHUNKS = 10;
 
 function runCell(run: JobRun | undefined): string {
@@ -31,9 +31,18 @@ function chunkLine(chunk: Checkpoint): string {
   );
 }
 
+/** The text lines of one kind of chunk of a job, at most LISTED_CHUNKS of them, then a count. */
+function chunkLines(title: string, chunks: readonly Checkpoint[]): string[] {
+  if (chunks.length === 0) return [];
+  const lines = ['', `${title} (${chunks.length}; the next backfill fetches them again):`];
+  lines.push(...chunks.slice(0, LISTED_CHUNKS).map(chunkLine));
+  if (chunks.length > LISTED_CHUNKS) lines.push(`  … and ${chunks.length - LISTED_CHUNKS} more`);
+  return lines;
+}
+
 /**
- * Per job: last run, last success, the active run with its heartbeat age, incomplete chunks,
- * rejected bars by reason and spooled bars; then the incomplete chunks themselves.
+ * Per job: last run, last success, the active run with its heartbeat age, incomplete and
+ * provisional chunks, rejected bars by reason and spooled bars; then those chunks themselves.
  */
 export function formatJobStatuses(jobs: readonly JobStatus[], now: number): string {
   const header = [
@@ -42,6 +51,7 @@ export function formatJobStatuses(jobs: readonly JobStatus[], now: number): stri
     'LAST SUCCESS',
     'RUNNING',
     'INCOMPLETE',
+    'PROVISIONAL',
     'SPOOLED',
     'REJECTED',
   ];
@@ -55,19 +65,19 @@ export function formatJobStatuses(jobs: readonly JobStatus[], now: number): stri
       ? '-'
       : `${job.running.runId} (pid ${job.running.pid}, heartbeat ${formatElapsed(Math.max(0, now - job.running.heartbeatAt))} ago)`,
     String(job.incompleteChunks.length),
+    String(job.provisionalChunks.length),
     job.spoolBars === 0 ? '-' : `${count(job.spoolBars)} bars`,
     rejectedCell(job.rejectedByReason),
   ]);
   const lines = [formatTable([header, ...rows])];
   for (const job of jobs) {
-    const chunks = job.incompleteChunks;
-    if (chunks.length === 0) continue;
+    lines.push(...chunkLines(`incomplete chunks of ${job.jobName}`, job.incompleteChunks));
     lines.push(
-      '',
-      `incomplete chunks of ${job.jobName} (${chunks.length}; the next backfill fetches them again):`,
-      ...chunks.slice(0, LISTED_CHUNKS).map(chunkLine),
+      ...chunkLines(
+        `provisional chunks of ${job.jobName}, within the provider's publication_delay`,
+        job.provisionalChunks,
+      ),
     );
-    if (chunks.length > LISTED_CHUNKS) lines.push(`  … and ${chunks.length - LISTED_CHUNKS} more`);
   }
   return lines.join('\n');
 }
@@ -80,6 +90,19 @@ function runRef(run: JobRun | undefined): Record<string, unknown> | null {
     dry_run: run.dryRun,
     started_at: iso(run.startedAt),
     completed_at: run.completedAt === null ? null : iso(run.completedAt),
+  };
+}
+
+function chunkJson(chunk: Checkpoint): Record<string, unknown> {
+  return {
+    provider: chunk.provider,
+    symbol: chunk.symbol,
+    interval: chunk.interval,
+    window_start: iso(chunk.windowStart),
+    window_end: iso(chunk.windowEnd),
+    rows: chunk.rows,
+    expected_rows: chunk.expectedRows,
+    run_id: chunk.runId,
   };
 }
 
@@ -100,16 +123,8 @@ export function jobStatusJson(job: JobStatus, now: number): Record<string, unkno
             heartbeat_at: iso(job.running.heartbeatAt),
             heartbeat_age_seconds: Math.max(0, now - job.running.heartbeatAt) / 1000,
           },
-    incomplete_chunks: job.incompleteChunks.map((chunk) => ({
-      provider: chunk.provider,
-      symbol: chunk.symbol,
-      interval: chunk.interval,
-      window_start: iso(chunk.windowStart),
-      window_end: iso(chunk.windowEnd),
-      rows: chunk.rows,
-      expected_rows: chunk.expectedRows,
-      run_id: chunk.runId,
-    })),
+    incomplete_chunks: job.incompleteChunks.map(chunkJson),
+    provisional_chunks: job.provisionalChunks.map(chunkJson),
     rejected_by_reason: job.rejectedByReason,
     spool_bars: job.spoolBars,
   };

@@ -26,14 +26,24 @@ export function formatRunEnd(end: RunEndEvent): string {
     `run ${run.runId} ${run.jobName}${dry} ${end.status}: ${count(totals.rowsWritten)} rows written, ` +
     `${count(totals.rejected)} rejected, ${count(totals.batches)} batches in ${formatElapsed(durationMs)} ` +
     `(${count(rate)} bars/s)`;
-  if (totals.incompleteChunks === 0) return line;
-  const chunks =
-    totals.incompleteChunks === 1 ? '1 chunk' : `${count(totals.incompleteChunks)} chunks`;
-  return (
-    `${line}\n${chunks} stayed short of the provider's window and ${totals.incompleteChunks === 1 ? 'is' : 'are'} recorded ` +
-    'incomplete (mdp status lists them); the next run fetches them again'
-  );
+  const notes = [line];
+  if (totals.incompleteChunks > 0) {
+    notes.push(
+      `${chunkCount(totals.incompleteChunks)} stayed short of the provider's window and ${totals.incompleteChunks === 1 ? 'is' : 'are'} recorded ` +
+        'incomplete (mdp status lists them); the next run fetches them again',
+    );
+  }
+  if (totals.provisionalChunks > 0) {
+    notes.push(
+      `${chunkCount(totals.provisionalChunks)} ${totals.provisionalChunks === 1 ? 'is' : 'are'} provisional: ` +
+        "they end within the provider's publication_delay, so bars may still be published into them " +
+        '(mdp status lists them); the next run fetches them again',
+    );
+  }
+  return notes.join('\n');
 }
+
+const chunkCount = (n: number): string => (n === 1 ? '1 chunk' : `${count(n)} chunks`);
 
 /** The plan a dry run (or the start of a run) describes. */
 export function formatPlan(plan: BackfillPlanSummary | LivePlanSummary): string {

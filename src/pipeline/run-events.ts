@@ -7,6 +7,8 @@ export interface RunTotals extends RunProgress {
   readonly rejected: number;
   /** Backfill chunks stored short of their window, to be fetched again by the next run. */
   readonly incompleteChunks: number;
+  /** Backfill chunks fetched within the provider's publication delay, fetched again next run. */
+  readonly provisionalChunks: number;
 }
 
 export interface RunEndEvent {

@@ -18,6 +18,7 @@ export interface CheckpointRow {
   completedAt: number;
   expectedRows: number | null;
   complete: boolean;
+  provisional: boolean;
 }
 
 /** The row as the protocol's Checkpoint; intervals were validated when the chunk was written. */
@@ -54,21 +55,22 @@ export function isCompleteCheckpoint(checkpoint: CheckpointInput): boolean {
 
 /**
  * The parameters of the checkpoint upsert, in column order: the key, then rows, run_id,
- * completed_at, expected_rows and complete. `complete` comes already in the dialect's form
- * (a boolean for PostgreSQL, 0 or 1 for SQLite, which binds no booleans).
+ * completed_at, expected_rows, complete and provisional. `flag` puts a boolean in the dialect's
+ * form (a boolean for PostgreSQL, 0 or 1 for SQLite, which binds no booleans).
  */
 export function checkpointUpsertValues<Flag extends boolean | number>(
   checkpoint: CheckpointInput,
   runId: number,
   now: number,
-  complete: Flag,
-): [...CheckpointKey, number, number, number, number | null, Flag] {
+  flag: (value: boolean) => Flag,
+): [...CheckpointKey, number, number, number, number | null, Flag, Flag] {
   return [
     ...checkpointKey(checkpoint),
     checkpoint.rows,
     runId,
     now,
     checkpoint.expectedRows ?? null,
-    complete,
+    flag(checkpoint.complete !== false),
+    flag(checkpoint.provisional === true),
   ];
 }

@@ -6,6 +6,7 @@ export interface JobSummaryParts {
   readonly lastSuccess: JobRun | undefined;
   readonly running: JobRun | undefined;
   readonly incompleteChunks: readonly Checkpoint[];
+  readonly provisionalChunks: readonly Checkpoint[];
   /** One row per reason, as `GROUP BY reason` counts them. */
   readonly rejected: Iterable<{ readonly reason: string; readonly n: number }>;
 }
@@ -20,6 +21,7 @@ export function jobSummaryOf(jobName: string, parts: JobSummaryParts): JobSummar
     lastSuccess: parts.lastSuccess,
     running: parts.running,
     incompleteChunks: parts.incompleteChunks,
+    provisionalChunks: parts.provisionalChunks,
     rejectedByReason,
   };
 }

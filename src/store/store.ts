@@ -66,15 +66,23 @@ export interface Checkpoint {
    * stored, and the next run fetches the window again instead of skipping it.
    */
   readonly complete: boolean;
+  /**
+   * True when the window ended within the provider's publication delay when it was fetched: bars
+   * may still be published into it, so the next run fetches it again, however full it looked.
+   */
+  readonly provisional: boolean;
 }
 
-/** A checkpoint as the runner records it; completeness defaults to a complete, uncounted window. */
+/**
+ * A checkpoint as the runner records it; it defaults to a complete, final, uncounted window.
+ */
 export type CheckpointInput = Omit<
   Checkpoint,
-  'runId' | 'completedAt' | 'expectedRows' | 'complete'
+  'runId' | 'completedAt' | 'expectedRows' | 'complete' | 'provisional'
 > & {
   readonly expectedRows?: number | null;
   readonly complete?: boolean;
+  readonly provisional?: boolean;
 };
 
 /** A bar that failed validation, kept with the reason and the provider's raw form. */
@@ -114,8 +122,13 @@ export interface JobSummary {
   readonly lastSuccess: JobRun | undefined;
   /** The run holding the job now (not a dry run), if any. */
   readonly running: JobRun | undefined;
-  /** Checkpointed chunks whose provider answer stayed short of the window, in window order. */
+  /**
+   * Checkpointed chunks whose provider answer stayed short of the window, in window order;
+   * provisional ones are listed apart.
+   */
   readonly incompleteChunks: readonly Checkpoint[];
+  /** Chunks fetched within the provider's publication delay, to be fetched again; window order. */
+  readonly provisionalChunks: readonly Checkpoint[];
   /** Bars the job's runs rejected, by reason. */
   readonly rejectedByReason: Readonly<Record<string, number>>;
 }
@@ -159,7 +172,10 @@ export interface Store {
 
   /** Checkpoints of a job, in window order. */
   checkpoints(jobName: string): Promise<Checkpoint[]>;
-  /** Last run, last success, the active run, incomplete chunks and rejects by reason; no reaping. */
+  /**
+   * Last run, last success, the active run, incomplete and provisional chunks and rejects by
+   * reason; no reaping.
+   */
   jobSummary(jobName: string): Promise<JobSummary>;
 
   /**

@@ -220,10 +220,10 @@ describe.each(STORAGE_KINDS)('mdp status on %s', (kind) => {
     // Then where each job stands.
     const jobsAt = lines.findIndex((line) => line.startsWith('JOB '));
     expect(lines[jobsAt]).toMatch(
-      /^JOB\s+LAST RUN\s+LAST SUCCESS\s+RUNNING\s+INCOMPLETE\s+SPOOLED\s+REJECTED$/,
+      /^JOB\s+LAST RUN\s+LAST SUCCESS\s+RUNNING\s+INCOMPLETE\s+PROVISIONAL\s+SPOOLED\s+REJECTED$/,
     );
-    expect(lines[jobsAt + 1]).toMatch(/^live_job\s+2 success \S+\s+2 \S+\s+-\s+0\s+-\s+-$/);
-    expect(lines[jobsAt + 2]).toMatch(/^backfill_job\s+3 success \S+\s+1 \S+\s+-\s+0\s+-\s+-$/);
+    expect(lines[jobsAt + 1]).toMatch(/^live_job\s+2 success \S+\s+2 \S+\s+-\s+0\s+0\s+-\s+-$/);
+    expect(lines[jobsAt + 2]).toMatch(/^backfill_job\s+3 success \S+\s+1 \S+\s+-\s+0\s+0\s+-\s+-$/);
     const { jobs } = JSON.parse(
       (await runCli(['status', '--config', config, '--json'])).stdout,
     ) as {
@@ -236,6 +236,7 @@ describe.each(STORAGE_KINDS)('mdp status on %s', (kind) => {
         last_success: expect.objectContaining({ run_id: 2 }),
         running: null,
         incomplete_chunks: [],
+        provisional_chunks: [],
         rejected_by_reason: {},
         spool_bars: 0,
       },
@@ -245,6 +246,7 @@ describe.each(STORAGE_KINDS)('mdp status on %s', (kind) => {
         last_success: expect.objectContaining({ run_id: 1 }),
         running: null,
         incomplete_chunks: [],
+        provisional_chunks: [],
         rejected_by_reason: {},
         spool_bars: 0,
       },

@@ -115,6 +115,7 @@ describe('planChunks (property)', () => {
           completedAt: 0,
           expectedRows: null,
           complete: true,
+          provisional: false,
         }));
         // Stored order is arbitrary; the index must not depend on it.
         const shuffled = [...checkpoints].sort(
@@ -149,6 +150,7 @@ describe('planChunks (property)', () => {
           completedAt: 0,
           expectedRows: null,
           complete: true,
+          provisional: false,
         }));
         const index = new CheckpointIndex(checkpoints, 'synthetic_1', w.interval);
         const refetched = barsBySymbol(

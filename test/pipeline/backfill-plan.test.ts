@@ -150,6 +150,7 @@ describe('CheckpointIndex', () => {
     completedAt: t,
     expectedRows: null,
     complete: true,
+    provisional: false,
     ...extra,
   });
   const chunk = (symbol: string, start: number, end: number): Chunk => ({ symbol, start, end });

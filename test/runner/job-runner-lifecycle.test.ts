@@ -223,6 +223,7 @@ describe('JobRunner lifecycle', () => {
         seed: 1,
         max_bars_per_request: 500,
         request_timeout: 30_000,
+        publication_delay: 0,
       });
       return {
         name,

@@ -388,7 +388,14 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           checkpoint: chunk,
         });
         expect(await store.checkpoints('job_b')).toEqual([
-          { ...chunk, runId: 3, completedAt: now, expectedRows: null, complete: true },
+          {
+            ...chunk,
+            runId: 3,
+            completedAt: now,
+            expectedRows: null,
+            complete: true,
+            provisional: false,
+          },
         ]);
 
         const firstAt = now;
@@ -406,6 +413,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
             completedAt: firstAt + 5000,
             expectedRows: null,
             complete: true,
+            provisional: false,
           },
         ]);
         expect(await store.checkpoints('other_job')).toEqual([]);
@@ -431,7 +439,15 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           checkpoint: { ...chunk, rows: 1, expectedRows: 3, complete: false },
         });
         expect(await store.checkpoints('job_b')).toEqual([
-          { ...chunk, rows: 1, runId: 5, completedAt: now, expectedRows: 3, complete: false },
+          {
+            ...chunk,
+            rows: 1,
+            runId: 5,
+            completedAt: now,
+            expectedRows: 3,
+            complete: false,
+            provisional: false,
+          },
         ]);
         expect((await store.jobSummary('job_b')).incompleteChunks).toEqual(
           await store.checkpoints('job_b'),
@@ -482,6 +498,84 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           ['AAA', 0, 5, true],
           ['BBB', 0, 8, true],
           ['AAA', 4, 8, false],
+        ]);
+      });
+
+      it('records a provisional chunk apart from incomplete ones, until a final rewrite', async () => {
+        const store = await open();
+        const tail = { ...chunk, windowStart: T0 + 3 * MINUTE, windowEnd: T0 + 6 * MINUTE };
+        await store.writeBatch({ runId: 7, bars: [makeBar(0)], checkpoint: chunk });
+        await store.writeBatch({
+          runId: 7,
+          bars: [makeBar(3)],
+          checkpoint: { ...tail, rows: 1, expectedRows: 3, provisional: true },
+        });
+        await store.writeBatch({
+          runId: 7,
+          bars: [],
+          checkpoint: { ...tail, symbol: 'BBB', rows: 0, complete: false },
+        });
+        const summary = await store.jobSummary('job_b');
+        expect(summary.provisionalChunks).toEqual([
+          {
+            ...tail,
+            rows: 1,
+            runId: 7,
+            completedAt: now,
+            expectedRows: 3,
+            complete: true,
+            provisional: true,
+          },
+        ]);
+        expect(summary.incompleteChunks.map((c) => [c.symbol, c.provisional])).toEqual([
+          ['BBB', false],
+        ]);
+
+        // Fetched again, still within the delay: the same key stays provisional.
+        await store.writeBatch({
+          runId: 8,
+          bars: [makeBar(3), makeBar(4)],
+          checkpoint: { ...tail, rows: 2, provisional: true },
+        });
+        expect((await store.jobSummary('job_b')).provisionalChunks).toMatchObject([
+          { rows: 2, runId: 8, provisional: true },
+        ]);
+        // A later run cuts the same window at a later edge: its rows replace the old one.
+        await store.writeBatch({
+          runId: 9,
+          bars: [makeBar(3)],
+          checkpoint: { ...tail, windowEnd: T0 + 4 * MINUTE, rows: 1 },
+        });
+        expect((await store.jobSummary('job_b')).provisionalChunks).toEqual([]);
+        await store.writeBatch({
+          runId: 9,
+          bars: [makeBar(4)],
+          checkpoint: { ...tail, windowStart: T0 + 4 * MINUTE, rows: 1, provisional: true },
+        });
+        expect(
+          (await store.jobSummary('job_b')).provisionalChunks.map((c) => [
+            (c.windowStart - T0) / MINUTE,
+            (c.windowEnd - T0) / MINUTE,
+          ]),
+        ).toEqual([[4, 6]]);
+        // Published at last: a final checkpoint over another window replaces it.
+        await store.writeBatch({
+          runId: 9,
+          bars: [3, 4, 5].map((i) => makeBar(i)),
+          checkpoint: { ...tail, windowStart: T0, rows: 6 },
+        });
+        expect((await store.jobSummary('job_b')).provisionalChunks).toEqual([]);
+        const aaa = (await store.checkpoints('job_b')).filter((c) => c.symbol === 'AAA');
+        expect(
+          aaa.map((c) => [
+            (c.windowStart - T0) / MINUTE,
+            (c.windowEnd - T0) / MINUTE,
+            c.provisional,
+          ]),
+        ).toEqual([
+          [0, 3, false],
+          [0, 6, false],
+          [3, 4, false],
         ]);
       });
 
@@ -573,6 +667,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           lastSuccess: undefined,
           running: undefined,
           incompleteChunks: [],
+          provisionalChunks: [],
           rejectedByReason: {},
         });
         const ok = await store.startRun(runStart());

@@ -40,6 +40,25 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/**
+ * A duration that may be zero, resolved to milliseconds: `0s` (or a bare 0) where a provider has
+ * no delay at all.
+ */
+const delay = z.preprocess(
+  (value) => (value === 0 || value === '0' ? '0s' : value),
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a duration: write a number and a unit, like 0s, 90s or 15m`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+);
+
 const BYTE_UNITS: Readonly<Record<string, number>> = {
   B: 1,
   KB: 1024,
@@ -143,7 +162,21 @@ const providerCommon = {
   pacing: pacingSchema.optional(),
   retry: retrySchema.optional(),
   request_timeout: duration.prefault('30s'),
+  /**
+   * How long after a bar closes the provider publishes it. A backfill window ending within it is
+   * checkpointed provisional (fetched again by the next run); a live cycle asks only for bars
+   * older than it. Each provider type sets its own default.
+   */
+  publication_delay: delay.prefault('0s'),
 };
+
+/** Polygon's free plan, like its stock plans below real time, serves aggregates 15 minutes late. */
+const POLYGON_DELAYED_PLAN = '15m';
+
+/**
+ * Alpaca's free plan may not ask for SIP bars of the last 15 minutes; its IEX feed is real time.
+ */
+const ALPACA_RECENT_SIP_MS = 15 * 60_000;
 
 /** Kinds of bad bar the synthetic provider can be told to send (`simulate.bad_bars.kinds`). */
 export const SIMULATED_BAD_BARS = [
@@ -325,6 +358,7 @@ export const csvProviderSchema = z
 export const polygonProviderSchema = z.strictObject({
   type: z.literal('polygon'),
   ...providerCommon,
+  publication_delay: delay.prefault(POLYGON_DELAYED_PLAN),
   api_key: credential,
   base_url: baseUrl('https://api.polygon.io'),
   /** Split-adjusted prices (Polygon's own default). */
@@ -333,23 +367,31 @@ export const polygonProviderSchema = z.strictObject({
   limit: numeric(z.number().int().min(1).max(50_000)).default(50_000),
 });
 
-export const alpacaProviderSchema = z.strictObject({
-  type: z.literal('alpaca'),
-  ...providerCommon,
-  key_id: credential,
-  secret_key: credential,
-  base_url: baseUrl('https://data.alpaca.markets'),
-  /** iex is the free plan's feed; sip (all US exchanges) needs a paid plan for recent data. */
-  feed: z.enum(['iex', 'sip']).default('iex'),
-  adjustment: z.enum(['raw', 'split', 'dividend', 'all']).default('raw'),
-  /** Bars per page (Alpaca's maximum, 10000): also the backfill chunk in bars. */
-  limit: numeric(z.number().int().min(1).max(10_000)).default(10_000),
-  /**
-   * Symbols asked for in one request when their windows coincide (live cycles, backfill chunks);
-   * `limit` then counts bars across them. 1 asks symbol by symbol.
-   */
-  symbols_per_request: numeric(z.number().int().min(1).max(1_000)).default(100),
-});
+export const alpacaProviderSchema = z
+  .strictObject({
+    type: z.literal('alpaca'),
+    ...providerCommon,
+    /** Unset: 15m on the sip feed (the free plan's restriction), 0 on iex. */
+    publication_delay: delay.optional(),
+    key_id: credential,
+    secret_key: credential,
+    base_url: baseUrl('https://data.alpaca.markets'),
+    /** iex is the free plan's feed; sip (all US exchanges) needs a paid plan for recent data. */
+    feed: z.enum(['iex', 'sip']).default('iex'),
+    adjustment: z.enum(['raw', 'split', 'dividend', 'all']).default('raw'),
+    /** Bars per page (Alpaca's maximum, 10000): also the backfill chunk in bars. */
+    limit: numeric(z.number().int().min(1).max(10_000)).default(10_000),
+    /**
+     * Symbols asked for in one request when their windows coincide (live cycles, backfill chunks);
+     * `limit` then counts bars across them. 1 asks symbol by symbol.
+     */
+    symbols_per_request: numeric(z.number().int().min(1).max(1_000)).default(100),
+  })
+  .transform((config) => ({
+    ...config,
+    publication_delay:
+      config.publication_delay ?? (config.feed === 'sip' ? ALPACA_RECENT_SIP_MS : 0),
+  }));
 
 export const PROVIDER_TYPES = ['synthetic', 'csv', 'polygon', 'alpaca'] as const;
 

@@ -8,6 +8,7 @@ import {
 } from './backfill-plan.js';
 import { fetchChunkBatch } from './fetch-chunk.js';
 import type { JobContext } from './job-context.js';
+import { publicationEdge, splitAtPublicationEdge } from './publication-edge.js';
 import { runPool } from './run-pool.js';
 import { batchChunks, symbolsPerBatch } from './symbol-batches.js';
 
@@ -73,9 +74,17 @@ export async function runBackfill(
     end: window.end,
     chunkMs,
   };
-  // Only what no checkpoint holds: the uncovered parts of a chunk, not the whole of it.
+  // Bars from here on may be unpublished yet: their chunks are checkpointed provisional.
+  const edge = publicationEdge(
+    context.timing.now(),
+    context.providerConfig.publication_delay,
+    interval,
+  );
+  // What no checkpoint holds (the uncovered parts of a chunk, not the whole of it), cut at the edge.
+  const partsToFetch = (chunk: Chunk): Chunk[] =>
+    checkpoints.missing(chunk).flatMap((part) => splitAtPublicationEdge(part, edge));
   const pending = function* (): Generator<Chunk> {
-    for (const chunk of planChunks(plan)) yield* checkpoints.missing(chunk);
+    for (const chunk of planChunks(plan)) yield* partsToFetch(chunk);
   };
   // Chunks sharing a window go to the provider together when it takes several symbols a request.
   const batches = () =>
@@ -89,7 +98,7 @@ export async function runBackfill(
   let barsExpected = 0;
   for (const chunk of planChunks(plan)) {
     chunks += 1;
-    const parts = checkpoints.missing(chunk);
+    const parts = partsToFetch(chunk);
     if (parts.length === 0) done += 1;
     toFetch += parts.length;
     for (const part of parts) barsExpected += barsInWindow(part.start, part.end, interval);
@@ -148,8 +157,11 @@ export async function runBackfill(
             rows: valid.length,
             expectedRows,
             complete,
+            ...(batch.provisional ? { provisional: true } : {}),
           });
-          if (!complete) {
+          if (batch.provisional) context.totals.provisionalChunks += 1;
+          // A provisional window is fetched again anyway: it is reported as provisional only.
+          if (!complete && !batch.provisional) {
             context.totals.incompleteChunks += 1;
             context.events.emit('chunk:incomplete', { jobName, provider: providerName, symbol });
           }

@@ -6,6 +6,11 @@ export interface Chunk {
   readonly symbol: string;
   readonly start: number;
   readonly end: number;
+  /**
+   * The window reaches past the provider's publication edge: bars may still be published into
+   * it, so it is checkpointed provisional and a short answer is expected, not refetched.
+   */
+  readonly provisional?: boolean;
 }
 
 /**
@@ -53,8 +58,8 @@ export function* planChunks(window: PlanWindow): Generator<Chunk> {
 }
 
 /**
- * Answers "what of this chunk is not stored yet?" from a job's complete checkpoints (merged per
- * symbol). Incomplete checkpoints cover nothing: their windows are fetched again.
+ * Answers "what of this chunk is not stored yet?" from a job's final checkpoints (merged per
+ * symbol). Incomplete and provisional checkpoints cover nothing: their windows are fetched again.
  */
 export class CheckpointIndex {
   private readonly covered = new Map<string, [number, number][]>();
@@ -62,7 +67,8 @@ export class CheckpointIndex {
   constructor(checkpoints: readonly Checkpoint[], provider: string, interval: Interval) {
     const bySymbol = new Map<string, [number, number][]>();
     for (const cp of checkpoints) {
-      if (cp.provider !== provider || cp.interval !== interval || !cp.complete) continue;
+      if (cp.provider !== provider || cp.interval !== interval) continue;
+      if (!cp.complete || cp.provisional) continue;
       const list = bySymbol.get(cp.symbol) ?? [];
       list.push([cp.windowStart, cp.windowEnd]);
       bySymbol.set(cp.symbol, list);

@@ -39,8 +39,9 @@ function answeredOpenTimes(page: ValidationResult, chunk: Chunk, stepMs: number)
  * the window is a short (or empty) page: the window is asked for again under the job's retry
  * policy, and if it stays short the fullest answer is returned marked incomplete, to be stored
  * and checkpointed as such so that the next run fetches the window again. Other providers' series
- * have gaps by nature: their answers are incomplete only when the provider says so. `first` is an
- * answer already in hand (a symbol's share of a batch), taken as the first attempt.
+ * have gaps by nature: their answers are incomplete only when the provider says so, and so is a
+ * provisional chunk's, whose tail the provider has not published yet. `first` is an answer
+ * already in hand (a symbol's share of a batch), taken as the first attempt.
  */
 export async function fetchChunk(
   context: JobContext,
@@ -51,11 +52,15 @@ export async function fetchChunk(
 ): Promise<ChunkPage> {
   const interval = context.dataset.interval;
   const request = { symbol: chunk.symbol, interval, start: chunk.start, end: chunk.end };
-  if (!context.provider.gapless) {
-    const page = first ?? (await context.fetch(request, signal));
-    return { ...page, expectedRows: null, complete: page.complete };
-  }
   const expected = barsInWindow(chunk.start, chunk.end, interval);
+  if (!context.provider.gapless || chunk.provisional) {
+    const page = first ?? (await context.fetch(request, signal));
+    return {
+      ...page,
+      expectedRows: context.provider.gapless ? expected : null,
+      complete: page.complete,
+    };
+  }
   const retry = context.providerConfig.retry ?? context.job.execution.retry;
   const step = intervalMs(interval);
   let best: { page: ValidationResult; answered: number } | undefined;
@@ -109,10 +114,16 @@ export async function fetchChunkBatch(
   signal: AbortSignal,
   random: () => number = Math.random,
 ): Promise<ChunkBatchPages> {
-  const { start, end, symbols } = batch;
+  const { start, end, symbols, provisional } = batch;
+  const chunkOf = (symbol: string): Chunk => ({
+    symbol,
+    start,
+    end,
+    ...(provisional ? { provisional } : {}),
+  });
   if (symbols.length === 1) {
     const symbol = symbols[0] as string;
-    const page = await fetchChunk(context, { symbol, start, end }, signal, random);
+    const page = await fetchChunk(context, chunkOf(symbol), signal, random);
     return { pages: new Map([[symbol, page]]), foreign: [] };
   }
   const interval = context.dataset.interval;
@@ -122,9 +133,12 @@ export async function fetchChunkBatch(
   const step = intervalMs(interval);
   const pages = new Map<string, ChunkPage>();
   for (const [symbol, window] of fetched.windows) {
-    const chunk = { symbol, start, end };
+    const chunk = chunkOf(symbol);
     const short =
-      expected !== null && window.complete && answeredOpenTimes(window, chunk, step) < expected;
+      expected !== null &&
+      !provisional &&
+      window.complete &&
+      answeredOpenTimes(window, chunk, step) < expected;
     pages.set(
       symbol,
       // A short share is the first attempt of the symbol's own refetches, and kept if fullest.

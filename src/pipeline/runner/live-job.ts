@@ -4,9 +4,10 @@ import {
   StoreError,
   UsageError,
 } from '../../core/errors.js';
-import { alignDown, alignUp, intervalMs } from '../../core/interval.js';
+import { alignUp, intervalMs } from '../../core/interval.js';
 import type { JobRun } from '../../store/store.js';
 import type { JobContext } from './job-context.js';
+import { publicationEdge } from './publication-edge.js';
 import { runPool } from './run-pool.js';
 import { symbolsPerBatch } from './symbol-batches.js';
 
@@ -32,8 +33,9 @@ export interface LivePlanSummary {
 const SETTLE_MS = 500;
 
 /**
- * Live: per symbol, fetch from the last stored bar (or `now - lookback`) to the last closed bar
- * and write; with `follow`, repeat at every bar close until cancelled.
+ * Live: per symbol, fetch from the last stored bar (or `now - lookback`) to the last published bar
+ * (closed at least the provider's `publication_delay` ago) and write; with `follow`, repeat each
+ * time another bar is published, until cancelled.
  */
 export async function runLive(
   context: JobContext,
@@ -44,10 +46,11 @@ export async function runLive(
   const first = await liveCycle(context, run, options.concurrency, signal);
   if (!options.follow || context.dryRun) return first;
   const step = intervalMs(context.dataset.interval);
+  const delay = context.providerConfig.publication_delay;
   for (;;) {
     const now = context.timing.now();
-    const nextClose = alignDown(now, context.dataset.interval) + step;
-    await context.timing.sleep(nextClose - now + SETTLE_MS, signal);
+    const nextPublished = publicationEdge(now, delay, context.dataset.interval) + step + delay;
+    await context.timing.sleep(nextPublished - now + SETTLE_MS, signal);
     try {
       await liveCycle(context, run, options.concurrency, signal);
       first.cycles += 1;
@@ -92,7 +95,9 @@ async function liveCycle(
   // every cycle of an outage would spool the whole window since the last stored bar once more.
   const spooled = (await sink?.spooledNewest(interval)) ?? new Map<string, number>();
   const now = timing.now();
-  const end = alignDown(now, interval);
+  // Never past the publication edge: a bar stored beyond a late one would start the next cycle
+  // after it, and the late bar would never be asked for again.
+  const end = publicationEdge(now, context.providerConfig.publication_delay, interval);
   const series: LiveSeriesPlan[] = [];
   for (const symbol of dataset.symbols) {
     const last = latest(await store.lastBarTs(providerName, symbol, interval), spooled.get(symbol));

@@ -9,6 +9,8 @@ export class RunTotalsCounter {
   skipped = 0;
   /** Backfill chunks whose provider answer stayed short of the window; fetched again next run. */
   incompleteChunks = 0;
+  /** Backfill chunks ending within the provider's publication delay; fetched again next run. */
+  provisionalChunks = 0;
 
   snapshot(): RunTotals {
     return {
@@ -16,6 +18,7 @@ export class RunTotalsCounter {
       batches: this.batches,
       rejected: this.rejected,
       incompleteChunks: this.incompleteChunks,
+      provisionalChunks: this.provisionalChunks,
     };
   }
 }

@@ -20,6 +20,8 @@ export interface ChunkBatch {
   readonly symbols: readonly string[];
   readonly start: number;
   readonly end: number;
+  /** The window reaches past the provider's publication edge (see Chunk.provisional). */
+  readonly provisional?: boolean;
 }
 
 /**
@@ -31,19 +33,23 @@ export function* batchChunks(
   chunks: Iterable<Chunk>,
   sizeFor: (chunk: Chunk) => number,
 ): Generator<ChunkBatch> {
-  let open: { symbols: string[]; start: number; end: number; size: number } | undefined;
+  let open: { batch: ChunkBatch & { symbols: string[] }; size: number } | undefined;
   for (const chunk of chunks) {
+    const batch = open?.batch;
     if (
       open &&
-      open.start === chunk.start &&
-      open.end === chunk.end &&
-      open.symbols.length < open.size
+      batch &&
+      batch.start === chunk.start &&
+      batch.end === chunk.end &&
+      batch.provisional === chunk.provisional &&
+      batch.symbols.length < open.size
     ) {
-      open.symbols.push(chunk.symbol);
+      batch.symbols.push(chunk.symbol);
       continue;
     }
-    if (open) yield { symbols: open.symbols, start: open.start, end: open.end };
-    open = { symbols: [chunk.symbol], start: chunk.start, end: chunk.end, size: sizeFor(chunk) };
+    if (batch) yield batch;
+    const { symbol, ...window } = chunk;
+    open = { batch: { ...window, symbols: [symbol] }, size: sizeFor(chunk) };
   }
-  if (open) yield { symbols: open.symbols, start: open.start, end: open.end };
+  if (open) yield open.batch;
 }

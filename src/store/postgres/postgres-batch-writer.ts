@@ -48,6 +48,7 @@ export class PostgresBatchWriter {
   private readonly insertRejects: string;
   private readonly upsertCheckpoint: string;
   private readonly deleteCoveredIncomplete: string;
+  private readonly deleteOverlappedProvisional: string;
   private readonly duplicates: DuplicateKeyFilter;
   private readonly encoder = new PostgresCopyEncoder();
 
@@ -76,12 +77,18 @@ export class PostgresBatchWriter {
     this.upsertCheckpoint = `
       INSERT INTO ${schema}.job_checkpoints
         (job_name, provider, symbol, interval, window_start, window_end, rows, run_id, completed_at,
-          expected_rows, complete)
+          expected_rows, complete, provisional)
       VALUES ($1, $2, $3, $4, ${timestamptzFromMs('$5')}, ${timestamptzFromMs('$6')}, $7, $8,
-        ${timestamptzFromMs('$9')}, $10, $11)
+        ${timestamptzFromMs('$9')}, $10, $11, $12)
       ON CONFLICT (job_name, provider, symbol, interval, window_start, window_end) DO UPDATE SET
         rows = EXCLUDED.rows, run_id = EXCLUDED.run_id, completed_at = EXCLUDED.completed_at,
-        expected_rows = EXCLUDED.expected_rows, complete = EXCLUDED.complete`;
+        expected_rows = EXCLUDED.expected_rows, complete = EXCLUDED.complete,
+        provisional = EXCLUDED.provisional`;
+    // Provisional checkpoints the new one overlaps: see the SQLite writer for why.
+    this.deleteOverlappedProvisional = `
+      DELETE FROM ${schema}.job_checkpoints
+      WHERE job_name = $1 AND provider = $2 AND symbol = $3 AND interval = $4 AND provisional
+        AND window_end > ${timestamptzFromMs('$5')} AND window_start < ${timestamptzFromMs('$6')}`;
     // Incomplete checkpoints a complete one covers (their chunks were fetched again, whole).
     this.deleteCoveredIncomplete = `
       DELETE FROM ${schema}.job_checkpoints
@@ -116,12 +123,14 @@ export class PostgresBatchWriter {
         }
         if (rejected.length > 0) await this.writeRejects(client, runId, rejected);
         if (checkpoint !== undefined) {
-          const complete = isCompleteCheckpoint(checkpoint);
+          const key = checkpointKey(checkpoint);
           // A rerun with another chunk size covers an old short chunk without sharing its key.
-          if (complete) await client.query(this.deleteCoveredIncomplete, checkpointKey(checkpoint));
+          if (isCompleteCheckpoint(checkpoint))
+            await client.query(this.deleteCoveredIncomplete, key);
+          await client.query(this.deleteOverlappedProvisional, key);
           await client.query(
             this.upsertCheckpoint,
-            checkpointUpsertValues(checkpoint, runId, now, complete),
+            checkpointUpsertValues(checkpoint, runId, now, (value) => value),
           );
         }
       },

@@ -14,6 +14,7 @@ export class PostgresJobSummaries {
     readonly lastSuccess: string;
     readonly running: string;
     readonly incomplete: string;
+    readonly provisional: string;
     readonly rejected: string;
   };
 
@@ -37,7 +38,11 @@ export class PostgresJobSummaries {
         ORDER BY run_id LIMIT 1`,
       incomplete: `
         SELECT ${CHECKPOINT_COLUMNS} FROM ${schema}.job_checkpoints
-        WHERE job_name = $1 AND NOT complete
+        WHERE job_name = $1 AND NOT complete AND NOT provisional
+        ORDER BY window_start, window_end, provider, symbol, interval`,
+      provisional: `
+        SELECT ${CHECKPOINT_COLUMNS} FROM ${schema}.job_checkpoints
+        WHERE job_name = $1 AND provisional
         ORDER BY window_start, window_end, provider, symbol, interval`,
       rejected: `
         SELECT r.reason AS reason, count(*) AS n
@@ -60,6 +65,7 @@ export class PostgresJobSummaries {
         const lastSuccess = await run(this.sql.lastSuccess);
         const running = await run(this.sql.running);
         const incomplete = await client.query<CheckpointRow>(this.sql.incomplete, [jobName]);
+        const provisional = await client.query<CheckpointRow>(this.sql.provisional, [jobName]);
         const rejected = await client.query<{ reason: string; n: number }>(this.sql.rejected, [
           jobName,
         ]);
@@ -68,6 +74,7 @@ export class PostgresJobSummaries {
           lastSuccess,
           running,
           incompleteChunks: incomplete.rows.map(checkpointFromRow),
+          provisionalChunks: provisional.rows.map(checkpointFromRow),
           rejected: rejected.rows,
         });
       },

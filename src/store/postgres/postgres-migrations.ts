@@ -147,4 +147,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         ? []
         : [`ALTER TABLE ${s}.bars_ohlcv ALTER COLUMN volume DROP NOT NULL`],
   },
+  {
+    id: 4,
+    name: 'provisional checkpoints',
+    // Existing checkpoints were written before publication delays were known: final, as they were.
+    statements: ({ schema: s }) => [
+      `
+      ALTER TABLE ${s}.job_checkpoints ADD COLUMN provisional boolean NOT NULL DEFAULT false;
+      CREATE INDEX job_checkpoints_provisional ON ${s}.job_checkpoints (job_name)
+        WHERE provisional;
+      `,
+    ],
+  },
 ];

@@ -40,14 +40,25 @@ const DELETE_COVERED_INCOMPLETE = `
   WHERE job_name = ? AND provider = ? AND symbol = ? AND interval = ? AND complete = 0
     AND window_start >= ? AND window_end <= ?`;
 
+/**
+ * Provisional checkpoints the new one overlaps. A provisional row spares nothing a refetch, so a
+ * run fetches its whole window again, cut at a later publication edge maybe: the new rows replace
+ * it, and a part outside this run's window stays uncovered for the next one to fetch.
+ */
+const DELETE_OVERLAPPED_PROVISIONAL = `
+  DELETE FROM job_checkpoints
+  WHERE job_name = ? AND provider = ? AND symbol = ? AND interval = ? AND provisional = 1
+    AND window_end > ? AND window_start < ?`;
+
 const UPSERT_CHECKPOINT = `
   INSERT INTO job_checkpoints
     (job_name, provider, symbol, interval, window_start, window_end, rows, run_id, completed_at,
-      expected_rows, complete)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      expected_rows, complete, provisional)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (job_name, provider, symbol, interval, window_start, window_end) DO UPDATE SET
     rows = excluded.rows, run_id = excluded.run_id, completed_at = excluded.completed_at,
-    expected_rows = excluded.expected_rows, complete = excluded.complete`;
+    expected_rows = excluded.expected_rows, complete = excluded.complete,
+    provisional = excluded.provisional`;
 
 /**
  * The hot path: one IMMEDIATE transaction per batch; bars go through one prepared multi-row
@@ -61,6 +72,7 @@ export class SqliteBatchWriter {
   private readonly insertReject: Database.Statement;
   private readonly upsertCheckpoint: Database.Statement;
   private readonly deleteCoveredIncomplete: Database.Statement;
+  private readonly deleteOverlappedProvisional: Database.Statement;
   private readonly write: Database.Transaction<(batch: WriteBatch, now: number) => WriteResult>;
   private readonly duplicates: DuplicateKeyFilter;
 
@@ -71,6 +83,7 @@ export class SqliteBatchWriter {
     this.insertReject = db.prepare(INSERT_REJECT);
     this.upsertCheckpoint = db.prepare(UPSERT_CHECKPOINT);
     this.deleteCoveredIncomplete = db.prepare(DELETE_COVERED_INCOMPLETE);
+    this.deleteOverlappedProvisional = db.prepare(DELETE_OVERLAPPED_PROVISIONAL);
     this.duplicates = new DuplicateKeyFilter(upsertKeys);
     // better-sqlite3 rolls the transaction back when the function throws: all-or-nothing.
     this.write = db.transaction((batch: WriteBatch, now: number) => this.writeLocked(batch, now));
@@ -130,8 +143,9 @@ export class SqliteBatchWriter {
       const complete = isCompleteCheckpoint(checkpoint);
       // A rerun with another chunk size covers an old short chunk without sharing its key.
       if (complete) this.deleteCoveredIncomplete.run(...checkpointKey(checkpoint));
+      this.deleteOverlappedProvisional.run(...checkpointKey(checkpoint));
       this.upsertCheckpoint.run(
-        ...checkpointUpsertValues(checkpoint, runId, now, complete ? 1 : 0),
+        ...checkpointUpsertValues(checkpoint, runId, now, (value) => (value ? 1 : 0)),
       );
     }
     return result;

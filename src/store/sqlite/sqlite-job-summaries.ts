@@ -19,7 +19,11 @@ const SQL = {
     SELECT * FROM job_runs WHERE job_name = ? AND status = 'running' AND dry_run = 0
     ORDER BY run_id LIMIT 1`,
   incomplete: `
-    SELECT ${CHECKPOINT_COLUMNS} FROM job_checkpoints WHERE job_name = ? AND complete = 0
+    SELECT ${CHECKPOINT_COLUMNS} FROM job_checkpoints
+    WHERE job_name = ? AND complete = 0 AND provisional = 0
+    ORDER BY window_start, window_end, provider, symbol, interval`,
+  provisional: `
+    SELECT ${CHECKPOINT_COLUMNS} FROM job_checkpoints WHERE job_name = ? AND provisional = 1
     ORDER BY window_start, window_end, provider, symbol, interval`,
   rejected: `
     SELECT r.reason AS reason, COUNT(*) AS n
@@ -33,6 +37,7 @@ export class SqliteJobSummaries {
   private readonly lastSuccess: Database.Statement<[string], SqliteJobRunRow>;
   private readonly running: Database.Statement<[string], SqliteJobRunRow>;
   private readonly incomplete: Database.Statement<[string], SqliteCheckpointRow>;
+  private readonly provisional: Database.Statement<[string], SqliteCheckpointRow>;
   private readonly rejected: Database.Statement<[string], { reason: string; n: number }>;
   private readonly read: Database.Transaction<(jobName: string) => JobSummary>;
 
@@ -41,6 +46,7 @@ export class SqliteJobSummaries {
     this.lastSuccess = db.prepare(SQL.lastSuccess);
     this.running = db.prepare(SQL.running);
     this.incomplete = db.prepare(SQL.incomplete);
+    this.provisional = db.prepare(SQL.provisional);
     this.rejected = db.prepare(SQL.rejected);
     // One read transaction, so the parts agree with each other while runs go on.
     this.read = db.transaction((jobName: string) => this.readAll(jobName));
@@ -57,6 +63,7 @@ export class SqliteJobSummaries {
       lastSuccess: run(this.lastSuccess.get(jobName)),
       running: run(this.running.get(jobName)),
       incompleteChunks: this.incomplete.all(jobName).map(checkpointFromSqliteRow),
+      provisionalChunks: this.provisional.all(jobName).map(checkpointFromSqliteRow),
       rejected: this.rejected.all(jobName),
     });
   }

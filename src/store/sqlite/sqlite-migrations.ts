@@ -158,6 +158,17 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
           ? ''
           : `CREATE INDEX bars_ohlcv_series ON bars_ohlcv (${SERIES_PREFIX.join(', ')});`
       }
+      `,
+  },
+  {
+    id: 4,
+    name: 'provisional checkpoints',
+    // Existing checkpoints were written before publication delays were known: final, as they were.
+    sql: `
+      ALTER TABLE job_checkpoints
+        ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0 CHECK (provisional IN (0, 1));
+      CREATE INDEX job_checkpoints_provisional ON job_checkpoints (job_name)
+        WHERE provisional = 1;
     `,
   },
 ];

@@ -67,7 +67,7 @@ async function scrapedPage(): Promise<string> {
   events.emit('run:end', {
     run,
     status: 'success',
-    totals: { rowsWritten: 10, batches: 1, rejected: 1, incompleteChunks: 1 },
+    totals: { rowsWritten: 10, batches: 1, rejected: 1, incompleteChunks: 1, provisionalChunks: 0 },
     durationMs: 1_000,
   });
   const server = new MetricsServer({ source: metrics, host: '127.0.0.1', port: 0 });

@@ -31,7 +31,13 @@ function jobRun(overrides: Partial<JobRun> = {}): JobRun {
   };
 }
 
-const TOTALS = { rowsWritten: 0, batches: 0, rejected: 0, incompleteChunks: 0 };
+const TOTALS = {
+  rowsWritten: 0,
+  batches: 0,
+  rejected: 0,
+  incompleteChunks: 0,
+  provisionalChunks: 0,
+};
 
 function setup() {
   const events = new RunEvents();
