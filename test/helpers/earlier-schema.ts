@@ -1,16 +1,16 @@
 /**
  * A test dir's database as an earlier mdp left it: migrated only up to a given schema version,
- * with bars written by today's batch writers (whose SQL every version so far accepts). Upgrade
+ * with its bars (written by plain INSERTs on SQLite, by today's batch writer on PostgreSQL, whose
+ * bar SQL every version so far accepts). Upgrade
  * tests open it with today's store, or run today's CLI on it, and check nothing stored was lost.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { Bar, BarColumn } from '../../src/core/bar.js';
+import { BAR_COLUMNS, type Bar, type BarColumn } from '../../src/core/bar.js';
 import { migratePostgres } from '../../src/store/postgres/postgres-migrate.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.js';
 import { PostgresBatchWriter } from '../../src/store/postgres/postgres-batch-writer.js';
-import { SqliteBatchWriter } from '../../src/store/sqlite/sqlite-batch-writer.js';
 import { SqliteDatabase } from '../../src/store/sqlite/sqlite-driver.js';
 import { migrateSqlite } from '../../src/store/sqlite/sqlite-migrate.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
@@ -42,7 +42,22 @@ export async function createEarlierSchema(
       db.pragma('journal_mode = WAL');
       const migrations = SQLITE_MIGRATIONS.filter((m) => m.id <= earlier.version);
       migrateSqlite(db, migrations, { upsertKeys: earlier.upsertKeys }, () => earlier.now);
-      new SqliteBatchWriter(db, earlier.upsertKeys).writeBatch(batch, earlier.now);
+      // Plain INSERTs, not today's batch writer: it prepares statements for columns that later
+      // migrations add (job_checkpoints.provisional), which an earlier schema does not have.
+      const insert = db.prepare(
+        `INSERT INTO bars_ohlcv (${BAR_COLUMNS.join(', ')}, run_id, ingested_at)
+         VALUES (${BAR_COLUMNS.map(() => '?').join(', ')}, ?, ?)`,
+      );
+      db.transaction(() => {
+        for (const bar of batch.bars) {
+          insert.run(
+            ...[bar.provider, bar.symbol, bar.interval, bar.ts, bar.open, bar.high, bar.low],
+            ...[bar.close, bar.volume, bar.vwap ?? null, bar.tradeCount ?? null],
+            batch.runId,
+            earlier.now,
+          );
+        }
+      })();
     } finally {
       db.close();
     }
