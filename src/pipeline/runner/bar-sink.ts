@@ -129,6 +129,8 @@ export class BarSink {
           runId: next.runId,
           bars: next.bars,
           rejected: next.rejected,
+          // Committed by this run: it must still hold the job, whichever run fetched the bars.
+          heldBy: this.options.runId,
         });
       } catch (thrown: unknown) {
         const error = toError(thrown);

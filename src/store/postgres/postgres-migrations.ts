@@ -133,4 +133,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       `,
     ],
   },
+  {
+    id: 5,
+    name: 'run identity and start token',
+    // Runs recorded before have none: they are judged by host name and pid as they were.
+    statements: ({ schema: s }) => [
+      `
+      ALTER TABLE ${s}.job_runs
+        ADD COLUMN boot_id text,
+        ADD COLUMN pid_namespace text,
+        ADD COLUMN process_start text,
+        ADD COLUMN run_token text;
+      CREATE UNIQUE INDEX job_runs_token ON ${s}.job_runs (run_token) WHERE run_token IS NOT NULL;
+      `,
+    ],
+  },
 ];

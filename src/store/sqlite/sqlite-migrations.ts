@@ -116,4 +116,16 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX job_checkpoints_incomplete ON job_checkpoints (job_name) WHERE complete = 0;
     `,
   },
+  {
+    id: 5,
+    name: 'run identity and start token',
+    // Runs recorded before have none: they are judged by host name and pid as they were.
+    sql: `
+      ALTER TABLE job_runs ADD COLUMN boot_id TEXT;
+      ALTER TABLE job_runs ADD COLUMN pid_namespace TEXT;
+      ALTER TABLE job_runs ADD COLUMN process_start TEXT;
+      ALTER TABLE job_runs ADD COLUMN run_token TEXT;
+      CREATE UNIQUE INDEX job_runs_token ON job_runs (run_token) WHERE run_token IS NOT NULL;
+    `,
+  },
 ];
