@@ -5,27 +5,15 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JobSupersededError, StoreError } from '../../src/core/errors.js';
-import { RunEvents, type RunEndEvent } from '../../src/pipeline/run-events.js';
-import { RunTotalsCounter } from '../../src/pipeline/runner/run-totals-counter.js';
-import { trackedRun, type TrackedRunOptions } from '../../src/pipeline/runner/tracked-run.js';
-import { systemTiming } from '../../src/pipeline/timing.js';
+import { trackedRun } from '../../src/pipeline/runner/tracked-run.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { JobRun, RunStart } from '../../src/store/store.js';
 import { useTempDir } from '../helpers/temp-dir.js';
+import { TEST_RUN_START, trackedRunOptions } from '../helpers/tracked-run-options.js';
 
 const tempDir = useTempDir();
 
-const START: RunStart = {
-  jobName: 'job',
-  mode: 'backfill',
-  profile: null,
-  dryRun: false,
-  host: 'h',
-  pid: process.pid,
-  configHash: 'x',
-  params: {},
-  heartbeatIntervalMs: 60_000,
-};
+const START = TEST_RUN_START;
 
 /** A real store whose first startRun commits, then loses its acknowledgement (the connection dropped). */
 class LostAcknowledgement extends SqliteStore {
@@ -41,35 +29,11 @@ class LostAcknowledgement extends SqliteStore {
   }
 }
 
-function options(store: SqliteStore, overrides: Partial<TrackedRunOptions> = {}) {
-  const trackingErrors: string[] = [];
-  const ends: RunEndEvent[] = [];
-  const events = new RunEvents();
-  events.on('run:end', (end) => ends.push(end));
-  const tracked: TrackedRunOptions = {
-    store,
-    start: START,
-    events,
-    totals: new RunTotalsCounter(),
-    timing: systemTiming,
-    signal: new AbortController().signal,
-    onTrackingError: (error) => trackingErrors.push(error.message),
-    storageRetry: {
-      max_attempts: 3,
-      backoff_seconds: 0.001,
-      max_backoff_seconds: 0.001,
-      jitter: 'none',
-    },
-    ...overrides,
-  };
-  return { tracked, trackingErrors, ends };
-}
-
 describe('trackedRun and the job it holds', () => {
   it('a start retried after its commit lost its acknowledgement adopts its own row', async () => {
     const store = new LostAcknowledgement({ path: join(tempDir(), 'runs.db') });
     await store.open();
-    const { tracked, trackingErrors } = options(store);
+    const { tracked, trackingErrors } = trackedRunOptions(store);
     const { run, end } = await trackedRun(tracked, () => Promise.resolve('done'));
     expect(store.starts).toBe(2);
     expect(trackingErrors).toEqual([
@@ -91,7 +55,7 @@ describe('trackedRun and the job it holds', () => {
     await other.open();
     const lease = new AbortController();
     const signal = AbortSignal.any([new AbortController().signal, lease.signal]);
-    const { tracked, ends } = options(store, {
+    const { tracked, ends } = trackedRunOptions(store, {
       start: { ...START, heartbeatIntervalMs: 100 },
       signal,
       lease,
@@ -136,7 +100,7 @@ describe('trackedRun and the job it holds', () => {
       hostname: 'next-box',
     });
     await other.open();
-    const { tracked, ends } = options(store);
+    const { tracked, ends } = trackedRunOptions(store);
     const outcome = trackedRun(tracked, async () => {
       // Frozen after its work was done, before recording its end: judged abandoned meanwhile.
       await other.reapAbandoned();
