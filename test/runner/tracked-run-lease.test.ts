@@ -7,45 +7,63 @@ import { describe, expect, it } from 'vitest';
 import { JobSupersededError, StoreError } from '../../src/core/errors.js';
 import { trackedRun } from '../../src/pipeline/runner/tracked-run.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { JobRun, RunStart } from '../../src/store/store.js';
+import type { JobRun, RunStart, Store } from '../../src/store/store.js';
 import { useTempDir } from '../helpers/temp-dir.js';
+import { openTestStore, STORAGE_KINDS } from '../helpers/test-storage.js';
 import { TEST_RUN_START, trackedRunOptions } from '../helpers/tracked-run-options.js';
 
 const tempDir = useTempDir();
 
 const START = TEST_RUN_START;
 
-/** A real store whose first startRun commits, then loses its acknowledgement (the connection dropped). */
-class LostAcknowledgement extends SqliteStore {
-  starts = 0;
-  override async startRun(start: RunStart): Promise<JobRun> {
-    const run = await super.startRun(start);
-    if (++this.starts === 1) {
-      throw new StoreError('MDP_STORE_CONNECTION_LOST', 'sqlite', 'connection lost after COMMIT', {
-        transient: true,
-      });
+/**
+ * `store` with its first startRun committed but its acknowledgement lost (as when the connection
+ * drops right after COMMIT): the row is stored, and the caller sees a transient error.
+ */
+function losingTheFirstAcknowledgement(store: Store): { starts: () => number } {
+  const real = store.startRun.bind(store);
+  let starts = 0;
+  store.startRun = async (start: RunStart): Promise<JobRun> => {
+    const run = await real(start);
+    if (++starts === 1) {
+      throw new StoreError(
+        'MDP_STORE_CONNECTION_LOST',
+        store.kind,
+        'connection lost after COMMIT',
+        {
+          transient: true,
+        },
+      );
     }
     return run;
-  }
+  };
+  return { starts: () => starts };
 }
 
-describe('trackedRun and the job it holds', () => {
+describe.each(STORAGE_KINDS)('recording the start of a run, on %s', (kind) => {
   it('a start retried after its commit lost its acknowledgement adopts its own row', async () => {
-    const store = new LostAcknowledgement({ path: join(tempDir(), 'runs.db') });
-    await store.open();
-    const { tracked, trackingErrors } = trackedRunOptions(store);
-    const { run, end } = await trackedRun(tracked, () => Promise.resolve('done'));
-    expect(store.starts).toBe(2);
-    expect(trackingErrors).toEqual([
-      expect.stringMatching(/could not record the start of the run .*connection lost.*; retrying/),
-    ]);
-    expect(end.status).toBe('success');
-    expect(await store.listRuns()).toEqual([
-      expect.objectContaining({ runId: run.runId, status: 'success' }),
-    ]);
-    await store.close();
+    const store = await openTestStore(kind, tempDir());
+    const fault = losingTheFirstAcknowledgement(store);
+    try {
+      const { tracked, trackingErrors } = trackedRunOptions(store);
+      const { run, end } = await trackedRun(tracked, () => Promise.resolve('done'));
+      expect(fault.starts()).toBe(2);
+      expect(trackingErrors).toEqual([
+        expect.stringMatching(
+          /could not record the start of the run .*connection lost.*; retrying/,
+        ),
+      ]);
+      expect(end.status).toBe('success');
+      expect(await store.listRuns()).toEqual([
+        expect.objectContaining({ runId: run.runId, status: 'success' }),
+      ]);
+    } finally {
+      await store.close();
+    }
   });
+});
 
+describe('trackedRun and the job it holds', () => {
   it('a heartbeat that finds the run superseded aborts it: failure naming the successor, row left abandoned', async () => {
     const path = join(tempDir(), 'runs.db');
     const store = new SqliteStore({ path });

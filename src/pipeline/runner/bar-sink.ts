@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bar } from '../../core/bar.js';
 import type { RetryConfig } from '../../core/config/config-schema.js';
-import { StoreError, toError } from '../../core/errors.js';
+import { JobSupersededError, StoreError, toError } from '../../core/errors.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
 import type {
   CheckpointInput,
@@ -211,6 +211,8 @@ export class BarSink {
       try {
         return await store.writeBatch(batch);
       } catch (thrown: unknown) {
+        // Not a storage fault: the run lost its job, and the batch must not be tried again.
+        if (thrown instanceof JobSupersededError) throw thrown;
         const error = toError(thrown);
         const transient = error instanceof StoreError && error.transient;
         const willRetry = transient && attempt < retry.max_attempts && !this.options.signal.aborted;
