@@ -1,4 +1,4 @@
-import { PermanentProviderError, UsageError } from '../../core/errors.js';
+import { JobSupersededError, PermanentProviderError, UsageError } from '../../core/errors.js';
 import { alignDown, alignUp, intervalMs } from '../../core/interval.js';
 import type { JobRun } from '../../store/store.js';
 import type { JobContext } from './job-context.js';
@@ -47,6 +47,8 @@ export async function runLive(
       await liveCycle(context, run, options.concurrency, signal);
       first.cycles += 1;
     } catch (error: unknown) {
+      // A run that lost its job stops at its first refused batch, not at its next heartbeat.
+      if (error instanceof JobSupersededError) throw error;
       // Transient trouble in one cycle is no reason to stop following: the next cycle starts from
       // the last stored bar, so nothing is skipped. Permanent errors need a person.
       if (signal.aborted || error instanceof PermanentProviderError || error instanceof UsageError)
