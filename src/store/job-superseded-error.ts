@@ -8,6 +8,11 @@ export interface FencedRun {
   readonly error: string | null;
 }
 
+/** What the fence reports of a run whose row is gone (deleted by hand): it holds no job. */
+export function missingRun(runId: number): FencedRun {
+  return { run_id: runId, job_name: '(unknown)', status: 'missing', error: 'no row in job_runs' };
+}
+
 /** Names the run that lost its job, why, and who took it over; the same text in every backend. */
 export function jobSupersededError(
   run: FencedRun,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { jobSupersededError, type FencedRun } from '../job-superseded-error.js';
+import { jobSupersededError, missingRun, type FencedRun } from '../job-superseded-error.js';
 
 /**
  * Refuses the writes of a run that lost its job. `check` runs as the last statement before a
@@ -38,7 +38,7 @@ export class PostgresRunFence {
   /** The error for a run found no longer running (its row as it stands now). */
   async supersededError(db: pg.Pool | pg.ClientBase, runId: number): Promise<Error> {
     const result = await db.query<FencedRun>(this.sql.run, [runId]);
-    const run = result.rows[0] ?? { run_id: runId, job_name: '?', status: 'gone', error: null };
+    const run = result.rows[0] ?? missingRun(runId);
     return this.superseded(db, run);
   }
 

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { jobSupersededError, type FencedRun } from '../job-superseded-error.js';
+import { jobSupersededError, missingRun, type FencedRun } from '../job-superseded-error.js';
 
 const SELECT_RUN = `SELECT run_id, job_name, status, error FROM job_runs WHERE run_id = ?`;
 
@@ -34,13 +34,7 @@ export class SqliteRunFence {
 
   /** The error for a run found no longer running (its row as it stands now). */
   supersededError(runId: number): Error {
-    const run = this.run.get(runId) ?? {
-      run_id: runId,
-      job_name: '?',
-      status: 'gone',
-      error: null,
-    };
-    return this.superseded(run);
+    return this.superseded(this.run.get(runId) ?? missingRun(runId));
   }
 
   private superseded(run: FencedRun): Error {
