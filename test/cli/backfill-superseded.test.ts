@@ -3,13 +3,18 @@
  * a second run takes the job over. When the first resumes (SIGCONT) it commits nothing more, and
  * exits 1 naming the run that superseded it; the data is exact.
  */
+import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { barsInWindow } from '../../src/pipeline/runner/backfill-plan.js';
+import { SqliteDatabase } from '../../src/store/sqlite/sqlite-driver.js';
+import { schemaForDir } from '../helpers/postgres-test-names.js';
+import { useTestPostgresPool } from '../helpers/postgres-test-server.js';
 import { collect, runCli, spawnCli } from '../helpers/run-cli.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { writeTestConfig } from '../helpers/test-config.js';
-import { STORAGE_KINDS, useTestStorage } from '../helpers/test-storage.js';
+import { STORAGE_KINDS, useTestStorage, type StorageKind } from '../helpers/test-storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const tempDir = useTempDir();
@@ -20,6 +25,51 @@ const PER_SYMBOL = barsInWindow(
   '1m',
 );
 const HEARTBEAT_MS = 300;
+const pool = useTestPostgresPool();
+
+/**
+ * Whether some process holds a transaction open on the test's tables: SQLite's write lock, or
+ * PostgreSQL locks on a table of the test's schema.
+ */
+async function inTransaction(kind: StorageKind, dir: string): Promise<boolean> {
+  if (kind === 'sqlite') {
+    const db = new SqliteDatabase(join(dir, 'data', 'test.db'), { timeout: 0 });
+    try {
+      db.exec('BEGIN IMMEDIATE; ROLLBACK');
+      return false;
+    } catch {
+      return true;
+    } finally {
+      db.close();
+    }
+  }
+  const locks = await pool().query<{ n: number }>(
+    `SELECT count(*) AS n FROM pg_locks l
+     JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace s ON s.oid = c.relnamespace
+     WHERE s.nspname = $1 AND l.pid <> pg_backend_pid()`,
+    [schemaForDir(dir)],
+  );
+  return (locks.rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * SIGSTOP at a moment the child is between transactions. A process frozen inside one holds its
+ * locks (SQLite's write lock, PostgreSQL's row locks) and blocks everyone until it resumes: no
+ * fence can help that, and it is not what this test is about.
+ */
+async function freezeOutsideTransaction(
+  child: ChildProcess,
+  kind: StorageKind,
+  dir: string,
+): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    child.kill('SIGSTOP');
+    if (!(await inTransaction(kind, dir))) return;
+    child.kill('SIGCONT');
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+  throw new Error('the child was inside a transaction at each of 50 tries to freeze it');
+}
 
 describe.each(STORAGE_KINDS)('a frozen backfill superseded by another run, on %s', (kind) => {
   const storage = useTestStorage(kind);
@@ -41,7 +91,7 @@ describe.each(STORAGE_KINDS)('a frozen backfill superseded by another run, on %s
     await waitFor('a checkpoint of the first run', async () =>
       (await storage.countRows(dir, 'job_checkpoints')) >= 2 ? true : undefined,
     );
-    frozen.kill('SIGSTOP');
+    await freezeOutsideTransaction(frozen, kind, dir);
     try {
       // Past three missed heartbeats the first run counts as abandoned: a second run may start.
       await new Promise((resolve) => setTimeout(resolve, 4 * HEARTBEAT_MS + 300));
