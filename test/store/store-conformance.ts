@@ -903,6 +903,20 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           );
         });
 
+        it('a retry that comes after its first row was marked abandoned records a new run', async () => {
+          const store = await open();
+          const orphan = await store.startRun(
+            runStart({ runToken: 'attempt-slow', heartbeatIntervalMs: 1000 }),
+          );
+          now += 5000;
+          // Another process judged the orphan abandoned before the retry came.
+          expect((await store.reapAbandoned()).map((run) => run.runId)).toEqual([orphan.runId]);
+          const retried = await store.startRun(runStart({ runToken: 'attempt-slow' }));
+          expect(retried.runId).toBeGreaterThan(orphan.runId);
+          expect((await store.getRun(orphan.runId))?.status).toBe('abandoned');
+          expect(retried.status).toBe('running');
+        });
+
         it('records the process identity of a run', async () => {
           const store = await open();
           const identity = {

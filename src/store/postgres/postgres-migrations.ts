@@ -144,7 +144,9 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         ADD COLUMN pid_namespace text,
         ADD COLUMN process_start text,
         ADD COLUMN run_token text;
-      CREATE UNIQUE INDEX job_runs_token ON ${s}.job_runs (run_token) WHERE run_token IS NOT NULL;
+      -- A start looks for its own running row; not unique, as a row reaped before the retry
+      -- came keeps its token and the retry records a new one.
+      CREATE INDEX job_runs_token ON ${s}.job_runs (run_token) WHERE status = 'running';
       `,
     ],
   },

@@ -125,7 +125,9 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ALTER TABLE job_runs ADD COLUMN pid_namespace TEXT;
       ALTER TABLE job_runs ADD COLUMN process_start TEXT;
       ALTER TABLE job_runs ADD COLUMN run_token TEXT;
-      CREATE UNIQUE INDEX job_runs_token ON job_runs (run_token) WHERE run_token IS NOT NULL;
+      -- A start looks for its own running row; not unique, as a row reaped before the retry
+      -- came keeps its token and the retry records a new one.
+      CREATE INDEX job_runs_token ON job_runs (run_token) WHERE status = 'running';
     `,
   },
 ];
