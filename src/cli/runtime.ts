@@ -13,6 +13,7 @@ import { createPolygonProvider } from '../providers/polygon/polygon-provider.js'
 import { SyntheticProvider } from '../providers/synthetic/synthetic-provider.js';
 import { probePostgres, type PostgresProbe } from '../store/postgres/postgres-probe.js';
 import { PostgresStore } from '../store/postgres/postgres-store.js';
+import { currentProcessIdentity } from '../store/process-identity.js';
 import { SqliteSpool } from '../store/sqlite/sqlite-spool.js';
 import { SqliteStore, sqlitePathFromUri } from '../store/sqlite/sqlite-store.js';
 import type { Spool } from '../store/spool.js';
@@ -124,6 +125,7 @@ export function createRunner(
     logger,
     host: hostname(),
     pid: process.pid,
+    identity: currentProcessIdentity(),
   });
 }
 

@@ -140,6 +140,30 @@ export class JobLockedError extends MdpError {
   readonly code = 'MDP_JOB_LOCKED';
 }
 
+/** The run that took a job over from a run judged abandoned. */
+export interface SuccessorRun {
+  readonly runId: number;
+  readonly host: string;
+  readonly pid: number;
+}
+
+/**
+ * The run was judged abandoned (it missed three heartbeats, frozen or cut off) and another run
+ * may hold its job now: none of its batches commits any more, and the run stops. Never retried.
+ */
+export class JobSupersededError extends MdpError {
+  readonly code = 'MDP_JOB_SUPERSEDED';
+
+  constructor(
+    readonly runId: number,
+    /** The first run of the job started after this one, if any has started. */
+    readonly successor: SuccessorRun | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The run was stopped by a signal before it finished. */
 export class CancelledError extends MdpError {
   readonly code = 'MDP_CANCELLED';

@@ -22,6 +22,9 @@ export interface JobRunRow {
   config_hash: string;
   params: unknown;
   heartbeat_interval_ms: number;
+  boot_id: string | null;
+  pid_namespace: string | null;
+  process_start: string | null;
 }
 
 /** The row as the protocol's JobRun; the CHECK constraints guarantee mode and status. */
@@ -44,6 +47,11 @@ export function jobRunFromRow(row: JobRunRow): JobRun {
     configHash: row.config_hash,
     params: asParams(row.params),
     heartbeatIntervalMs: row.heartbeat_interval_ms,
+    identity: {
+      bootId: row.boot_id,
+      pidNamespace: row.pid_namespace,
+      processStart: row.process_start,
+    },
   };
 }
 

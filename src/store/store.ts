@@ -6,6 +6,19 @@ export type RunStatus = 'running' | 'success' | 'failure' | 'cancelled' | 'aband
 
 export type RunMode = 'live' | 'backfill';
 
+/**
+ * What tells a process apart beyond its host name and pid; null where the host cannot say (no
+ * /proc), and for runs recorded before these were kept.
+ */
+export interface ProcessIdentity {
+  /** `/proc/sys/kernel/random/boot_id`: new at every boot, shared by containers on one kernel. */
+  readonly bootId: string | null;
+  /** `readlink /proc/self/ns/pid`: pids name the same process only within one namespace. */
+  readonly pidNamespace: string | null;
+  /** Field 22 of `/proc/PID/stat` (clock ticks after boot): a reused pid has another. */
+  readonly processStart: string | null;
+}
+
 /** What is recorded when a run starts. */
 export interface RunStart {
   readonly jobName: string;
@@ -19,6 +32,13 @@ export interface RunStart {
   readonly params: Readonly<Record<string, unknown>>;
   /** How often this run promises a heartbeat; the run is abandoned after three missed ones. */
   readonly heartbeatIntervalMs: number;
+  /** The starting process beyond host and pid, for the liveness rule; unknown when left out. */
+  readonly identity?: ProcessIdentity;
+  /**
+   * Unique per attempt to start (not per try): a start retried after its commit's acknowledgement
+   * was lost finds the row it committed by this token and adopts it instead of being locked out.
+   */
+  readonly runToken?: string;
 }
 
 /** One `job_runs` row. Times are epoch milliseconds. */
@@ -40,6 +60,7 @@ export interface JobRun {
   readonly configHash: string;
   readonly params: Record<string, unknown>;
   readonly heartbeatIntervalMs: number;
+  readonly identity: ProcessIdentity;
 }
 
 /** Progress reported by a heartbeat and at completion. */
@@ -104,6 +125,13 @@ export interface WriteBatch {
   readonly rejected?: readonly RejectedBar[];
   /** Recorded in the same transaction as the bars, so a checkpoint never outlives its data. */
   readonly checkpoint?: CheckpointInput;
+  /**
+   * The run committing the batch (default `runId`; a spooled batch of an earlier run is committed
+   * by the run draining it). The batch commits only while that run is `running`: once it has been
+   * judged abandoned, JobSupersededError and nothing written. A run id without a row (tools,
+   * tests) is not fenced.
+   */
+  readonly heldBy?: number;
 }
 
 export interface WriteResult {
@@ -180,14 +208,15 @@ export interface Store {
 
   /**
    * Records a new `running` run. First marks stale runs of the job abandoned; throws
-   * JobLockedError naming the active run when a non-dry run of the job is still running.
+   * JobLockedError naming the active run when a non-dry run of the job is still running. A
+   * `running` row with the same `runToken` (this start, committed before) is returned as is.
    */
   startRun(start: RunStart): Promise<JobRun>;
   /**
-   * Records progress and liveness. Resolves false when the run is no longer `running`: another
-   * process judged it abandoned, and its bookkeeping is no longer this run's to write.
+   * Records progress and liveness. Throws JobSupersededError, naming the run that took over, when
+   * the run is no longer `running`: another process judged it abandoned, and the run must stop.
    */
-  heartbeat(runId: number, progress: RunProgress): Promise<boolean>;
+  heartbeat(runId: number, progress: RunProgress): Promise<void>;
   /** Ends a run; a run that is no longer `running` (already marked abandoned) is left as is. */
   completeRun(
     runId: number,

@@ -14,6 +14,8 @@ export interface TestConfigOptions {
   readonly maxBarsPerRequest?: number;
   readonly batchSize?: number;
   readonly concurrency?: number;
+  /** execution.heartbeat_interval of both jobs, as a duration: `250ms`. */
+  readonly heartbeatInterval?: string;
   readonly latencyMs?: number;
   readonly failureRate?: number;
   readonly maxAttempts?: number;
@@ -66,6 +68,7 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
   };
   const execution = {
     concurrency: options.concurrency ?? 2,
+    ...(options.heartbeatInterval ? { heartbeat_interval: options.heartbeatInterval } : {}),
     retry: {
       max_attempts: options.maxAttempts ?? 3,
       backoff_seconds: 0.01,

@@ -67,6 +67,13 @@ export interface TestStorage {
   countRows(dir: string, table: TableName): Promise<number>;
   /** Sum of `rows` over the job's checkpoints: the bars their chunks hold. */
   checkpointedRows(dir: string): Promise<number>;
+  /** Rows of a table (bars or checkpoints) by the run that last wrote them: `{ [run_id]: n }`. */
+  rowsPerRun(dir: string, table: 'bars_ohlcv' | 'job_checkpoints'): Promise<Record<number, number>>;
+}
+
+/** `{ run_id, n }` rows as `{ [run_id]: n }`. */
+function perRun(rows: readonly { run_id: number; n: number }[]): Record<number, number> {
+  return Object.fromEntries(rows.map((row) => [row.run_id, row.n]));
 }
 
 /**
@@ -159,6 +166,15 @@ function sqliteStorage(): TestStorage {
             }
           ).n,
       ),
+    rowsPerRun: (dir, table) =>
+      read(dir, (db) =>
+        perRun(
+          db.prepare(`SELECT run_id, COUNT(*) AS n FROM ${table} GROUP BY run_id`).all() as {
+            run_id: number;
+            n: number;
+          }[],
+        ),
+      ),
   };
 }
 
@@ -203,6 +219,12 @@ function postgresStorage(url: () => string): TestStorage {
         `SELECT COALESCE(sum(rows), 0)::bigint AS n FROM ${s(dir)}.job_checkpoints`,
       );
       return result.rows[0]?.n ?? 0;
+    },
+    async rowsPerRun(dir, table) {
+      const result = await pool().query<{ run_id: number; n: number }>(
+        `SELECT run_id, count(*) AS n FROM ${s(dir)}.${table} GROUP BY run_id`,
+      );
+      return perRun(result.rows);
     },
   };
 }

@@ -1,13 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/core/errors.js';
-import { RunEvents } from '../../src/pipeline/run-events.js';
-import { RunTotalsCounter } from '../../src/pipeline/runner/run-totals-counter.js';
 import { trackedRun } from '../../src/pipeline/runner/tracked-run.js';
-import { systemTiming } from '../../src/pipeline/timing.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { RunProgress, RunStatus } from '../../src/store/store.js';
 import { useTempDir } from '../helpers/temp-dir.js';
+import { trackedRunOptions } from '../helpers/tracked-run-options.js';
 
 const tempDir = useTempDir();
 
@@ -36,35 +34,8 @@ class AwayAtTheEnd extends SqliteStore {
 async function runThatFails(failures: number) {
   const store = new AwayAtTheEnd(join(tempDir(), 'runs.db'), failures);
   await store.open();
-  const trackingErrors: string[] = [];
-  const outcome = trackedRun(
-    {
-      store,
-      start: {
-        jobName: 'job',
-        mode: 'backfill',
-        profile: null,
-        dryRun: false,
-        host: 'h',
-        pid: process.pid,
-        configHash: 'x',
-        params: {},
-        heartbeatIntervalMs: 60_000,
-      },
-      events: new RunEvents(),
-      totals: new RunTotalsCounter(),
-      timing: systemTiming,
-      signal: new AbortController().signal,
-      onTrackingError: (error) => trackingErrors.push(error.message),
-      storageRetry: {
-        max_attempts: 3,
-        backoff_seconds: 0.001,
-        max_backoff_seconds: 0.001,
-        jitter: 'none',
-      },
-    },
-    () => Promise.reject(new Error('the batch failed')),
-  );
+  const { tracked, trackingErrors } = trackedRunOptions(store);
+  const outcome = trackedRun(tracked, () => Promise.reject(new Error('the batch failed')));
   await expect(outcome).rejects.toThrow('the batch failed');
   return { store, trackingErrors };
 }

@@ -19,7 +19,14 @@ const db = useTestPostgresPool();
 
 describeStoreConformance(
   'postgres',
-  (options) => new PostgresStore({ uri: url, schema: uniqueTestName(), ...options }),
+  // The suite moves time: its clock stands in for the database's, which judges heartbeats.
+  (options) =>
+    new PostgresStore({
+      uri: url,
+      schema: uniqueTestName(),
+      ...options,
+      databaseClock: options.clock,
+    }),
 );
 
 /** Stores opened by a test, closed after it even when it fails. */
@@ -375,7 +382,7 @@ describe('PostgresStore', () => {
 
     it('leaves a run that beat after it was judged stale: the abandon applies to that heartbeat only', async () => {
       let now = Date.UTC(2024, 0, 1);
-      const store = await openStore({ clock: () => now, hostname: 'box' });
+      const store = await openStore({ databaseClock: () => now, hostname: 'box' });
       const run = await store.startRun(runStart({ heartbeatIntervalMs: 1000 }));
       now += 10_000;
       // Another process's heartbeat lands between a reaper's read and its update.
@@ -404,6 +411,40 @@ describe('PostgresStore', () => {
         [run.runId],
       );
       expect(row.rows[0]).toEqual({ from: '2024-01-01', started_type: 'timestamp with time zone' });
+    });
+  });
+
+  describe('clocks: heartbeats are stamped and judged by the database, never a host', () => {
+    const HOUR = 3_600_000;
+    const beat = { rowsWritten: 0, batches: 0 };
+
+    it('hosts whose clocks are an hour apart do not abandon a live run', async () => {
+      const schema = uniqueTestName();
+      // The run's host is an hour behind, the host checking on it an hour ahead.
+      const runner = await openStore({ schema, clock: () => Date.now() - HOUR, hostname: 'slow' });
+      const checker = await openStore({ schema, clock: () => Date.now() + HOUR, hostname: 'fast' });
+      const run = await runner.startRun(runStart({ heartbeatIntervalMs: 1000 }));
+      await runner.heartbeat(run.runId, beat);
+      expect(await checker.reapAbandoned()).toEqual([]);
+      await expect(checker.startRun(runStart())).rejects.toThrow(JobLockedError);
+      expect((await checker.getRun(run.runId))?.status).toBe('running');
+      const stamped = await db().query<{ skew: number }>(
+        `SELECT abs(extract(epoch from heartbeat_at - clock_timestamp()))::float8 AS skew
+         FROM "${schema}".job_runs WHERE run_id = $1`,
+        [run.runId],
+      );
+      expect(stamped.rows[0]?.skew).toBeLessThan(60);
+    });
+
+    it('a host whose clock is an hour behind still abandons a run that stopped beating', async () => {
+      const schema = uniqueTestName();
+      const runner = await openStore({ schema, hostname: 'crashed' });
+      const checker = await openStore({ schema, clock: () => Date.now() - HOUR, hostname: 'slow' });
+      const run = await runner.startRun(runStart({ heartbeatIntervalMs: 100 }));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const reaped = await checker.reapAbandoned();
+      expect(reaped.map((r) => r.runId)).toEqual([run.runId]);
+      expect(reaped[0]?.error).toMatch(/^no heartbeat for 0\.\ds \(expected every 0\.1s\)$/);
     });
   });
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bar, BarColumn } from '../../src/core/bar.js';
-import { JobLockedError, StoreError } from '../../src/core/errors.js';
+import { JobLockedError, JobSupersededError, StoreError } from '../../src/core/errors.js';
 import type { RejectedBar, RunStart, Store } from '../../src/store/store.js';
 
 /** What a conformance test may ask of the store it gets. */
@@ -16,6 +16,10 @@ export interface ConformanceStoreOptions {
   readonly clock?: () => number;
   readonly hostname?: string;
   readonly isPidAlive?: (pid: number) => boolean;
+  /** This host's boot id and pid namespace, and the start time of a pid on it (see RunHost). */
+  readonly bootId?: string | null;
+  readonly pidNamespace?: string | null;
+  readonly processStart?: (pid: number) => string | null;
 }
 
 /** A store on a fresh, empty database, not yet open; the suite opens it and closes it after each test. */
@@ -617,11 +621,12 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           configHash: 'cfg-1',
           params: { lookback: '2h', follow: false },
           heartbeatIntervalMs: 10_000,
+          identity: { bootId: null, pidNamespace: null, processStart: null },
         });
         const startedAt = now;
 
         now += 10_000;
-        expect(await store.heartbeat(started.runId, { rowsWritten: 120, batches: 2 })).toBe(true);
+        await store.heartbeat(started.runId, { rowsWritten: 120, batches: 2 });
         expect(await store.getRun(started.runId)).toMatchObject({
           status: 'running',
           heartbeatAt: startedAt + 10_000,
@@ -830,7 +835,9 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         now += 5000;
         const [abandoned] = await store.reapAbandoned();
         now += 1000;
-        expect(await store.heartbeat(run.runId, { rowsWritten: 9, batches: 9 })).toBe(false);
+        await expect(store.heartbeat(run.runId, { rowsWritten: 9, batches: 9 })).rejects.toThrow(
+          JobSupersededError,
+        );
         await store.completeRun(run.runId, 'success', { rowsWritten: 10, batches: 10 });
         expect(await store.getRun(run.runId)).toEqual(abandoned);
         expect(abandoned?.status).toBe('abandoned');
@@ -872,6 +879,205 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           second.runId,
           first.runId,
         ]);
+      });
+
+      describe('a run that lost its job', () => {
+        const chunk = {
+          jobName: 'job_a',
+          provider: 'p1',
+          symbol: 'AAA',
+          interval: '1m',
+          windowStart: T0,
+          windowEnd: T0 + 2 * MINUTE,
+          rows: 2,
+        } as const;
+
+        /** A run silent past three heartbeats, and the run that took the job from it. */
+        async function superseded(store: Store) {
+          const frozen = await store.startRun(
+            runStart({ heartbeatIntervalMs: 1000, host: 'frozen-host', pid: 1111 }),
+          );
+          now += 5000;
+          const successor = await store.startRun(runStart({ host: 'next-host', pid: 2222 }));
+          return { frozen, successor };
+        }
+
+        /** What a promise rejects with, checked to be the superseded error naming both runs. */
+        async function supersededError(
+          promise: Promise<unknown>,
+          frozen: number,
+          successor: number,
+        ): Promise<JobSupersededError> {
+          const error = await promise.then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(error).toBeInstanceOf(JobSupersededError);
+          const superseded = error as JobSupersededError;
+          expect(superseded.code).toBe('MDP_JOB_SUPERSEDED');
+          expect(superseded.runId).toBe(frozen);
+          expect(superseded.successor).toEqual({
+            runId: successor,
+            host: 'next-host',
+            pid: 2222,
+          });
+          expect(superseded.message).toContain(`run ${frozen} of job job_a`);
+          expect(superseded.message).toContain(`run ${successor} (pid 2222 on next-host)`);
+          return superseded;
+        }
+
+        it('commits nothing of a batch whose run was marked abandoned, naming its successor', async () => {
+          const store = await open();
+          const { frozen, successor } = await superseded(store);
+          await supersededError(
+            store.writeBatch({
+              runId: frozen.runId,
+              bars: [makeBar(0), makeBar(1)],
+              rejected: [reject()],
+              checkpoint: chunk,
+            }),
+            frozen.runId,
+            successor.runId,
+          );
+          expect(await store.countBars()).toBe(0);
+          expect(await store.countRejected()).toBe(0);
+          expect(await store.checkpoints('job_a')).toEqual([]);
+
+          await store.writeBatch({ runId: successor.runId, bars: [makeBar(0)], checkpoint: chunk });
+          expect(await store.countBars()).toBe(1);
+          expect((await store.checkpoints('job_a')).map((c) => c.runId)).toEqual([successor.runId]);
+        });
+
+        it('fences a spooled batch by the run draining it, not the run that fetched it', async () => {
+          const store = await open();
+          const earlier = await store.startRun(runStart());
+          await store.completeRun(earlier.runId, 'success', { rowsWritten: 0, batches: 0 });
+          const { frozen, successor } = await superseded(store);
+          const spooled = { runId: earlier.runId, bars: [makeBar(0)] };
+          await supersededError(
+            store.writeBatch({ ...spooled, heldBy: frozen.runId }),
+            frozen.runId,
+            successor.runId,
+          );
+          expect(await store.countBars()).toBe(0);
+          await store.writeBatch({ ...spooled, heldBy: successor.runId });
+          expect(await store.readBars({ provider: 'p1', symbol: 'AAA', interval: '1m' })).toEqual([
+            makeBar(0),
+          ]);
+        });
+
+        it('rejects the heartbeat of a superseded run, and its end leaves it abandoned', async () => {
+          const store = await open();
+          const { frozen, successor } = await superseded(store);
+          await supersededError(
+            store.heartbeat(frozen.runId, { rowsWritten: 7, batches: 1 }),
+            frozen.runId,
+            successor.runId,
+          );
+          await store.completeRun(frozen.runId, 'success', { rowsWritten: 7, batches: 1 });
+          expect(await store.getRun(frozen.runId)).toMatchObject({
+            status: 'abandoned',
+            rowsWritten: 0,
+            error: expect.stringMatching(/no heartbeat for 5s/),
+          });
+          expect((await store.getRun(successor.runId))?.status).toBe('running');
+        });
+      });
+
+      describe('starting a run', () => {
+        it('is idempotent: a start retried with its run token adopts the row it committed', async () => {
+          const store = await open();
+          const first = await store.startRun(runStart({ runToken: 'attempt-7f3a' }));
+          // The acknowledgement of the first start was lost; the retry carries the same token.
+          const retried = await store.startRun(runStart({ runToken: 'attempt-7f3a' }));
+          expect(retried).toEqual(first);
+          expect(await store.listRuns()).toHaveLength(1);
+          // Another start of the job is still locked out.
+          await expect(store.startRun(runStart({ runToken: 'attempt-other' }))).rejects.toThrow(
+            JobLockedError,
+          );
+        });
+
+        it('a retry that comes after its first row was marked abandoned records a new run', async () => {
+          const store = await open();
+          const orphan = await store.startRun(
+            runStart({ runToken: 'attempt-slow', heartbeatIntervalMs: 1000 }),
+          );
+          now += 5000;
+          // Another process judged the orphan abandoned before the retry came.
+          expect((await store.reapAbandoned()).map((run) => run.runId)).toEqual([orphan.runId]);
+          const retried = await store.startRun(runStart({ runToken: 'attempt-slow' }));
+          expect(retried.runId).toBeGreaterThan(orphan.runId);
+          expect((await store.getRun(orphan.runId))?.status).toBe('abandoned');
+          expect(retried.status).toBe('running');
+        });
+
+        it('records the process identity of a run', async () => {
+          const store = await open();
+          const identity = {
+            bootId: 'boot-1',
+            pidNamespace: 'pid:[4026531836]',
+            processStart: '123456',
+          };
+          const run = await store.startRun(runStart({ identity }));
+          expect(run.identity).toEqual(identity);
+          expect((await store.getRun(run.runId))?.identity).toEqual(identity);
+        });
+      });
+
+      describe('liveness beyond host name and pid', () => {
+        const local = { bootId: 'boot-A', pidNamespace: 'pid:[1]' };
+
+        it('does not judge by pid a run in another pid namespace or boot sharing the host name', async () => {
+          const store = await open({ ...local, processStart: () => '500' });
+          deadPids.add(5151);
+          const otherNamespace = await store.startRun(
+            runStart({
+              jobName: 'job_ns',
+              host: THIS_HOST,
+              pid: 5151,
+              identity: { ...local, pidNamespace: 'pid:[2]', processStart: '500' },
+            }),
+          );
+          const otherBoot = await store.startRun(
+            runStart({
+              jobName: 'job_boot',
+              host: THIS_HOST,
+              pid: 5151,
+              identity: { ...local, bootId: 'boot-B', processStart: '500' },
+            }),
+          );
+          expect(await store.reapAbandoned()).toEqual([]);
+          expect((await store.getRun(otherNamespace.runId))?.status).toBe('running');
+          expect((await store.getRun(otherBoot.runId))?.status).toBe('running');
+          // Still subject to the heartbeat rule.
+          now += 30_001;
+          expect((await store.reapAbandoned()).map((run) => run.runId).sort()).toEqual(
+            [otherNamespace.runId, otherBoot.runId].sort(),
+          );
+        });
+
+        it('abandons at once a run whose pid lives on but belongs to a later process', async () => {
+          const starts = new Map<number, string>([[5151, '900']]);
+          const store = await open({ ...local, processStart: (pid) => starts.get(pid) ?? null });
+          const same = await store.startRun(
+            runStart({ host: THIS_HOST, pid: 5151, identity: { ...local, processStart: '900' } }),
+          );
+          const reused = await store.startRun(
+            runStart({
+              jobName: 'job_b',
+              host: THIS_HOST,
+              pid: 5151,
+              identity: { ...local, processStart: '300' },
+            }),
+          );
+          const reaped = await store.reapAbandoned();
+          expect(reaped.map((run) => run.runId)).toEqual([reused.runId]);
+          expect(reaped[0]?.error).toBe(
+            `process 5151 on ${THIS_HOST} is gone (pid 5151 now belongs to a process started later)`,
+          );
+          expect((await store.getRun(same.runId))?.status).toBe('running');
+        });
       });
     });
   });

@@ -511,6 +511,8 @@ export const jobSchema = z.strictObject({
     .strictObject({
       concurrency: positiveInt.default(1),
       retry: retrySchema.prefault({}),
+      /** How often a run records its heartbeat; three missed ones and it counts as abandoned. */
+      heartbeat_interval: duration.prefault('5s'),
     })
     .prefault({}),
 });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Bar } from '../../core/bar.js';
 import type { Interval } from '../../core/interval.js';
 import type { RetryConfig } from '../../core/config/config-schema.js';
-import { StoreError, toError } from '../../core/errors.js';
+import { JobSupersededError, StoreError, toError } from '../../core/errors.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
 import type {
   CheckpointInput,
@@ -160,6 +160,8 @@ export class BarSink {
           runId: next.runId,
           bars: next.bars,
           rejected: next.rejected,
+          // Committed by this run: it must still hold the job, whichever run fetched the bars.
+          heldBy: this.options.runId,
         });
       } catch (thrown: unknown) {
         const error = toError(thrown);
@@ -240,6 +242,8 @@ export class BarSink {
       try {
         return await store.writeBatch(batch, this.options.signal);
       } catch (thrown: unknown) {
+        // Not a storage fault: the run lost its job, and the batch must not be tried again.
+        if (thrown instanceof JobSupersededError) throw thrown;
         const error = toError(thrown);
         const transient = error instanceof StoreError && error.transient;
         const willRetry = transient && attempt < retry.max_attempts && !this.options.signal.aborted;

@@ -7,7 +7,7 @@ import { alignDown } from '../../core/interval.js';
 import { isBatchProvider } from '../../core/provider.js';
 import type { ProviderRegistry } from '../../core/provider-registry.js';
 import type { Spool } from '../../store/spool.js';
-import type { JobRun, RunMode, Store } from '../../store/store.js';
+import type { JobRun, ProcessIdentity, RunMode, Store } from '../../store/store.js';
 import { systemTiming, type Timing } from '../timing.js';
 import type { PacingRegistry } from '../policies/pacing-registry.js';
 import {
@@ -36,8 +36,10 @@ export interface JobRunnerDeps {
   readonly pid: number;
   readonly timing?: Timing;
   readonly random?: () => number;
-  /** How often a run's heartbeat updates `job_runs`; default 5 s. */
+  /** How often a run's heartbeat updates `job_runs`; default the job's `execution.heartbeat_interval`. */
   readonly heartbeatIntervalMs?: number;
+  /** The process beyond host and pid (boot, pid namespace, start time), for the liveness rule. */
+  readonly identity?: ProcessIdentity;
   /** `storage.spool`: where live runs keep batches while the primary storage is unreachable. */
   readonly spool?: Spool;
 }
@@ -68,8 +70,6 @@ export interface RunSummary {
   readonly plan?: BackfillPlanSummary | LivePlanSummary;
 }
 
-const DEFAULT_HEARTBEAT_MS = 5_000;
-
 /** Runs configured jobs as tracked runs against the store and providers it is given. */
 export class JobRunner {
   private readonly timing: Timing;
@@ -81,7 +81,10 @@ export class JobRunner {
   }
 
   /** Runs one job to its end; rejects with the run's error (already recorded) on failure or cancel. */
-  async run(options: RunOptions): Promise<RunSummary> {
+  async run(runOptions: RunOptions): Promise<RunSummary> {
+    // The run stops on the caller's signal, or when it loses its job to another run.
+    const lease = new AbortController();
+    const options = { ...runOptions, signal: AbortSignal.any([runOptions.signal, lease.signal]) };
     const context = this.context(options);
     const { config } = this.deps;
     const window = options.mode === 'backfill' ? this.backfillWindow(context, options) : undefined;
@@ -109,12 +112,15 @@ export class JobRunner {
           pid: this.deps.pid,
           configHash: config.source.hash,
           params,
-          heartbeatIntervalMs: this.deps.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS,
+          heartbeatIntervalMs:
+            this.deps.heartbeatIntervalMs ?? context.job.execution.heartbeat_interval,
+          ...(this.deps.identity ? { identity: this.deps.identity } : {}),
         },
         events: this.deps.events,
         totals: context.totals,
         timing: this.timing,
         signal: options.signal,
+        lease,
         onTrackingError: (error) =>
           this.deps.logger.warn({ err: error }, 'could not record run progress'),
         storageRetry: config.storage.primary.write.retry,

@@ -1,4 +1,5 @@
 import {
+  JobSupersededError,
   PermanentProviderError,
   ProviderRateLimitedError,
   StoreError,
@@ -64,14 +65,15 @@ export async function runLive(
 /**
  * Whether a failed cycle is worth trying again at the next bar close: the next cycle starts from
  * the last stored bar, so nothing is skipped. Permanent provider errors, a provider asking to wait
- * past max_retry_after, usage errors and storage
- * errors the store does not call transient (a full disk or spool, a read-only, corrupt or
+ * past max_retry_after, a run superseded by another, usage errors and storage errors the store does not call transient (a full disk or spool, a read-only, corrupt or
  * forbidden database) need a person: following on would only log them at every bar close.
  */
 export function healsByItself(error: unknown): boolean {
   if (
     error instanceof PermanentProviderError ||
     error instanceof UsageError ||
+    // A run that lost its job stops at its first refused batch, not at its next heartbeat.
+    error instanceof JobSupersededError ||
     // Asking again at the next bar close would ignore the wait the provider asked for.
     error instanceof ProviderRateLimitedError
   )

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { RetryConfig } from '../../core/config/config-schema.js';
-import { CancelledError, StoreError, toError } from '../../core/errors.js';
+import { CancelledError, JobSupersededError, StoreError, toError } from '../../core/errors.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
 import type { JobRun, RunStart, Store } from '../../store/store.js';
 import type { Timing } from '../timing.js';
@@ -14,6 +15,11 @@ export interface TrackedRunOptions {
   readonly timing: Timing;
   /** Cancels the run; its abort reason is what the run reports. */
   readonly signal: AbortSignal;
+  /**
+   * Part of `signal`: aborted with JobSupersededError when a heartbeat finds the run judged
+   * abandoned (its job may be another run's now), so the run stops instead of writing on.
+   */
+  readonly lease?: AbortController;
   /** Heartbeat (or final bookkeeping after a failure) errors are logged: the run decides its outcome. */
   readonly onTrackingError: (error: Error) => void;
   /**
@@ -27,16 +33,20 @@ export interface TrackedRunOptions {
 
 /**
  * Wraps a job in its `job_runs` lifecycle: start → heartbeats with progress → success, failure
- * (error recorded, then rethrown) or cancelled (when `signal` was aborted).
+ * (error recorded, then rethrown) or cancelled (when `signal` was aborted). A run that another
+ * process judged abandoned (frozen past three heartbeats) ends as a failure with
+ * JobSupersededError: its heartbeat aborts `lease`, and the store refuses its batches.
  */
 export async function trackedRun<T>(
   options: TrackedRunOptions,
   body: (run: JobRun) => Promise<T>,
 ): Promise<{ run: JobRun; result: T; end: RunEndEvent }> {
   const { store, events, totals, timing, signal } = options;
+  // One token for every try: a retry after a commit whose acknowledgement was lost adopts its row.
+  const start = { ...options.start, runToken: options.start.runToken ?? randomUUID() };
   const run = await withStorageRetry(
     options,
-    () => store.startRun(options.start),
+    () => store.startRun(start),
     (failure) => `could not record the start of the run (${failure.message}); retrying`,
   );
   const started = timing.monotonic();
@@ -45,18 +55,18 @@ export async function trackedRun<T>(
   const timer = setInterval(() => {
     beating = store
       .heartbeat(run.runId, totals.snapshot())
-      .then((alive) => {
-        if (alive) events.emit('run:heartbeat', { run, at: timing.now() });
-        else {
-          options.onTrackingError(
-            new Error(
-              `run ${run.runId} is no longer marked running (another process judged it abandoned); its row will not be updated`,
-            ),
-          );
-        }
+      .then(() => {
+        events.emit('run:heartbeat', { run, at: timing.now() });
         events.emit('run:progress', { run, totals: totals.snapshot() });
       })
-      .catch((error: unknown) => options.onTrackingError(toError(error)));
+      .catch((error: unknown) => {
+        if (!(error instanceof JobSupersededError)) {
+          options.onTrackingError(toError(error));
+          return;
+        }
+        clearInterval(timer);
+        options.lease?.abort(error);
+      });
   }, options.start.heartbeatIntervalMs);
   timer.unref();
 
@@ -84,22 +94,44 @@ export async function trackedRun<T>(
   try {
     result = await body(run);
   } catch (thrown: unknown) {
-    const cancelled = signal.aborted;
-    const error = cancelled
+    const aborted = signal.aborted
       ? toError(signal.reason ?? new CancelledError('cancelled'))
-      : toError(thrown);
+      : undefined;
+    const error = aborted ?? toError(thrown);
+    // A refused batch stops whatever else of the run is still going, as a heartbeat would.
+    if (error instanceof JobSupersededError) options.lease?.abort(error);
+    const status = aborted && !(error instanceof JobSupersededError) ? 'cancelled' : 'failure';
     // The run's own error matters more than a failure to record it (the database may be the cause).
-    await finish(cancelled ? 'cancelled' : 'failure', error).catch((trackingError: unknown) =>
+    await finish(status, error).catch((trackingError: unknown) =>
       options.onTrackingError(toError(trackingError)),
     );
     throw error;
   }
-  if (signal.aborted) {
-    const error = toError(signal.reason);
-    await finish('cancelled', error);
-    throw error;
+  const superseded = signal.aborted ? toError(signal.reason) : await lostMeanwhile(options, run);
+  if (superseded !== undefined) {
+    await finish(superseded instanceof JobSupersededError ? 'failure' : 'cancelled', superseded);
+    throw superseded;
   }
   return { run, result, end: await finish('success') };
+}
+
+/**
+ * Whether the run was judged abandoned after its last heartbeat, found by one more heartbeat
+ * before its success is recorded: a run that lost its job never reports success.
+ */
+async function lostMeanwhile(
+  options: TrackedRunOptions,
+  run: JobRun,
+): Promise<JobSupersededError | undefined> {
+  try {
+    await options.store.heartbeat(run.runId, options.totals.snapshot());
+    return undefined;
+  } catch (error: unknown) {
+    if (error instanceof JobSupersededError) return error;
+    // Not knowing is no reason to fail a run whose work is committed; completeRun decides.
+    options.onTrackingError(toError(error));
+    return undefined;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { DuplicateKeyFilter } from '../duplicate-key-filter.js';
 import type { RejectedBar, WriteBatch, WriteResult } from '../store.js';
 import { PostgresCopyEncoder } from './postgres-copy-encoder.js';
 import { timestamptzFromMs } from './postgres-timestamps.js';
+import { PostgresRunFence } from './postgres-run-fence.js';
 import { inTransaction } from './postgres-transaction.js';
 
 /**
@@ -51,6 +52,7 @@ export class PostgresBatchWriter {
   private readonly deleteOverlappedProvisional: string;
   private readonly duplicates: DuplicateKeyFilter;
   private readonly encoder = new PostgresCopyEncoder();
+  private readonly fence: PostgresRunFence;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -95,6 +97,7 @@ export class PostgresBatchWriter {
       WHERE job_name = $1 AND provider = $2 AND symbol = $3 AND interval = $4 AND NOT complete
         AND window_start >= ${timestamptzFromMs('$5')} AND window_end <= ${timestamptzFromMs('$6')}`;
     this.duplicates = new DuplicateKeyFilter(upsertKeys);
+    this.fence = new PostgresRunFence(schema);
   }
 
   /**
@@ -133,6 +136,7 @@ export class PostgresBatchWriter {
             checkpointUpsertValues(checkpoint, runId, now, (value) => value),
           );
         }
+        await this.fence.check(client, batch.heldBy ?? runId);
       },
       signal,
     );

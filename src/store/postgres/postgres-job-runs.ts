@@ -5,7 +5,8 @@ import { livenessProbe, type RunHost } from '../run-host.js';
 import { jobRunFromRow, type JobRunRow } from '../run-rows.js';
 import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
 import { RUN_COLUMNS } from './postgres-run-rows.js';
-import { msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
+import { PostgresRunFence } from './postgres-run-fence.js';
+import { databaseNow, msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
 
 /** A client checked out of the pool, or the pool itself for single statements. */
 type Queryable = pg.Pool | pg.PoolClient;
@@ -16,9 +17,14 @@ type Queryable = pg.Pool | pg.PoolClient;
  * The lock is a transaction-level advisory lock per job around reap + check + insert: two
  * processes starting the same job take turns, and a holder that crashes loses the lock with its
  * connection. The partial unique index `job_runs_one_active` backs it up.
+ *
+ * Heartbeats are stamped and judged by the database's clock, never a host's: runs on hosts whose
+ * clocks disagree are all measured against one clock.
  */
 export class PostgresJobRuns {
   private readonly sql: {
+    readonly now: string;
+    readonly ownStart: string;
     readonly insert: string;
     readonly active: string;
     readonly running: string;
@@ -31,6 +37,8 @@ export class PostgresJobRuns {
     readonly listOfJob: string;
   };
 
+  private readonly fence: PostgresRunFence;
+
   constructor(
     private readonly pool: pg.Pool,
     /** The quoted schema, e.g. `"public"`. */
@@ -38,14 +46,20 @@ export class PostgresJobRuns {
     /** The schema unquoted: part of the lock key, so two schemas never share locks. */
     private readonly schemaName: string,
     private readonly host: RunHost,
+    /** Stands in for the database's clock (tests that move time); undefined in production. */
+    private readonly databaseClock: (() => number) | undefined,
   ) {
     const runs = `${schema}.job_runs`;
+    this.fence = new PostgresRunFence(schema);
     this.sql = {
+      now: `SELECT ${msFromTimestamptz(databaseNow('$1'))} AS now`,
+      ownStart: `SELECT ${RUN_COLUMNS} FROM ${runs} WHERE run_token = $1 AND status = 'running'`,
       insert: `
         INSERT INTO ${runs} (job_name, mode, profile, dry_run, status, started_at, heartbeat_at,
-          rows_written, batches, host, pid, config_hash, params, heartbeat_interval_ms)
+          rows_written, batches, host, pid, config_hash, params, heartbeat_interval_ms, boot_id,
+          pid_namespace, process_start, run_token)
         VALUES ($1, $2, $3, $4, 'running', ${timestamptzFromMs('$5')}, ${timestamptzFromMs('$5')},
-          0, 0, $6, $7, $8, $9::jsonb, $10)
+          0, 0, $6, $7, $8, $9::jsonb, $10, $11, $12, $13, $14)
         RETURNING ${RUN_COLUMNS}`,
       active: `
         SELECT ${RUN_COLUMNS} FROM ${runs}
@@ -61,12 +75,12 @@ export class PostgresJobRuns {
           AND ${msFromTimestamptz('heartbeat_at')} = $4::float8
         RETURNING ${RUN_COLUMNS}`,
       heartbeat: `
-        UPDATE ${runs} SET heartbeat_at = ${timestamptzFromMs('$1')}, rows_written = $2,
-          batches = $3
+        UPDATE ${runs} SET heartbeat_at = ${databaseNow('$1')}, rows_written = $2, batches = $3
         WHERE run_id = $4 AND status = 'running'`,
       complete: `
-        UPDATE ${runs} SET status = $1, completed_at = ${timestamptzFromMs('$2')},
-          heartbeat_at = ${timestamptzFromMs('$2')}, rows_written = $3, batches = $4, error = $5
+        UPDATE ${runs} SET status = $1, completed_at = t.now, heartbeat_at = t.now,
+          rows_written = $3, batches = $4, error = $5
+        FROM (SELECT ${databaseNow('$2')} AS now) AS t
         WHERE run_id = $6 AND status = 'running'`,
       get: `SELECT ${RUN_COLUMNS} FROM ${runs} WHERE run_id = $1`,
       // LIMIT NULL is no limit; run_id breaks ties between runs started in the same millisecond.
@@ -86,17 +100,26 @@ export class PostgresJobRuns {
       await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
         `mdp:job:${this.schemaName}:${start.jobName}`,
       ]);
-      await this.reapWith(client, start.jobName);
+      if (start.runToken !== undefined) {
+        // This very start committed before and its acknowledgement was lost: adopt the row.
+        const own = await client.query<JobRunRow>(this.sql.ownStart, [start.runToken]);
+        const row = own.rows[0];
+        if (row !== undefined) {
+          await client.query('COMMIT');
+          return jobRunFromRow(row);
+        }
+      }
+      const now = await this.now(client);
+      await this.reapWith(client, start.jobName, now);
       if (!start.dryRun) {
         const active = await client.query<JobRunRow>(this.sql.active, [start.jobName]);
         const holder = active.rows[0];
         if (holder !== undefined) {
           // Committed, not rolled back: the reaping above stands.
           await client.query('COMMIT');
-          throw jobLockedError(jobRunFromRow(holder), this.host.clock());
+          throw jobLockedError(jobRunFromRow(holder), now);
         }
       }
-      const now = this.host.clock();
       const inserted = await client.query<JobRunRow>(this.sql.insert, [
         start.jobName,
         start.mode,
@@ -108,6 +131,10 @@ export class PostgresJobRuns {
         start.configHash,
         JSON.stringify(start.params),
         start.heartbeatIntervalMs,
+        start.identity?.bootId ?? null,
+        start.identity?.pidNamespace ?? null,
+        start.identity?.processStart ?? null,
+        start.runToken ?? null,
       ]);
       await client.query('COMMIT');
       return jobRunFromRow(inserted.rows[0] as JobRunRow);
@@ -122,7 +149,9 @@ export class PostgresJobRuns {
         // Someone inserted without the advisory lock; the index still kept the job to one run.
         const active = await this.pool.query<JobRunRow>(this.sql.active, [start.jobName]);
         const holder = active.rows[0];
-        if (holder !== undefined) throw jobLockedError(jobRunFromRow(holder), this.host.clock());
+        if (holder !== undefined) {
+          throw jobLockedError(jobRunFromRow(holder), await this.now(this.pool));
+        }
       }
       throw error;
     } finally {
@@ -132,18 +161,18 @@ export class PostgresJobRuns {
 
   /** Marks abandoned runs (of one job, or all) and returns them as they are now stored. */
   async reap(jobName?: string): Promise<JobRun[]> {
-    return this.reapWith(this.pool, jobName);
+    return this.reapWith(this.pool, jobName, await this.now(this.pool));
   }
 
-  /** False when the run is no longer `running` (another process marked it abandoned). */
-  async heartbeat(runId: number, progress: RunProgress): Promise<boolean> {
+  /** Throws JobSupersededError when the run is no longer `running` (marked abandoned). */
+  async heartbeat(runId: number, progress: RunProgress): Promise<void> {
     const result = await this.pool.query(this.sql.heartbeat, [
-      this.host.clock(),
+      this.clockStandIn(),
       progress.rowsWritten,
       progress.batches,
       runId,
     ]);
-    return (result.rowCount ?? 0) > 0;
+    if ((result.rowCount ?? 0) === 0) throw await this.fence.supersededError(this.pool, runId);
   }
 
   async complete(
@@ -154,7 +183,7 @@ export class PostgresJobRuns {
   ): Promise<void> {
     await this.pool.query(this.sql.complete, [
       status,
-      this.host.clock(),
+      this.clockStandIn(),
       progress.rowsWritten,
       progress.batches,
       error ?? null,
@@ -177,13 +206,28 @@ export class PostgresJobRuns {
     return row === undefined ? undefined : jobRunFromRow(row);
   }
 
+  /** The database's time (or a test's stand-in), in epoch ms. */
+  private async now(db: Queryable): Promise<number> {
+    const result = await db.query<{ now: number }>(this.sql.now, [this.clockStandIn()]);
+    return (result.rows[0] as { now: number }).now;
+  }
+
+  /** The test's stand-in for the database's clock, or null for the database's own. */
+  private clockStandIn(): number | null {
+    return this.databaseClock?.() ?? null;
+  }
+
   /**
    * Judges each running run and marks the stale ones. Safe without a lock: the update applies
    * only while the run is still running with the heartbeat that was judged, so concurrent
    * reapers mark a run once and a run that beat in between is left alone.
    */
-  private async reapWith(db: Queryable, jobName: string | undefined): Promise<JobRun[]> {
-    const probe = livenessProbe(this.host);
+  private async reapWith(
+    db: Queryable,
+    jobName: string | undefined,
+    now: number,
+  ): Promise<JobRun[]> {
+    const probe = livenessProbe(this.host, now);
     const running =
       jobName === undefined
         ? await db.query<JobRunRow>(this.sql.running)

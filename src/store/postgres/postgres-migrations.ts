@@ -159,4 +159,21 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       `,
     ],
   },
+  {
+    id: 5,
+    name: 'run identity and start token',
+    // Runs recorded before have none: they are judged by host name and pid as they were.
+    statements: ({ schema: s }) => [
+      `
+      ALTER TABLE ${s}.job_runs
+        ADD COLUMN boot_id text,
+        ADD COLUMN pid_namespace text,
+        ADD COLUMN process_start text,
+        ADD COLUMN run_token text;
+      -- A start looks for its own running row; not unique, as a row reaped before the retry
+      -- came keeps its token and the retry records a new one.
+      CREATE INDEX job_runs_token ON ${s}.job_runs (run_token) WHERE status = 'running';
+      `,
+    ],
+  },
 ];

@@ -9,4 +9,5 @@ export const RUN_COLUMNS = `
   ${msFromTimestamptz('started_at')} AS started_at,
   ${msFromTimestamptz('heartbeat_at')} AS heartbeat_at,
   ${msFromTimestamptz('completed_at')} AS completed_at,
-  rows_written, batches, error, host, pid, config_hash, params, heartbeat_interval_ms`;
+  rows_written, batches, error, host, pid, config_hash, params, heartbeat_interval_ms,
+  boot_id, pid_namespace, process_start`;

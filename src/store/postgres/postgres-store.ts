@@ -54,12 +54,21 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutMs?: number;
   /** `storage.primary.statement_timeout` and `lock_timeout` (default 5 min and 30 s). */
   readonly timeouts?: PostgresTimeouts;
-  /** Epoch milliseconds; injectable so tests can move time. */
+  /** This host's clock, epoch ms: stamps `ingested_at` and checkpoints; injectable for tests. */
   readonly clock?: () => number;
+  /**
+   * Stands in for the database's clock, which stamps and judges heartbeats (never a host's
+   * clock); for tests that move time.
+   */
+  readonly databaseClock?: () => number;
   /** This machine's name, compared with `job_runs.host` to judge pids. */
   readonly hostname?: string;
   /** Whether a pid on this host still lives; injectable for tests. */
   readonly isPidAlive?: (pid: number) => boolean;
+  /** This host's boot id, pid namespace and pids' start times (see RunHost); injectable for tests. */
+  readonly bootId?: string | null;
+  readonly pidNamespace?: string | null;
+  readonly processStart?: (pid: number) => string | null;
   /**
    * Told about what works but not as configured (no TimescaleDB: a plain table), once per
    * open, and about idle connections the server dropped.
@@ -165,7 +174,13 @@ export class PostgresStore implements Store {
     this.session = {
       pool,
       writer: new PostgresBatchWriter(pool, this.schema, this.upsertKeys),
-      runs: new PostgresJobRuns(pool, this.schema, this.schemaName, this.host),
+      runs: new PostgresJobRuns(
+        pool,
+        this.schema,
+        this.schemaName,
+        this.host,
+        this.options.databaseClock,
+      ),
       summaries: new PostgresJobSummaries(pool, this.schema),
     };
   }
@@ -247,7 +262,7 @@ export class PostgresStore implements Store {
     return this.guard('write', (s) => s.runs.start(start));
   }
 
-  async heartbeat(runId: number, progress: RunProgress): Promise<boolean> {
+  async heartbeat(runId: number, progress: RunProgress): Promise<void> {
     return this.guard('write', (s) => s.runs.heartbeat(runId, progress));
   }
 

@@ -19,3 +19,11 @@ export function timestamptzFromMs(parameter: string): string {
 export function msFromTimestamptz(expression: string): string {
   return `(extract(epoch from ${expression}) * 1000)::float8`;
 }
+
+/**
+ * SQL for the time that stamps and judges runs: the database's own clock (to the millisecond),
+ * one clock for every host, unless parameter `$n` holds a stand-in (epoch ms) from a test.
+ */
+export function databaseNow(parameter: string): string {
+  return `COALESCE(${timestamptzFromMs(parameter)}, date_trunc('milliseconds', clock_timestamp()))`;
+}

@@ -3,6 +3,7 @@ import { BAR_COLUMNS, type Bar, type BarColumn } from '../../core/bar.js';
 import { checkpointKey, checkpointUpsertValues, isCompleteCheckpoint } from '../checkpoint-rows.js';
 import { DuplicateKeyFilter } from '../duplicate-key-filter.js';
 import type { WriteBatch, WriteResult } from '../store.js';
+import { SqliteRunFence } from './sqlite-run-fence.js';
 
 /** Parameters per bar row of the upsert: the bar's columns, then run_id and ingested_at. */
 const PARAMS_PER_ROW = BAR_COLUMNS.length + 2;
@@ -75,8 +76,10 @@ export class SqliteBatchWriter {
   private readonly deleteOverlappedProvisional: Database.Statement;
   private readonly write: Database.Transaction<(batch: WriteBatch, now: number) => WriteResult>;
   private readonly duplicates: DuplicateKeyFilter;
+  private readonly fence: SqliteRunFence;
 
   constructor(db: Database.Database, upsertKeys: readonly BarColumn[]) {
+    this.fence = new SqliteRunFence(db);
     this.upsertChunk = db.prepare(barUpsertSql(upsertKeys, ROWS_PER_STATEMENT));
     this.upsertBar = db.prepare(barUpsertSql(upsertKeys));
     this.chunkParams = new Array<string | number | null>(ROWS_PER_STATEMENT * PARAMS_PER_ROW);
@@ -98,6 +101,8 @@ export class SqliteBatchWriter {
 
   private writeLocked(batch: WriteBatch, now: number): WriteResult {
     const { bars, runId } = batch;
+    // Under the write lock: a run marked abandoned before this point commits nothing.
+    this.fence.check(batch.heldBy ?? runId);
     const { keep, result } = this.duplicates.collapse(bars);
     const params = this.chunkParams;
     let offset = 0;

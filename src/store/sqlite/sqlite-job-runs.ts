@@ -2,15 +2,18 @@ import type Database from 'better-sqlite3';
 import { abandonmentReason } from '../abandonment-reason.js';
 import { jobLockedError } from '../job-locked-error.js';
 import { livenessProbe, type RunHost } from '../run-host.js';
+import { SqliteRunFence } from './sqlite-run-fence.js';
 import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
 import { jobRunFromSqliteRow, type SqliteJobRunRow } from './sqlite-run-rows.js';
 
 const SQL = {
   insert: `
     INSERT INTO job_runs (job_name, mode, profile, dry_run, status, started_at, heartbeat_at,
-      rows_written, batches, host, pid, config_hash, params, heartbeat_interval_ms)
-    VALUES (?, ?, ?, ?, 'running', ?, ?, 0, 0, ?, ?, ?, ?, ?)
+      rows_written, batches, host, pid, config_hash, params, heartbeat_interval_ms, boot_id,
+      pid_namespace, process_start, run_token)
+    VALUES (?, ?, ?, ?, 'running', ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING *`,
+  ownStart: `SELECT * FROM job_runs WHERE run_token = ? AND status = 'running'`,
   active: `
     SELECT * FROM job_runs
     WHERE job_name = ? AND status = 'running' AND dry_run = 0
@@ -45,11 +48,13 @@ export class SqliteJobRuns {
     (start: RunStart) => { run: JobRun; locked: boolean }
   >;
   private readonly reapTx: Database.Transaction<(jobName: string | undefined) => JobRun[]>;
+  private readonly fence: SqliteRunFence;
 
   constructor(
     db: Database.Database,
     private readonly host: RunHost,
   ) {
+    this.fence = new SqliteRunFence(db);
     const stmt = {} as Record<keyof typeof SQL, Stmt>;
     for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) {
       stmt[key] = db.prepare<unknown[], SqliteJobRunRow>(SQL[key]);
@@ -57,6 +62,11 @@ export class SqliteJobRuns {
     this.stmt = stmt;
     this.reapTx = db.transaction((jobName: string | undefined) => this.reapLocked(jobName));
     this.startTx = db.transaction((start: RunStart) => {
+      if (start.runToken !== undefined) {
+        // This very start committed before and its acknowledgement was lost: adopt the row.
+        const own = this.stmt.ownStart.get(start.runToken);
+        if (own !== undefined) return { run: jobRunFromSqliteRow(own), locked: false };
+      }
       this.reapLocked(start.jobName);
       if (!start.dryRun) {
         const active = this.stmt.active.get(start.jobName);
@@ -76,6 +86,10 @@ export class SqliteJobRuns {
         start.configHash,
         JSON.stringify(start.params),
         start.heartbeatIntervalMs,
+        start.identity?.bootId ?? null,
+        start.identity?.pidNamespace ?? null,
+        start.identity?.processStart ?? null,
+        start.runToken ?? null,
       ) as SqliteJobRunRow;
       return { run: jobRunFromSqliteRow(row), locked: false };
     });
@@ -94,12 +108,15 @@ export class SqliteJobRuns {
     return this.reapTx.immediate(jobName);
   }
 
-  /** False when the run is no longer `running` (another process marked it abandoned). */
-  heartbeat(runId: number, progress: RunProgress): boolean {
-    return (
-      this.stmt.heartbeat.run(this.host.clock(), progress.rowsWritten, progress.batches, runId)
-        .changes > 0
+  /** Throws JobSupersededError when the run is no longer `running` (marked abandoned). */
+  heartbeat(runId: number, progress: RunProgress): void {
+    const beat = this.stmt.heartbeat.run(
+      this.host.clock(),
+      progress.rowsWritten,
+      progress.batches,
+      runId,
     );
+    if (beat.changes === 0) throw this.fence.supersededError(runId);
   }
 
   complete(

@@ -169,6 +169,20 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0 CHECK (provisional IN (0, 1));
       CREATE INDEX job_checkpoints_provisional ON job_checkpoints (job_name)
         WHERE provisional = 1;
+      `,
+  },
+  {
+    id: 5,
+    name: 'run identity and start token',
+    // Runs recorded before have none: they are judged by host name and pid as they were.
+    sql: `
+      ALTER TABLE job_runs ADD COLUMN boot_id TEXT;
+      ALTER TABLE job_runs ADD COLUMN pid_namespace TEXT;
+      ALTER TABLE job_runs ADD COLUMN process_start TEXT;
+      ALTER TABLE job_runs ADD COLUMN run_token TEXT;
+      -- A start looks for its own running row; not unique, as a row reaped before the retry
+      -- came keeps its token and the retry records a new one.
+      CREATE INDEX job_runs_token ON job_runs (run_token) WHERE status = 'running';
     `,
   },
 ];

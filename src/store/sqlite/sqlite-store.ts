@@ -58,6 +58,10 @@ export interface SqliteStoreOptions {
   readonly hostname?: string;
   /** Whether a pid on this host still lives; injectable for tests. */
   readonly isPidAlive?: (pid: number) => boolean;
+  /** This host's boot id, pid namespace and pids' start times (see RunHost); injectable for tests. */
+  readonly bootId?: string | null;
+  readonly pidNamespace?: string | null;
+  readonly processStart?: (pid: number) => string | null;
   /** `storage.primary.max_size`: writes that would grow the file past it fail as MDP_STORE_FULL. */
   readonly maxBytes?: number;
   /** Something worth a line in the log that is not an error (waiting for another's lock). */
@@ -243,7 +247,7 @@ export class SqliteStore implements Store {
     return this.guard('write', (s) => s.runs.start(start));
   }
 
-  async heartbeat(runId: number, progress: RunProgress): Promise<boolean> {
+  async heartbeat(runId: number, progress: RunProgress): Promise<void> {
     return this.guard('write', (s) => s.runs.heartbeat(runId, progress));
   }
 

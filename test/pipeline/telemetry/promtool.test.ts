@@ -45,6 +45,7 @@ async function scrapedPage(): Promise<string> {
     configHash: 'x',
     params: {},
     heartbeatIntervalMs: 5_000,
+    identity: { bootId: null, pidNamespace: null, processStart: null },
   };
   events.emit('run:start', { run });
   events.emit('provider:request', { provider: 'synth', status: 'rate_limited', durationMs: 3 });

@@ -27,6 +27,7 @@ function jobRun(overrides: Partial<JobRun> = {}): JobRun {
     configHash: 'hash',
     params: {},
     heartbeatIntervalMs: 5_000,
+    identity: { bootId: null, pidNamespace: null, processStart: null },
     ...overrides,
   };
 }
