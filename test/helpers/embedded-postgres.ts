@@ -3,7 +3,7 @@
  * global setup and the benchmark: nothing to install, a random free port, a data directory in a
  * temp dir that is removed on stop.
  */
-import { embeddedPostgresEntry } from './embedded-postgres-entry.js';
+import { embeddedPostgresEntry, type EmbeddedPostgresEntry } from './embedded-postgres-entry.js';
 import { freePort } from './free-port.js';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,12 +32,14 @@ export interface EmbeddedServer {
  * and throws. Servers are stopped by whoever started them (the global setup's teardown, a test's
  * afterAll); the SIGINT/SIGTERM hooks, which stop a server left running on Ctrl-C, stay.
  */
-async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+async function loadEmbeddedPostgres(
+  entry: EmbeddedPostgresEntry,
+): Promise<typeof EmbeddedPostgresClass> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
-  const { default: EmbeddedPostgres } = (await import(
-    pathToFileURL(embeddedPostgresEntry()).href
-  )) as { default: typeof EmbeddedPostgresClass };
+  const { default: EmbeddedPostgres } = (await import(pathToFileURL(entry.path).href)) as {
+    default: typeof EmbeddedPostgresClass;
+  };
   for (const listener of process.listeners('beforeExit')) {
     if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
   }
@@ -54,7 +56,15 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
 export async function startEmbeddedPostgres(
   options: { durable?: boolean } = {},
 ): Promise<EmbeddedServer> {
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  // A reachable copy, when one is needed, serves this server only and goes when it stops.
+  const entry = embeddedPostgresEntry();
+  let EmbeddedPostgres: typeof EmbeddedPostgresClass;
+  try {
+    EmbeddedPostgres = await loadEmbeddedPostgres(entry);
+  } catch (error: unknown) {
+    entry.remove();
+    throw error;
+  }
   const root = mkdtempSync(join(tmpdir(), 'mdp-pg-'));
   // As root the server runs as the `postgres` user, which must reach the data directory.
   chmodSync(root, 0o755);
@@ -87,6 +97,7 @@ export async function startEmbeddedPostgres(
     await server.start();
   } catch (error: unknown) {
     rmSync(root, { recursive: true, force: true });
+    entry.remove();
     throw new Error(
       `embedded PostgreSQL did not start (set MDP_TEST_PG_URL to a PostgreSQL superuser's URL to use a server of your own instead):\n${log.join('')}`,
       { cause: error },
@@ -97,6 +108,7 @@ export async function startEmbeddedPostgres(
     async stop() {
       await server.stop();
       rmSync(root, { recursive: true, force: true });
+      entry.remove();
     },
     pause: () => server.stop(),
     async resume() {
