@@ -2,6 +2,7 @@ import type { Bar } from '../../core/bar.js';
 import type { CsvProviderConfig } from '../../core/config/config-schema.js';
 import { PermanentProviderError } from '../../core/errors.js';
 import type { FetchRequest, UnparsedRow } from '../../core/provider.js';
+import { SERIES_START, SeriesOrder, type SeriesPosition } from '../time/series-order.js';
 import { readLines } from './csv-line-reader.js';
 import { CsvRowParser, splitQuoted } from './csv-row-parser.js';
 
@@ -19,10 +20,11 @@ interface SeekPoint {
   readonly line: number;
   readonly maxTsBefore: number;
   /**
-   * The time of the symbol's last readable row before here: a naive time repeated when clocks go
-   * back is read by the row before it, so a read starting here resolves it as a read from the top.
+   * Where the symbol's readable rows stood before here (the last one's time, which way they last
+   * moved): a naive time repeated when clocks go back is read by them, so a read starting here
+   * resolves it as a read from the top.
    */
-  readonly previousTs: number;
+  readonly position: SeriesPosition;
 }
 
 /** Where one symbol's rows lie in a file, learnt by reading the file once. */
@@ -36,7 +38,8 @@ interface SymbolSpan {
   timedRows: number;
   minTs: number;
   maxTs: number;
-  lastTs: number;
+  /** The readable rows so far: the last one's time and direction. */
+  readonly order: SeriesOrder;
   /** Times never go down: reading may stop at the first row at or after the window's end. */
   sorted: boolean;
   readonly points: SeekPoint[];
@@ -147,11 +150,16 @@ export class CsvFile {
           return true;
         }
         if (span.timedRows > 0 && offset - span.lastPointOffset >= SEEK_SPACING) {
-          span.points.push({ offset, line, maxTsBefore: span.maxTs, previousTs: span.lastTs });
+          span.points.push({
+            offset,
+            line,
+            maxTsBefore: span.maxTs,
+            position: span.order.position(),
+          });
           span.lastPointOffset = offset;
         }
-        if (ts < span.lastTs) span.sorted = false;
-        span.lastTs = ts;
+        if (ts < span.order.previous) span.sorted = false;
+        span.order.advance(ts);
         if (ts < span.minTs) span.minTs = ts;
         if (ts > span.maxTs) span.maxTs = ts;
         span.timedRows += 1;
@@ -200,7 +208,7 @@ export class CsvFile {
     let previousTs: number | undefined;
     const startSymbol = from.offset === this.dataOffset ? undefined : symbol;
     await this.scan(
-      { offset: from.offset, line: from.line, symbol: startSymbol, previousTs: from.previousTs },
+      { offset: from.offset, line: from.line, symbol: startSymbol, position: from.position },
       signal,
       (text, rowSymbol, ts, offset, _end, line) => {
         if (offset >= span.end) return false;
@@ -235,7 +243,7 @@ export class CsvFile {
   private seekPoint(
     span: SymbolSpan,
     start: number,
-  ): Pick<SeekPoint, 'offset' | 'line' | 'previousTs'> {
+  ): Pick<SeekPoint, 'offset' | 'line' | 'position'> {
     const points = span.points;
     let low = 0;
     let high = points.length; // maxTsBefore ascends along the file: binary search
@@ -249,7 +257,7 @@ export class CsvFile {
       point ?? {
         offset: span.firstOffset,
         line: span.firstLine,
-        previousTs: Number.NEGATIVE_INFINITY,
+        position: SERIES_START,
       }
     );
   }
@@ -258,12 +266,12 @@ export class CsvFile {
    * Visits the data rows from a byte offset (a line number for gzip), skipping blank lines, with
    * each row's symbol: the file's, the symbol column's, or for a row without one the previous
    * row's (`from.symbol` when starting mid-file); rows without one at the start of the data wait
-   * for the first row that has one. Each row's time is read after the symbol's row before it
-   * (`from.previousTs` for `from.symbol` when starting mid-file), so the order of the rows tells
-   * apart a naive time repeated when clocks go back, wherever the read starts.
+   * for the first row that has one. Each row's time is read where the symbol's rows before it
+   * stand (`from.position` for `from.symbol` when starting mid-file), so the order of the rows
+   * tells apart a naive time repeated when clocks go back, wherever the read starts.
    */
   private async scan(
-    from: { offset: number; line: number; symbol?: string; previousTs?: number },
+    from: { offset: number; line: number; symbol?: string; position?: SeriesPosition },
     signal: AbortSignal,
     visit: RowVisitor,
   ): Promise<void> {
@@ -271,13 +279,18 @@ export class CsvFile {
     const parser = this.parser;
     const fixed = this.ref.symbol;
     let lastSymbol = from.symbol;
-    const previousTs = new Map<string, number>();
-    if (from.symbol !== undefined && from.previousTs !== undefined) {
-      previousTs.set(from.symbol, from.previousTs);
+    const orders = new Map<string, SeriesOrder>();
+    if (from.symbol !== undefined && from.position !== undefined) {
+      orders.set(from.symbol, new SeriesOrder(from.position));
     }
     const tsOf = (symbol: string): number => {
-      const ts = parser.ts(previousTs.get(symbol));
-      if (!Number.isNaN(ts)) previousTs.set(symbol, ts);
+      let order = orders.get(symbol);
+      if (order === undefined) {
+        order = new SeriesOrder();
+        orders.set(symbol, order);
+      }
+      const ts = parser.ts(order);
+      if (!Number.isNaN(ts)) order.advance(ts);
       return ts;
     };
     let waiting: { text: string; offset: number; end: number; line: number }[] = [];
@@ -352,7 +365,7 @@ function newSpan(offset: number, line: number): SymbolSpan {
     timedRows: 0,
     minTs: Number.POSITIVE_INFINITY,
     maxTs: Number.NEGATIVE_INFINITY,
-    lastTs: Number.NEGATIVE_INFINITY,
+    order: new SeriesOrder(),
     sorted: true,
     points: [],
     lastPointOffset: offset,

@@ -2,6 +2,7 @@ import type { Bar } from '../../core/bar.js';
 import type { CsvProviderConfig } from '../../core/config/config-schema.js';
 import { PermanentProviderError } from '../../core/errors.js';
 import type { Interval } from '../../core/interval.js';
+import { SERIES_START, type SeriesPosition } from '../time/series-order.js';
 import { CsvTimestampParser } from './csv-timestamp-parser.js';
 import { parseDecimal } from './parse-decimal.js';
 
@@ -117,21 +118,21 @@ export class CsvRowParser {
   }
 
   /**
-   * The current row's open time in epoch ms, or NaN; `previous` is the time of the symbol's row
-   * before it, for a naive time repeated when clocks go back.
+   * The current row's open time in epoch ms, or NaN; `position` is where the symbol's rows stand
+   * before it (their row before and direction), for a naive time repeated when clocks go back.
    */
-  ts(previous = Number.NEGATIVE_INFINITY): number {
+  ts(position: SeriesPosition = SERIES_START): number {
     const index = this.tsIndex;
     if (index >= this.fields) return Number.NaN;
     if (this.quoted) {
       const cell = this.quoted[index] as string;
-      return this.timestamps.parse(cell, 0, cell.length, previous);
+      return this.timestamps.parse(cell, 0, cell.length, position);
     }
     return this.timestamps.parse(
       this.text,
       this.bounds[2 * index],
       this.bounds[2 * index + 1],
-      previous,
+      position,
     );
   }
 

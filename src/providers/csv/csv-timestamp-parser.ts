@@ -1,3 +1,4 @@
+import { SERIES_START, type SeriesPosition } from '../time/series-order.js';
 import { TimeZone } from '../time/time-zone.js';
 import { parseDecimal } from './parse-decimal.js';
 
@@ -46,17 +47,22 @@ export class CsvTimestampParser {
   }
 
   /**
-   * The time in `text` between `start` and `end` (surrounding blanks ignored). `previous` is the
-   * instant of the series' row before, which tells apart a wall-clock time repeated when clocks go
-   * back (see TimeZone.toInstant).
+   * The time in `text` between `start` and `end` (surrounding blanks ignored). `position` is where
+   * the series stands (its row before and its direction), which tells apart a wall-clock time
+   * repeated when clocks go back (see TimeZone.toInstant).
    */
-  parse(text: string, start = 0, end = text.length, previous = Number.NEGATIVE_INFINITY): number {
+  parse(
+    text: string,
+    start = 0,
+    end = text.length,
+    position: SeriesPosition = SERIES_START,
+  ): number {
     while (start < end && isBlank(text.charCodeAt(start))) start++;
     while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
     if (start === end) return Number.NaN;
     switch (this.format) {
       case 'iso':
-        return this.iso(text, start, end, previous);
+        return this.iso(text, start, end, position);
       case 'epoch_s':
         return parseDecimal(text, start, end) * 1000;
       case 'epoch_ms':
@@ -69,7 +75,7 @@ export class CsvTimestampParser {
   }
 
   /** `YYYY-MM-DD[(T| )HH:MM[:SS[(.|,)fffffffff]]][ ][Z|±HH[[:]MM]]`, read by position. */
-  private iso(text: string, start: number, end: number, previous: number): number {
+  private iso(text: string, start: number, end: number, position: SeriesPosition): number {
     if (end - start < 10) return Number.NaN;
     const year = digits(text, start, 4);
     const month = digits(text, start + 5, 2);
@@ -119,7 +125,7 @@ export class CsvTimestampParser {
     }
     const wall = date + ((hours * 60 + minutes) * 60 + seconds) * 1000 + fraction;
     while (at < end && isBlank(text.charCodeAt(at))) at++;
-    if (at === end) return this.zone ? this.zone.toInstant(wall, previous) : wall;
+    if (at === end) return this.zone ? this.zone.toInstant(wall, position) : wall;
     const offset = zoneOffsetMs(text, at, end);
     return wall - offset;
   }

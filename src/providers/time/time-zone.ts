@@ -1,3 +1,5 @@
+import { repeatedInstant, SERIES_START, type SeriesPosition } from './series-order.js';
+
 const DAY_MS = 86_400_000;
 /**
  * Every UTC offset change of the tz database falls on a quarter hour of UTC (zones with :30 and
@@ -45,11 +47,10 @@ export class TimeZone {
    * The instant at which this zone's wall clock reads `wall` (the wall-clock fields written as if
    * they were UTC). Like Temporal's `compatible` disambiguation: a time repeated when clocks go back
    * is the earlier instant; a time skipped when they go forward is moved forward by the gap. A
-   * series read in order tells the repeats apart: when the `previous` instant of the series is
-   * already at or after the earlier one, time has gone back on the wall clock only, and the later
-   * instant is meant.
+   * series read in order tells the repeats apart by where it stands (`at`: its row before and its
+   * direction, see repeatedInstant), whether its rows ascend or descend.
    */
-  toInstant(wall: number, previous = Number.NEGATIVE_INFINITY): number {
+  toInstant(wall: number, at: SeriesPosition = SERIES_START): number {
     const before = this.offsetAt(wall - DAY_MS);
     const after = this.offsetAt(wall + DAY_MS);
     if (before === after) return wall - before;
@@ -58,8 +59,7 @@ export class TimeZone {
     const earlyValid = this.offsetAt(early) === before;
     const lateValid = this.offsetAt(late) === after;
     if (earlyValid && lateValid) {
-      const [first, second] = early < late ? [early, late] : [late, early];
-      return previous >= first ? second : first;
+      return early < late ? repeatedInstant(early, late, at) : repeatedInstant(late, early, at);
     }
     if (earlyValid) return early;
     if (lateValid) return late;

@@ -111,41 +111,60 @@ function fallBackFile(): string {
   return `${[header, ...rows].join('\n')}\n`;
 }
 
+/**
+ * The 50 naive New York half hours of 2024-11-03 newest first, as some vendors write them; the
+ * i-th half hour of the day (oldest first) has volume 1000 + i.
+ */
+function descendingFallBackFile(): string {
+  const rows: string[] = [];
+  for (let ts = FALL_BACK_START, i = 0; ts < FALL_BACK_END; ts += HALF_HOUR, i++) {
+    const offset = ts < SECOND_ONE_AM ? 4 : 5;
+    const wall = new Date(ts - offset * 3_600_000).toISOString().slice(0, 19).replace('T', ' ');
+    rows.push(`${wall},100,101,99,100.5,${1000 + i}`);
+  }
+  return `time,open,high,low,close,volume\n${rows.reverse().join('\n')}\n`;
+}
+
+/** A csv provider reading the naive New York `time` column of the files in `data`. */
+function newYorkCsv(data: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'csv',
+    path: data,
+    columns: {
+      ts: 'time',
+      open: 'open',
+      high: 'high',
+      low: 'low',
+      close: 'close',
+      volume: 'volume',
+    },
+    timestamp: { format: 'iso', time_zone: 'America/New_York' },
+    ...extra,
+  };
+}
+
+const FALL_BACK_JOB = {
+  fall_back: {
+    symbols: ['SPY'],
+    interval: '30m',
+    start: '2024-11-03T04:00:00Z',
+    end: '2024-11-04T05:00:00Z',
+  },
+};
+
 describe.each(STORAGE_KINDS)('naive local times across the fall-back hour, into %s', (kind) => {
   const storage = useTestStorage(kind);
 
-  it('the repeated hour is told apart by row order: each of the 25 hours stored once, nothing rejected', async () => {
+  /**
+   * Backfills the fall-back day from `file` (as SPY.csv) and checks that it succeeds with all 50
+   * half hours, nothing rejected; returns the stored bars' volumes in ts order.
+   */
+  async function backfillFallBackDay(file: string, extra: Record<string, unknown> = {}) {
     const dir = tempDir();
     const data = join(dir, 'vendor');
     mkdirSync(data);
-    writeFileSync(join(data, 'SPY.csv'), fallBackFile());
-    const config = writeProviderTestConfig(
-      dir,
-      kind,
-      {
-        type: 'csv',
-        path: data,
-        columns: {
-          ts: 'time',
-          open: 'open',
-          high: 'high',
-          low: 'low',
-          close: 'close',
-          volume: 'volume',
-        },
-        timestamp: { format: 'iso', time_zone: 'America/New_York' },
-        // One-hour chunks: the one from 06:00Z starts reading at the seek point on the second 01:00.
-        max_bars_per_request: 2,
-      },
-      {
-        fall_back: {
-          symbols: ['SPY'],
-          interval: '30m',
-          start: '2024-11-03T04:00:00Z',
-          end: '2024-11-04T05:00:00Z',
-        },
-      },
-    );
+    writeFileSync(join(data, 'SPY.csv'), file);
+    const config = writeProviderTestConfig(dir, kind, newYorkCsv(data, extra), FALL_BACK_JOB);
     const result = await runCli(['backfill', '--config', config, '--job', 'fall_back']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('success: 50 rows written, 0 rejected');
@@ -155,8 +174,19 @@ describe.each(STORAGE_KINDS)('naive local times across the fall-back hour, into 
     const expected: number[] = [];
     for (let ts = FALL_BACK_START; ts < FALL_BACK_END; ts += HALF_HOUR) expected.push(ts);
     expect(rows.map((row) => Number(row[3]))).toEqual(expected);
+    return rows.map((row) => Number(row[8]));
+  }
+
+  it('the repeated hour is told apart by row order: each of the 25 hours stored once, nothing rejected', async () => {
+    // One-hour chunks: the one from 06:00Z starts reading at the seek point on the second 01:00.
+    const volumes = await backfillFallBackDay(fallBackFile(), { max_bars_per_request: 2 });
     // Volume counts the file's rows: the bars follow the file's order, the EST hour after the EDT one.
-    const volumes = rows.map((row) => Number(row[8]));
     expect(volumes).toEqual(volumes.map((_, i) => (volumes[0] as number) + i));
+  });
+
+  it('a file newest first: each of the 50 half hours stored once with its own row, nothing rejected', async () => {
+    const volumes = await backfillFallBackDay(descendingFallBackFile());
+    // Each instant holds its own row's volume (the day's i-th half hour has volume 1000 + i).
+    expect(volumes).toEqual(volumes.map((_, i) => 1000 + i));
   });
 });

@@ -371,6 +371,95 @@ describe('csv provider', () => {
     }
   });
 
+  describe('naive New York times across the fall-back hour (2024-11-03), read window by window', () => {
+    const HALF_HOUR = 30 * MINUTE;
+    const HOUR = 2 * HALF_HOUR;
+    /** The second 01:00 of the day (EST), when clocks have gone back. */
+    const SECOND_ONE_AM = Date.parse('2024-11-03T06:00:00Z');
+    /** How far apart the provider's seek points are. */
+    const SEEK_SPACING = 1 << 20;
+    const HEADER = 'timestamp,open,high,low,close,volume,note';
+    const newYork = { timestamp: { format: 'iso', time_zone: 'America/New_York' } };
+
+    /** `ts` as a naive New York wall time, with volume `volume`. */
+    const naiveRow = (ts: number, volume: number): string => {
+      const offset = ts < SECOND_ONE_AM ? 4 : 5;
+      const wall = new Date(ts - offset * HOUR).toISOString().slice(0, 19).replace('T', ' ');
+      return `${wall},100,101,99,100.5,${volume},`;
+    };
+
+    /** The file of `rows`, the ones before `at` padded so that a seek point lands on row `at`. */
+    const seekPointOn = (rows: string[], at: number): string => {
+      const pad = Math.floor((SEEK_SPACING - 4096) / at);
+      const padded = rows.map((text, i) => (i < at ? text + 'x'.repeat(pad - text.length) : text));
+      const before = padded.slice(0, at - 1).reduce((sum, text) => sum + text.length + 1, 0);
+      padded[at - 1] += 'x'.repeat(SEEK_SPACING - before - 1 - (padded[at - 1] as string).length);
+      return `${[HEADER, ...padded].join('\n')}\n`;
+    };
+
+    /** Rows of the half hours from FROM to `to`, the i-th with volume 1000 + i. */
+    const FROM = Date.parse('2024-10-20T04:00:00Z');
+    const halfHourRows = (to: number): string[] => {
+      const rows: string[] = [];
+      for (let ts = FROM, i = 0; ts < to; ts += HALF_HOUR, i++) rows.push(naiveRow(ts, 1000 + i));
+      return rows;
+    };
+
+    /** The half hours of [from, to) as bars, the volume of each from its row. */
+    const readByHour = async (target: CsvProvider, from: number, to: number): Promise<Bar[]> => {
+      const bars: Bar[] = [];
+      for (let start = from; start < to; start += HOUR) {
+        const result = await fetchAll(target, window('SPY', start, start + HOUR, '30m'));
+        bars.push(...result.bars);
+      }
+      return bars;
+    };
+
+    it('a file newest first, large enough for seek points: each half hour once, with its own row', async () => {
+      const dir = tempDir();
+      const to = Date.parse('2024-11-05T05:00:00Z');
+      const rows = halfHourRows(to).reverse();
+      // A seek point lands on the later (EST) 01:00. No window of the day can start a read there
+      // (newer rows come before it), so each read starts at the top and follows the descent.
+      writeFileSync(join(dir, 'SPY.csv'), seekPointOn(rows, (to - SECOND_ONE_AM) / HALF_HOUR - 1));
+      const target = provider({ path: dir, ...newYork });
+      const dayStart = Date.parse('2024-11-03T04:00:00Z');
+      const dayEnd = Date.parse('2024-11-04T05:00:00Z');
+      // Each window's bars come in file order, newest first.
+      const bars = (await readByHour(target, dayStart, dayEnd)).sort((a, b) => a.ts - b.ts);
+      const expected: number[] = [];
+      for (let ts = dayStart; ts < dayEnd; ts += HALF_HOUR) expected.push(ts);
+      expect(bars.map((bar) => bar.ts)).toEqual(expected);
+      expect(bars.map((bar) => bar.volume)).toEqual(
+        expected.map((ts) => 1000 + (ts - FROM) / HALF_HOUR),
+      );
+    });
+
+    it('a read from a seek point after a step back in time reads the repeated hour as a read from the top', async () => {
+      const dir = tempDir();
+      const to = Date.parse('2024-11-04T05:00:00Z');
+      const rows = halfHourRows(to);
+      // The vendor re-sent an earlier bar (00:30 EDT, volume 7) just before the later 01:00: the
+      // rows step back in time, then go on with the EST 01:00.
+      const fold = (SECOND_ONE_AM - FROM) / HALF_HOUR;
+      rows.splice(fold, 0, naiveRow(Date.parse('2024-11-03T04:30:00Z'), 7));
+      // A seek point on the row after the step back: the one-hour window from 06:00Z reads from
+      // there, without the rows before it.
+      writeFileSync(join(dir, 'SPY.csv'), seekPointOn(rows, fold + 1));
+      const target = provider({ path: dir, ...newYork });
+      const dayStart = Date.parse('2024-11-03T04:00:00Z');
+      const fromTop = await fetchAll(target, window('SPY', dayStart, to, '30m'));
+      const byHour = await readByHour(target, dayStart, to);
+      const sorted = (bars: readonly Bar[]): Bar[] =>
+        [...bars].sort((a, b) => a.ts - b.ts || a.volume! - b.volume!);
+      expect(sorted(byHour)).toEqual(sorted(fromTop.bars));
+      // Both read the row after the step back as the EST 01:00, with its own volume.
+      const second = fromTop.bars.find((bar) => bar.ts === SECOND_ONE_AM);
+      expect(second?.volume).toBe(1000 + fold);
+      expect(fromTop.bars.filter((bar) => bar.ts === SECOND_ONE_AM - HOUR)).toHaveLength(1);
+    });
+  });
+
   it('a file that changes is read again: appended rows appear', async () => {
     const dir = tempDir();
     const file = join(dir, 'SPY.csv');

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CsvTimestampParser } from '../../../src/providers/csv/csv-timestamp-parser.js';
 import { parseDecimal } from '../../../src/providers/csv/parse-decimal.js';
+import { SeriesOrder } from '../../../src/providers/time/series-order.js';
 
 const iso = (zone = 'UTC') => new CsvTimestampParser('iso', zone);
 const utc = (text: string): number => Date.parse(text);
@@ -74,22 +75,36 @@ describe('CsvTimestampParser', () => {
     );
   });
 
-  it('a repeated wall-clock time after the earlier instant is the later one: row order tells the two hours apart', () => {
+  it.each([
+    ['ascending', ['00:30', '01:00', '01:30', '01:00', '01:30', '02:00']],
+    ['descending', ['02:00', '01:30', '01:00', '01:30', '01:00', '00:30']],
+  ] as const)(
+    'a repeated wall-clock time is told apart by row order, in a %s series',
+    (order, times) => {
+      const parser = iso('America/New_York');
+      const series = new SeriesOrder();
+      const instants = times.map((time) => {
+        const text = `2024-11-03 ${time}`;
+        const ms = parser.parse(text, 0, text.length, series);
+        series.advance(ms);
+        return new Date(ms).toISOString();
+      });
+      const expected = [
+        '2024-11-03T04:30:00.000Z',
+        '2024-11-03T05:00:00.000Z',
+        '2024-11-03T05:30:00.000Z',
+        '2024-11-03T06:00:00.000Z',
+        '2024-11-03T06:30:00.000Z',
+        '2024-11-03T07:00:00.000Z',
+      ];
+      expect(instants).toEqual(order === 'ascending' ? expected : [...expected].reverse());
+    },
+  );
+
+  it('only a repeated time depends on where the series stands', () => {
     const parser = iso('America/New_York');
     const read = (text: string, previous: number): number =>
-      parser.parse(text, 0, text.length, previous);
-    const rows = ['00:30', '01:00', '01:30', '01:00', '01:30', '02:00'];
-    let previous = Number.NEGATIVE_INFINITY;
-    const instants = rows.map((time) => (previous = read(`2024-11-03 ${time}`, previous)));
-    expect(instants.map((ms) => new Date(ms).toISOString())).toEqual([
-      '2024-11-03T04:30:00.000Z',
-      '2024-11-03T05:00:00.000Z',
-      '2024-11-03T05:30:00.000Z',
-      '2024-11-03T06:00:00.000Z',
-      '2024-11-03T06:30:00.000Z',
-      '2024-11-03T07:00:00.000Z',
-    ]);
-    // Only a repeated time moves: elsewhere the previous row changes nothing.
+      parser.parse(text, 0, text.length, { previous, direction: 'ascending' });
     expect(read('2024-11-03 02:00', utc('2024-11-03T09:00:00Z'))).toBe(utc('2024-11-03T07:00:00Z'));
     expect(read('2024-07-02 09:30', utc('2024-07-03T00:00:00Z'))).toBe(utc('2024-07-02T13:30:00Z'));
   });
