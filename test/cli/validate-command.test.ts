@@ -279,6 +279,18 @@ describe('mdp validate', () => {
     }
   });
 
+  it('backfill --from with an hour that does not exist names the hour', async () => {
+    const dir = dirWith({ 'mdp.yaml': SAMPLE_TEXT });
+    const result = await runCli(
+      ['backfill', '--job', 'synthetic_backfill', '--dry-run', '--from', '2024-02-29T25:00:00Z'],
+      { cwd: dir },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr.trimEnd()).toBe(
+      'error [MDP_USAGE]: --from "2024-02-29T25:00:00Z" is not a time: there is no hour 25 (hours run from 00 to 23)',
+    );
+  });
+
   it('help validate, --version, and usage errors', async () => {
     const help = await runCli(['help', 'validate']);
     expect(help.code).toBe(0);

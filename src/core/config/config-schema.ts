@@ -109,24 +109,61 @@ export function missingDate(text: string): string | undefined {
   if (!match) return undefined;
   const [year, month, day] = match.slice(1).map(Number) as [number, number, number];
   if (month < 1 || month > 12) return `there is no month ${month}`;
-  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day < 1 || day > days) return `${MONTHS[month - 1]} ${year} has ${days} days`;
+  // Day 0 of the next month is this month's last; setUTCFullYear, unlike Date.UTC, does not
+  // take years 0 to 99 for 1900 to 1999 (year 0 is a leap year, 1900 is not).
+  const last = new Date(0);
+  last.setUTCFullYear(year, month, 0);
+  const days = last.getUTCDate();
+  if (day < 1 || day > days) return `${MONTHS[month - 1]} ${match[1]} has ${days} days`;
+  return undefined;
+}
+
+/**
+ * Why the clock of an ISO_INSTANT (hour, minute, second, UTC offset) names no time of day
+ * (`there is no hour 25 …`), or undefined when it names one; 24:00 is the end of a day, as
+ * Date.parse reads it.
+ */
+function missingTime(text: string): string | undefined {
+  const match = /T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-](\d{2}):?(\d{2}))$/.exec(text);
+  if (!match) return undefined;
+  const [hours, minutes, seconds] = [match[1], match[2], match[3] ?? '00'].map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  if (hours === 24 && (minutes > 0 || seconds > 0 || /[1-9]/.test(match[4] ?? ''))) {
+    return `there is no 24:${match[2]} (hours run from 00 to 23; 24:00 ends a day)`;
+  }
+  if (hours > 24) return `there is no hour ${hours} (hours run from 00 to 23)`;
+  if (minutes > 59) return `there is no minute ${minutes} (minutes run from 00 to 59)`;
+  if (seconds > 59) return `there is no second ${seconds} (seconds run from 00 to 59)`;
+  if (match[6] !== undefined && (Number(match[6]) > 23 || Number(match[7]) > 59)) {
+    return `there is no UTC offset ${match[5]} (offsets run up to ±23:59)`;
+  }
   return undefined;
 }
 
 /** A UTC instant written as `2024-01-01` or `2024-01-01T00:00:00Z`, resolved to epoch ms. */
 export function parseInstant(text: string): number | undefined {
-  if (!ISO_INSTANT.test(text) || missingDate(text) !== undefined) return undefined;
+  if (!ISO_INSTANT.test(text) || instantMissing(text) !== undefined) return undefined;
   const ms = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/** Why an ISO_INSTANT names no real moment, as `is not a date: …` or `is not a time: …`. */
+function instantMissing(text: string): string | undefined {
+  const date = missingDate(text);
+  if (date !== undefined) return `is not a date: ${date}`;
+  const time = missingTime(text);
+  return time === undefined ? undefined : `is not a time: ${time}`;
+}
+
 /** Why `text` is not an instant parseInstant reads, in words for a message after the value. */
 export function instantProblem(text: string): string {
-  const missing = ISO_INSTANT.test(text) ? missingDate(text) : undefined;
-  return missing !== undefined
-    ? `is not a date: ${missing}`
-    : 'is not a UTC time: write 2024-01-31 or 2024-01-31T00:00:00Z (an offset like +02:00 also works)';
+  return (
+    (ISO_INSTANT.test(text) ? instantMissing(text) : undefined) ??
+    'is not a UTC time: write 2024-01-31 or 2024-01-31T00:00:00Z (an offset like +02:00 also works)'
+  );
 }
 
 const instant = z.string().transform((text, ctx) => {
