@@ -134,13 +134,14 @@ export class CsvTimestampParser {
   private dateMs(year: number, month: number, day: number): number {
     const key = (year * 100 + month) * 100 + day;
     if (key !== this.lastDateKey) {
-      const ms = Date.UTC(year, month - 1, day);
-      const check = new Date(ms);
+      // setUTCFullYear, unlike Date.UTC, does not take years 0 to 99 for 1900 to 1999.
+      const check = new Date(0);
+      check.setUTCFullYear(year, month - 1, day);
       this.lastDateMs =
         check.getUTCFullYear() === year &&
         check.getUTCMonth() === month - 1 &&
         check.getUTCDate() === day
-          ? ms
+          ? check.getTime()
           : Number.NaN;
       this.lastDateKey = key;
     }

@@ -39,6 +39,14 @@ describe('CsvTimestampParser', () => {
     expect(parser.parse('2024-01-02T14:3,5', 0, 15)).toBeNaN();
   });
 
+  it('reads years 0000 to 0099 as themselves, not as 1900 to 1999', () => {
+    const parser = iso();
+    expect(parser.parse('0050-01-02T14:30:00Z')).toBe(utc('0050-01-02T14:30:00Z'));
+    // Year 0 is a leap year; 1900 is not.
+    expect(parser.parse('0000-02-29')).toBe(utc('0000-02-29T00:00:00Z'));
+    expect(parser.parse('0001-02-29')).toBeNaN();
+  });
+
   it('rejects what is not a real time', () => {
     const parser = iso();
     for (const text of [
