@@ -113,7 +113,9 @@ export function embeddedPostgresEntry(
 /**
  * `source` rebuilt at `target`: directories made anew (mode 755), files hard-linked (60 MB of
  * binaries in a moment; other users reach them through the new path) or copied across file
- * systems, symlinks recreated as they are.
+ * systems, symlinks recreated as they are. A file that group or others may write is copied
+ * without those bits instead: a link would hand them, through the new path, the very file
+ * root runs.
  */
 export function linkTree(source: string, target: string): void {
   mkdirSync(target, { recursive: true, mode: 0o755 });
@@ -123,13 +125,22 @@ export function linkTree(source: string, target: string): void {
     if (entry.isDirectory()) linkTree(from, to);
     else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
     else {
-      try {
-        linkSync(from, to);
-      } catch (error: unknown) {
-        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      const mode = statSync(from).mode & 0o7777;
+      if ((mode & 0o022) !== 0 || !linked(from, to)) {
         copyFileSync(from, to);
-        chmodSync(to, statSync(from).mode);
+        chmodSync(to, mode & ~0o022);
       }
     }
+  }
+}
+
+/** Hard-links `from` at `to`; false when they lie on different file systems. */
+function linked(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (error: unknown) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    return false;
   }
 }

@@ -132,6 +132,22 @@ describe.skipIf(process.getuid?.() !== 0)(
       expect(readdirSync(shared)).toEqual([`mdp-embedded-postgres-${version}`]);
     });
 
+    it('a file that others may write is copied without their write bits, never linked', () => {
+      const dir = tempDir();
+      const source = join(dir, 'source');
+      mkdirSync(join(source, 'bin'), { recursive: true });
+      writeFileSync(join(source, 'bin', 'open'), '#!/bin/sh\n');
+      chmodSync(join(source, 'bin', 'open'), 0o777);
+      writeFileSync(join(source, 'bin', 'closed'), '#!/bin/sh\n');
+      chmodSync(join(source, 'bin', 'closed'), 0o755);
+      linkTree(source, join(dir, 'target'));
+      const open = lstatSync(join(dir, 'target', 'bin', 'open'));
+      expect(open.ino).not.toBe(lstatSync(join(source, 'bin', 'open')).ino);
+      expect(open.mode & 0o777).toBe(0o755);
+      const closed = lstatSync(join(dir, 'target', 'bin', 'closed'));
+      expect(closed.ino).toBe(lstatSync(join(source, 'bin', 'closed')).ino);
+    });
+
     it('a server run as this same user, or one that can reach the install, uses it where it is', () => {
       const installed = join(packageDir('embedded-postgres', REPO), 'dist', 'index.js');
       expect(embeddedPostgresEntry({ runsAsOtherUser: false }).path).toBe(installed);
