@@ -83,7 +83,7 @@ function perRun(rows: readonly { run_id: number; n: number }[]): Record<number, 
 export async function openTestStore(
   kind: StorageKind,
   dir: string,
-  options: { hostname?: string; upsertKeys?: readonly BarColumn[] } = {},
+  options: { hostname?: string; upsertKeys?: readonly BarColumn[]; clock?: () => number } = {},
 ): Promise<Store> {
   const store =
     kind === 'sqlite'

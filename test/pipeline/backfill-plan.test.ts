@@ -236,6 +236,31 @@ describe('CheckpointIndex', () => {
     expect(index.missing(chunk('AAA', t, t + 2 * HOUR))).toEqual([chunk('AAA', t, t + HOUR)]);
   });
 
+  it('with a publication delay, ignores checkpoints recorded sooner than the delay after their end', () => {
+    const delay = 15 * MIN;
+    const end = t + HOUR;
+    const index = new CheckpointIndex(
+      [
+        // Recorded 30 s after its end, before the delay was known: its tail may be unpublished.
+        checkpoint('AAA', t, end, { completedAt: end + 30_000 }),
+        // Recorded exactly the delay after its end: final.
+        checkpoint('BBB', t, end, { completedAt: end + delay }),
+      ],
+      'synthetic_1',
+      '1m',
+      delay,
+    );
+    expect(index.has(chunk('AAA', t, end))).toBe(false);
+    expect(index.has(chunk('BBB', t, end))).toBe(true);
+    // Without a delay both stand, as before.
+    const undelayed = new CheckpointIndex(
+      [checkpoint('AAA', t, end, { completedAt: end + 30_000 })],
+      'synthetic_1',
+      '1m',
+    );
+    expect(undelayed.has(chunk('AAA', t, end))).toBe(true);
+  });
+
   it('finds coverage among many ranges', () => {
     const checkpoints = Array.from({ length: 200 }, (_, i) =>
       checkpoint('AAA', t + 2 * i * HOUR, t + (2 * i + 1) * HOUR),

@@ -10,6 +10,7 @@ import {
   type StorageConfig,
 } from './config-schema.js';
 import { crossCheck } from './cross-check.js';
+import { liveWindowIssues } from './live-window-check.js';
 import { deepMerge, isPlainObject } from './deep-merge.js';
 import { didYouMean } from './did-you-mean.js';
 import { interpolate } from './interpolate.js';
@@ -183,6 +184,11 @@ export function parseConfig(
   if (issues.length > 0 || !result.success) return fail(issues);
 
   const data = result.data;
+  const liveIssues = liveWindowIssues(data, (path) => hasPath(config, path));
+  for (const issue of liveIssues) {
+    issues.push({ path: dotted(issue.path), message: issue.message, ...at(issue.path) });
+  }
+  if (issues.length > 0) return fail(issues);
   const storage = resolveStorage(data.storage.primary, cwd);
   const spool = resolveSpool(data.storage.spool, storage, cwd);
   // `profile` is the one applied, which a flag or MDP_PROFILE may have changed from the file's.

@@ -66,6 +66,7 @@ export async function runBackfill(
     options.force ? [] : await store.checkpoints(jobName),
     providerName,
     interval,
+    context.providerConfig.publication_delay,
   );
   const plan = {
     symbols: dataset.symbols,

@@ -60,15 +60,24 @@ export function* planChunks(window: PlanWindow): Generator<Chunk> {
 /**
  * Answers "what of this chunk is not stored yet?" from a job's final checkpoints (merged per
  * symbol). Incomplete and provisional checkpoints cover nothing: their windows are fetched again.
+ * Nor does a checkpoint recorded sooner than `publicationDelayMs` after its window ended: it was
+ * written before the delay was known (by an mdp without publication delays, or under a config
+ * that set none), and its tail may have been unpublished when it was fetched.
  */
 export class CheckpointIndex {
   private readonly covered = new Map<string, [number, number][]>();
 
-  constructor(checkpoints: readonly Checkpoint[], provider: string, interval: Interval) {
+  constructor(
+    checkpoints: readonly Checkpoint[],
+    provider: string,
+    interval: Interval,
+    publicationDelayMs = 0,
+  ) {
     const bySymbol = new Map<string, [number, number][]>();
     for (const cp of checkpoints) {
       if (cp.provider !== provider || cp.interval !== interval) continue;
       if (!cp.complete || cp.provisional) continue;
+      if (publicationDelayMs > 0 && cp.completedAt < cp.windowEnd + publicationDelayMs) continue;
       const list = bySymbol.get(cp.symbol) ?? [];
       list.push([cp.windowStart, cp.windowEnd]);
       bySymbol.set(cp.symbol, list);
