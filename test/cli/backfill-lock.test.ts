@@ -65,7 +65,8 @@ describe.each(STORAGE_KINDS)('one run per job, on %s', (kind) => {
   it('a holder on another host that stops beating blocks the job for three heartbeats, no more', async () => {
     const dir = tempDir();
     const config = writeTestConfig(dir, { storage: kind });
-    const heartbeatIntervalMs = 500;
+    // Long enough that a child process started on a loaded machine still finds the holder fresh.
+    const heartbeatIntervalMs = 2_000;
     const store = await openTestStore(kind, dir);
     const held = await store.startRun({
       jobName: 'backfill_job',
@@ -84,9 +85,7 @@ describe.each(STORAGE_KINDS)('one run per job, on %s', (kind) => {
     expect(blocked.code).toBe(1);
     expect(blocked.stderr).toContain('MDP_JOB_LOCKED');
     expect(blocked.stderr).toContain(`run ${held.runId} (pid 4242 on a-host-that-crashed`);
-    expect(blocked.stderr).toMatch(
-      /marked abandoned once it misses 3 heartbeats \(1\.5s without one/,
-    );
+    expect(blocked.stderr).toMatch(/marked abandoned once it misses 3 heartbeats \(6s without one/);
 
     const free = held.heartbeatAt + 3 * heartbeatIntervalMs;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, free - Date.now() + 50)));
@@ -94,6 +93,6 @@ describe.each(STORAGE_KINDS)('one run per job, on %s', (kind) => {
     expect(next.code, next.stderr).toBe(0);
     const runs = await storage.jobRuns(dir);
     expect(runs.map((run) => run.status)).toEqual(['abandoned', 'success']);
-    expect(runs[0]?.error).toMatch(/^no heartbeat for [\d.]+s \(expected every 0\.5s\)$/);
+    expect(runs[0]?.error).toMatch(/^no heartbeat for [\d.]+s \(expected every 2s\)$/);
   });
 });
