@@ -185,4 +185,12 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX job_runs_token ON job_runs (run_token) WHERE status = 'running';
     `,
   },
+  {
+    id: 6,
+    name: 'config hashes over secrets cleared',
+    // Runs recorded before hashed the config with its secrets unmasked: an unsalted SHA-256 that
+    // tests a password guess offline. Cleared to '' (the column is NOT NULL, and rebuilding
+    // job_runs for it is not worth it), which reads as no hash; later runs record the masked one.
+    sql: `UPDATE job_runs SET config_hash = '' WHERE config_hash <> '';`,
+  },
 ];
