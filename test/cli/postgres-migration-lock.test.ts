@@ -140,6 +140,31 @@ describe('migrations on a postgres schema another session holds', () => {
   );
 
   it(
+    'a table lock released while mdp tries again: the upgrade goes through after its warning',
+    { timeout: 60_000 },
+    async () => {
+      const dir = tempDir();
+      const config = await earlierSchemaAndConfig(dir);
+      const schema = schemaForDir(dir);
+      const { holder } = await openTransaction();
+      try {
+        await holder.query(`SELECT count(*) FROM "${schema}".bars_ohlcv`);
+        const status = runCli(['status', '--config', config], { timeoutMs: 30_000 });
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        await holder.query('ROLLBACK');
+        const result = await status;
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stderr).toContain(
+          `upgrading schema ${schema} to version 3 (volume may be unknown) waits for a lock`,
+        );
+        expect(await volumeNullable(schema)).toBe(true);
+      } finally {
+        holder.release();
+      }
+    },
+  );
+
+  it(
     'the migration lock held by another session: the wait is said, bounded by statement_timeout, and names the holder',
     { timeout: 60_000 },
     async () => {
