@@ -11,6 +11,7 @@ import {
 import { storedUpsertKeys } from '../upsert-keys.js';
 import type { PostgresMigration, PostgresMigrationContext } from './postgres-migrations.js';
 import { describeAdvisoryHolder, describeLockHolders } from './postgres-lock-holders.js';
+import { DEFAULT_POSTGRES_TIMEOUTS } from './postgres-pool.js';
 import { timestamptzFromMs } from './postgres-timestamps.js';
 
 /** Where to migrate: the schema's plain name (for catalog lookups and the lock) and its tables. */
@@ -45,8 +46,8 @@ export const MIGRATION_LOCK_TRY_MS = 1_000;
 
 /** No waits beyond the defaults' (tools and tests that migrate with a plain client). */
 const DEFAULT_WAITS: PostgresMigrationWaits = {
-  lockMs: 30_000,
-  migratorMs: 300_000,
+  lockMs: DEFAULT_POSTGRES_TIMEOUTS.lockMs,
+  migratorMs: DEFAULT_POSTGRES_TIMEOUTS.statementMs,
   warn: () => undefined,
 };
 
