@@ -21,6 +21,7 @@ import { writeProviderTestConfig } from '../helpers/provider-test-config.js';
 import { runCli } from '../helpers/run-cli.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { useTestStorage } from '../helpers/test-storage.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const tempDir = useTempDir();
 const pool = useTestPostgresPool();
@@ -80,6 +81,17 @@ async function openTransaction(): Promise<{ holder: pg.PoolClient; holderPid: nu
   return { holder, holderPid: pid.rows[0]?.pid as number };
 }
 
+/** Resolves once a session (mdp's migration) waits for a lock on the schema's bars_ohlcv. */
+async function migrationWaiting(schema: string): Promise<void> {
+  await waitFor('mdp to wait for its lock on bars_ohlcv', async () => {
+    const waiting = await pool().query(
+      'SELECT 1 FROM pg_locks WHERE NOT granted AND relation = $1::regclass',
+      [`"${schema}".bars_ohlcv`],
+    );
+    return waiting.rowCount === 0 ? undefined : true;
+  });
+}
+
 describe('migrations on a postgres schema another session holds', () => {
   useTestStorage('postgres');
 
@@ -97,7 +109,7 @@ describe('migrations on a postgres schema another session holds', () => {
 
         const started = performance.now();
         const status = runCli(['status', '--config', config], { timeoutMs: 30_000 });
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        await migrationWaiting(schema);
         // Another reader, arriving while mdp tries for its lock.
         const reader = await pool().connect();
         let readerMs: number;
@@ -150,7 +162,9 @@ describe('migrations on a postgres schema another session holds', () => {
       try {
         await holder.query(`SELECT count(*) FROM "${schema}".bars_ohlcv`);
         const status = runCli(['status', '--config', config], { timeoutMs: 30_000 });
-        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        // Released once mdp has waited past its first try (1 s), however slowly the child started.
+        await migrationWaiting(schema);
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
         await holder.query('ROLLBACK');
         const result = await status;
         expect(result.code, result.stderr).toBe(0);
