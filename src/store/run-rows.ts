@@ -44,7 +44,8 @@ export function jobRunFromRow(row: JobRunRow): JobRun {
     error: row.error,
     host: row.host,
     pid: row.pid,
-    configHash: row.config_hash,
+    // '' marks a hash cleared by migration 6 (it covered the config's secrets).
+    configHash: row.config_hash === '' ? null : row.config_hash,
     params: asParams(row.params),
     heartbeatIntervalMs: row.heartbeat_interval_ms,
     identity: {

@@ -57,7 +57,11 @@ export interface JobRun {
   readonly error: string | null;
   readonly host: string;
   readonly pid: number;
-  readonly configHash: string;
+  /**
+   * The hash of the config with its secrets masked; null for runs recorded before schema
+   * version 6, whose hash covered the secrets and was cleared.
+   */
+  readonly configHash: string | null;
   readonly params: Record<string, unknown>;
   readonly heartbeatIntervalMs: number;
   readonly identity: ProcessIdentity;

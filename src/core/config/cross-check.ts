@@ -106,23 +106,41 @@ export function crossCheck(config: Record<string, unknown>): CrossIssue[] {
     if (Array.isArray(keys) && keys.length > 0 && !keys.includes('ts')) {
       issues.push({
         path: ['storage', 'primary', 'write', 'upsert_keys'],
-        message:
-          'upsert keys must include ts, or every bar of a symbol would overwrite the last; the usual keys are [provider, symbol, interval, ts]',
+        message: `upsert keys must include ts, or every bar of a symbol would overwrite the last; ${USUAL_KEYS}`,
       });
     }
     // The keys become the primary key of bars_ohlcv, whose columns cannot be null.
     if (Array.isArray(keys)) {
       keys.forEach((key: unknown, index) => {
-        if (key === 'vwap' || key === 'trade_count') {
-          issues.push({
-            path: ['storage', 'primary', 'write', 'upsert_keys', index],
-            message: `${key} may be null (providers do not always send it), so it cannot be part of the key; the usual keys are [provider, symbol, interval, ts]`,
-          });
+        const message = nullableKeyMessage(key);
+        if (message !== undefined) {
+          issues.push({ path: ['storage', 'primary', 'write', 'upsert_keys', index], message });
         }
       });
     }
   }
   return issues;
+}
+
+const USUAL_KEYS = 'the usual keys are [provider, symbol, interval, ts]';
+
+/**
+ * Why a bar column that may be NULL cannot be an upsert key, or undefined for one that can be.
+ * A database created with volume in its key keeps volume NOT NULL (migration 3 cannot drop it
+ * from a primary key), so it could never store an index's bars: its user has to start a new one.
+ */
+function nullableKeyMessage(key: unknown): string | undefined {
+  if (key === 'vwap' || key === 'trade_count') {
+    return `${key} may be null (providers do not always send it), so it cannot be part of the key; ${USUAL_KEYS}`;
+  }
+  if (key === 'volume') {
+    return (
+      `volume may be unknown (index aggregates have none), so it cannot be part of the key; ${USUAL_KEYS}. ` +
+      'A database created with volume among its upsert keys cannot store such bars: point ' +
+      'storage.primary.uri (or schema) at a new database with the usual keys and copy the bars over'
+    );
+  }
+  return undefined;
 }
 
 /**

@@ -176,4 +176,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       `,
     ],
   },
+  {
+    id: 6,
+    name: 'config hashes over secrets cleared',
+    // As on SQLite: '' rather than NULL, so both stores read alike and no ALTER needs an
+    // ACCESS EXCLUSIVE lock on job_runs; the UPDATE's row locks block no reader.
+    statements: ({ schema: s }) => [
+      `UPDATE ${s}.job_runs SET config_hash = '' WHERE config_hash <> ''`,
+    ],
+  },
 ];

@@ -293,7 +293,7 @@ export class PostgresStore implements Store {
   /** Migrates, checks the stored layout against the config, and sets up TimescaleDB if asked. */
   private async prepare(client: pg.PoolClient): Promise<void> {
     // A migration may rewrite a large table; the session's limit comes back before the pool
-    // hands the connection to anyone else.
+    // hands the connection to anyone else. Its lock waits stay bounded (migratePostgres).
     await client.query('SET statement_timeout = 0');
     await this.prepareSchema(client);
     await client.query('RESET statement_timeout');
@@ -305,6 +305,11 @@ export class PostgresStore implements Store {
       POSTGRES_MIGRATIONS,
       { schema: this.schema, schemaName: this.schemaName, upsertKeys: this.upsertKeys },
       this.host.clock,
+      {
+        lockMs: this.timeouts.lockMs,
+        migratorMs: this.timeouts.statementMs,
+        warn: (message) => this.warn(message),
+      },
     );
     refuseNewerSchema(
       'postgres',

@@ -14,6 +14,11 @@ export interface SqliteMigrationContext {
 /** One schema change. Append-only: a released migration is never edited, only followed. */
 export interface SqliteMigration extends NumberedMigration {
   readonly sql: string | ((context: SqliteMigrationContext) => string);
+  /**
+   * The table the migration copies whole, if any: it takes time and free space in proportion to
+   * the table, which the migrator says before it starts and when the space runs out.
+   */
+  readonly rebuilds?: (context: SqliteMigrationContext) => string | undefined;
 }
 
 /** The series columns every lookup (`lastBarTs`, `readBars`) filters on, then orders by ts. */
@@ -129,6 +134,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // cannot drop a NOT NULL in place, so the table is rebuilt (create, copy, drop, rename) in
     // this migration's transaction: a failure leaves the old table whole. The copy costs time
     // and free space in proportion to the table, once. A key column stays NOT NULL.
+    rebuilds: ({ upsertKeys }) => (upsertKeys.includes('volume') ? undefined : 'bars_ohlcv'),
     sql: ({ upsertKeys }) =>
       upsertKeys.includes('volume')
         ? ''
@@ -184,5 +190,13 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       -- came keeps its token and the retry records a new one.
       CREATE INDEX job_runs_token ON job_runs (run_token) WHERE status = 'running';
     `,
+  },
+  {
+    id: 6,
+    name: 'config hashes over secrets cleared',
+    // Runs recorded before hashed the config with its secrets unmasked: an unsalted SHA-256 that
+    // tests a password guess offline. Cleared to '' (the column is NOT NULL, and rebuilding
+    // job_runs for it is not worth it), which reads as no hash; later runs record the masked one.
+    sql: `UPDATE job_runs SET config_hash = '' WHERE config_hash <> '';`,
   },
 ];

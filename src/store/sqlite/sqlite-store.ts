@@ -161,6 +161,7 @@ export class SqliteStore implements Store {
         SQLITE_MIGRATIONS,
         { upsertKeys: this.upsertKeys },
         this.host.clock,
+        { file: this.target, warn: (message) => this.options.onWarning?.(message) },
       );
       refuseNewerSchema(
         'sqlite',

@@ -386,6 +386,20 @@ describe('parseConfig reports each kind of mistake with its path, position and a
     });
   });
 
+  it('volume among the upsert keys: may be unknown, with the way out for a database keyed on it', () => {
+    const text = edit(
+      VALID_CONFIG,
+      '[provider, symbol, interval, ts]',
+      '[provider, symbol, interval, ts, volume]',
+    );
+    expect(onlyIssue(text)).toEqual({
+      path: 'storage.primary.write.upsert_keys[4]',
+      ...positionOf(text, 'volume]'),
+      message:
+        'volume may be unknown (index aggregates have none), so it cannot be part of the key; the usual keys are [provider, symbol, interval, ts]. A database created with volume among its upsert keys cannot store such bars: point storage.primary.uri (or schema) at a new database with the usual keys and copy the bars over',
+    });
+  });
+
   it('an unknown storage type and a uri that does not match the type', () => {
     const sqlText = edit(VALID_CONFIG, 'type: sqlite', 'type: mysql');
     expect(onlyIssue(sqlText)).toEqual({
