@@ -262,7 +262,9 @@ describe('callProvider', () => {
         },
       );
       expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
-      expect(provider.calls.map((c) => c.at)).toEqual([0, 2_000, 4_000]);
+      // Pauses of 1 s then 2 s (cooldown_seconds: 0 still pauses the 1 s floor, doubled), each
+      // followed by the one-second refill of an emptied bucket.
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 2_000, 5_000]);
       expect(retries).toEqual([]);
     });
 
