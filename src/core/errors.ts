@@ -191,12 +191,45 @@ export class RetriesExhaustedError extends MdpError {
     readonly provider: string,
     readonly attempts: number,
     lastError: Error,
+    /** Requests sent in all: the attempts, and the 429s that did not spend one. */
+    readonly requests: number = attempts,
   ) {
+    const rateLimited = requests - attempts;
+    const tally =
+      rateLimited > 0
+        ? `${attempts} attempts (${requests} requests, ${rateLimited} of them answered 429)`
+        : `${attempts} attempts`;
+    super(`provider ${provider}: gave up after ${tally}; last error: ${lastError.message}`, {
+      cause: lastError,
+    });
+  }
+}
+
+/**
+ * Consecutive 429s held one request past its budget (twice its provider's
+ * `pacing.max_retry_after`): the request fails rather than wait on a provider that never lets it
+ * through. The provider's cooldown still holds its other requests.
+ */
+export class RateLimitBudgetError extends MdpError {
+  readonly code = 'MDP_PROVIDER_RATE_LIMITED';
+
+  constructor(
+    readonly provider: string,
+    /** Consecutive 429s to the request. */
+    readonly rateLimited: number,
+    /** From the first of them to the failure, in milliseconds. */
+    readonly heldMs: number,
+    readonly budgetMs: number,
+    lastError: Error,
+  ) {
+    const key = `providers.${provider}.pacing.max_retry_after`;
     super(
-      `provider ${provider}: gave up after ${attempts} attempts; last error: ${lastError.message}`,
-      {
-        cause: lastError,
-      },
+      `provider ${provider} answered 429 (rate limited) to ${rateLimited} requests in a row over ` +
+        `${describeDuration(heldMs)}, and the next pause would hold the request past ` +
+        `${describeDuration(budgetMs)} (twice ${key}); failed the request. Lower the provider's ` +
+        `pacing.requests_per_minute or check its plan's limits, then run again; last error: ` +
+        lastError.message,
+      { cause: lastError },
     );
   }
 }

@@ -37,6 +37,11 @@ export class RateLimitCooldown {
     private readonly timing: Timing,
   ) {}
 
+  /** The longest pause a run of 429s without Retry-After reaches: where the doubling stops. */
+  get longestPauseMs(): number {
+    return Math.max(MIN_COOLDOWN_MS, this.options.maxRetryAfterMs);
+  }
+
   /** Resolves once the provider's current pause, if any, is over. */
   async wait(signal?: AbortSignal): Promise<void> {
     for (;;) {
@@ -58,8 +63,7 @@ export class RateLimitCooldown {
     // Past 2^64 the cap has long been reached; the bound keeps 0 * 2^1024 from being NaN.
     const growth = 2 ** Math.min(this.consecutive - 1, 64);
     const base = Math.max(MIN_COOLDOWN_MS, this.options.cooldownMs);
-    const cap = Math.max(MIN_COOLDOWN_MS, this.options.maxRetryAfterMs);
-    const cooldown = Math.min(cap, base * growth);
+    const cooldown = Math.min(this.longestPauseMs, base * growth);
     const waitMs = Math.max(cooldown, retryAfterMs ?? 0);
     this.pausedUntil = Math.max(this.pausedUntil, now + waitMs);
     return waitMs;
