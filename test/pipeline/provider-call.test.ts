@@ -4,6 +4,7 @@ import type { PacingConfig, RetryConfig } from '../../src/core/config/config-sch
 import {
   PermanentProviderError,
   ProviderRateLimitedError,
+  ProviderUnavailableError,
   RetriesExhaustedError,
   TransientProviderError,
 } from '../../src/core/errors.js';
@@ -340,11 +341,21 @@ describe('callProvider', () => {
       expect(timing.sleeps).toEqual([]);
     });
 
-    it('a 503 whose Retry-After is over the bound fails at once too', async () => {
-      const error = new TransientProviderError('fake_1', '503', { retryAfterMs: DAYS_MS });
+    it('a 503 whose Retry-After is over the bound fails at once too, as unavailable', async () => {
+      const error = new TransientProviderError('fake_1', '503', {
+        retryAfterMs: 20 * 60_000,
+        status: 503,
+      });
       const { timing, provider, retries, options } = setup([{ error }]);
       const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
-      expect(failure).toBeInstanceOf(ProviderRateLimitedError);
+      expect(failure).toBeInstanceOf(ProviderUnavailableError);
+      expect((failure as ProviderUnavailableError).code).toBe('MDP_PROVIDER_UNAVAILABLE');
+      expect((failure as Error).message).toBe(
+        'provider fake_1 is unavailable (503) and asked to wait 20m before the next request ' +
+          '(Retry-After), longer than providers.fake_1.pacing.max_retry_after (15m); failed the ' +
+          'request instead of waiting. Run again later, or raise ' +
+          'providers.fake_1.pacing.max_retry_after to wait that long',
+      );
       expect(provider.calls).toHaveLength(1);
       expect(retries).toEqual([]);
       expect(timing.sleeps).toEqual([]);

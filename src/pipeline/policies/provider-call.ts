@@ -2,6 +2,7 @@ import type { Bar } from '../../core/bar.js';
 import type { RetryConfig } from '../../core/config/config-schema.js';
 import {
   ProviderRateLimitedError,
+  ProviderUnavailableError,
   RateLimitBudgetError,
   RetriesExhaustedError,
   TransientProviderError,
@@ -122,9 +123,7 @@ async function pacedCall<T>(
       const retryAfter = error instanceof TransientProviderError ? error.retryAfterMs : undefined;
       const { maxRetryAfterMs } = options.cooldown.options;
       if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) {
-        throw new ProviderRateLimitedError(providerName, retryAfter, maxRetryAfterMs, {
-          cause: error,
-        });
+        throw askedTooLong(providerName, error as TransientProviderError, maxRetryAfterMs);
       }
       if (limited) {
         if (rateLimited++ === 0) firstRateLimitedAt = started;
@@ -150,6 +149,22 @@ async function pacedCall<T>(
       timeout.clear();
     }
   }
+}
+
+/** The error for a server asking to wait past max_retry_after: a 429 is rate limiting, a 5xx not. */
+function askedTooLong(
+  providerName: string,
+  error: TransientProviderError,
+  maxRetryAfterMs: number,
+): ProviderRateLimitedError | ProviderUnavailableError {
+  const asked = error.retryAfterMs ?? 0;
+  const options = { cause: error, header: error.waitHeader };
+  return error.rateLimited
+    ? new ProviderRateLimitedError(providerName, asked, maxRetryAfterMs, options)
+    : new ProviderUnavailableError(providerName, asked, maxRetryAfterMs, {
+        ...options,
+        ...(error.status === undefined ? {} : { status: error.status }),
+      });
 }
 
 /**
