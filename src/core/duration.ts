@@ -18,6 +18,8 @@ export function parseDuration(text: string): number | undefined {
 
 /** The shortest exact `2h`/`90s` form of a millisecond count, for output. */
 export function formatDuration(ms: number): string {
+  // Never `Infinityms`: the config refuses such a duration, but output must stay readable.
+  if (!Number.isFinite(ms)) return 'forever';
   for (const unit of ['d', 'h', 'm', 's'] as const) {
     const size = UNIT_MS[unit] as number;
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;

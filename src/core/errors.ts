@@ -61,19 +61,31 @@ export class UsageError extends MdpError {
 /** A provider call failed in a way worth retrying: timeout, reset connection, 5xx, 429. */
 export class TransientProviderError extends MdpError {
   readonly code = 'MDP_PROVIDER_TRANSIENT';
-  /** Server-requested wait before the next try, in milliseconds (from Retry-After). */
+  /** Server-requested wait before the next try, in milliseconds. */
   readonly retryAfterMs: number | undefined;
+  /** The header the wait was read from (`Retry-After`, or an API's own such as `X-RateLimit-Reset`). */
+  readonly waitHeader: string;
   /** True when the provider said we are calling too fast (HTTP 429 or its own signal). */
   readonly rateLimited: boolean;
+  /** The HTTP status of the answer, when there was one. */
+  readonly status: number | undefined;
 
   constructor(
     readonly provider: string,
     message: string,
-    options: { cause?: unknown; retryAfterMs?: number; rateLimited?: boolean } = {},
+    options: {
+      cause?: unknown;
+      retryAfterMs?: number;
+      waitHeader?: string;
+      rateLimited?: boolean;
+      status?: number;
+    } = {},
   ) {
     super(`provider ${provider}: ${message}`, { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
+    this.waitHeader = options.waitHeader ?? 'Retry-After';
     this.rateLimited = options.rateLimited ?? false;
+    this.status = options.status;
   }
 }
 
@@ -91,24 +103,70 @@ export class PermanentProviderError extends MdpError {
 }
 
 /**
- * The provider asked to wait (Retry-After) longer than its `pacing.max_retry_after`: the request
- * fails at once rather than waiting that long or asking again sooner than the server allows.
+ * The provider asked to wait longer than its `pacing.max_retry_after`: the request fails at once
+ * rather than waiting that long or asking again sooner than the server allows. A follower pauses
+ * the provider until `retryAfterMs` has passed (see live-job).
  */
-export class ProviderRateLimitedError extends MdpError {
-  readonly code = 'MDP_PROVIDER_RATE_LIMITED';
-
+export abstract class ProviderAskedToWaitError extends MdpError {
   constructor(
     readonly provider: string,
     /** The wait the server asked for, in milliseconds. */
     readonly retryAfterMs: number,
     readonly maxRetryAfterMs: number,
+    /** What the provider said: `answered 429 and asked`, `is unavailable (503) and asked`. */
+    said: string,
+    /** The header the wait was read from. */
+    readonly header: string,
     options?: { cause?: unknown },
   ) {
     const key = `providers.${provider}.pacing.max_retry_after`;
     super(
-      `provider ${provider} asked to wait ${describeDuration(retryAfterMs)} before the next request ` +
-        `(Retry-After), longer than ${key} (${describeDuration(maxRetryAfterMs)}); failed the ` +
-        `request instead of waiting. Run again later, or raise ${key} to wait that long`,
+      `provider ${provider} ${said} to wait ${describeDuration(retryAfterMs)} before the next ` +
+        `request (${header}), longer than ${key} (${describeDuration(maxRetryAfterMs)}); failed ` +
+        `the request instead of waiting. Run again later, or raise ${key} to wait that long`,
+      options,
+    );
+  }
+}
+
+/** A 429 asking to wait past `pacing.max_retry_after`. */
+export class ProviderRateLimitedError extends ProviderAskedToWaitError {
+  readonly code = 'MDP_PROVIDER_RATE_LIMITED';
+
+  constructor(
+    provider: string,
+    retryAfterMs: number,
+    maxRetryAfterMs: number,
+    options?: { cause?: unknown; header?: string },
+  ) {
+    super(
+      provider,
+      retryAfterMs,
+      maxRetryAfterMs,
+      'asked',
+      options?.header ?? 'Retry-After',
+      options,
+    );
+  }
+}
+
+/** A 5xx (maintenance, overload) or 408 asking to wait past `pacing.max_retry_after`. */
+export class ProviderUnavailableError extends ProviderAskedToWaitError {
+  readonly code = 'MDP_PROVIDER_UNAVAILABLE';
+
+  constructor(
+    provider: string,
+    retryAfterMs: number,
+    maxRetryAfterMs: number,
+    options?: { cause?: unknown; header?: string; status?: number },
+  ) {
+    const status = options?.status === undefined ? '' : ` (${options.status})`;
+    super(
+      provider,
+      retryAfterMs,
+      maxRetryAfterMs,
+      `is unavailable${status} and asked`,
+      options?.header ?? 'Retry-After',
       options,
     );
   }
@@ -191,12 +249,45 @@ export class RetriesExhaustedError extends MdpError {
     readonly provider: string,
     readonly attempts: number,
     lastError: Error,
+    /** Requests sent in all: the attempts, and the 429s that did not spend one. */
+    readonly requests: number = attempts,
   ) {
+    const rateLimited = requests - attempts;
+    const tally =
+      rateLimited > 0
+        ? `${attempts} attempts (${requests} requests, ${rateLimited} of them answered 429)`
+        : `${attempts} attempts`;
+    super(`provider ${provider}: gave up after ${tally}; last error: ${lastError.message}`, {
+      cause: lastError,
+    });
+  }
+}
+
+/**
+ * Consecutive 429s held one request past its budget (twice its provider's
+ * `pacing.max_retry_after`): the request fails rather than wait on a provider that never lets it
+ * through. The provider's cooldown still holds its other requests.
+ */
+export class RateLimitBudgetError extends MdpError {
+  readonly code = 'MDP_PROVIDER_RATE_LIMITED';
+
+  constructor(
+    readonly provider: string,
+    /** Consecutive 429s to the request. */
+    readonly rateLimited: number,
+    /** From the first of them to the failure, in milliseconds. */
+    readonly heldMs: number,
+    readonly budgetMs: number,
+    lastError: Error,
+  ) {
+    const key = `providers.${provider}.pacing.max_retry_after`;
     super(
-      `provider ${provider}: gave up after ${attempts} attempts; last error: ${lastError.message}`,
-      {
-        cause: lastError,
-      },
+      `provider ${provider} answered 429 (rate limited) to ${rateLimited} requests in a row over ` +
+        `${describeDuration(heldMs)}, and the next pause would hold the request past ` +
+        `${describeDuration(budgetMs)} (twice ${key}); failed the request. Lower the provider's ` +
+        `pacing.requests_per_minute or check its plan's limits, then run again; last error: ` +
+        lastError.message,
+      { cause: lastError },
     );
   }
 }

@@ -62,6 +62,33 @@ describe('mdp validate', () => {
     );
   });
 
+  it('prints cooldown_seconds 0 as the 1 s floor the run pauses', async () => {
+    const text = SAMPLE_TEXT.replace(
+      /pacing:\n( {6}.*\n)+/,
+      'pacing: { cooldown_seconds: 0, max_retry_after: 90s }\n',
+    );
+    const dir = dirWith({ 'mdp.yaml': text });
+    const result = await runCli(['validate', '--config', join(dir, 'mdp.yaml')], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      'pacing no rate cooldown 1s (cooldown_seconds 0 raised to the floor) max_retry_after 90s',
+    );
+  });
+
+  it('refuses a max_retry_after under 1s or of hundreds of digits, with its position', async () => {
+    const text = SAMPLE_TEXT.replace(
+      /pacing:\n( {6}.*\n)+/,
+      `pacing: { cooldown_seconds: 0, max_retry_after: ${'9'.repeat(400)}ms }\n`,
+    );
+    const dir = dirWith({ 'mdp.yaml': text });
+    const result = await runCli(['validate', '--config', join(dir, 'mdp.yaml')], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /mdp\.yaml:\d+:\d+ providers\.synthetic_1\.pacing\.max_retry_after: "9{400}ms" is not a duration/,
+    );
+    expect(result.stderr + result.stdout).not.toContain('Infinity');
+  });
+
   it('sample with --profile prod and MDP_PG_URI set: timescaledb, password masked', async () => {
     const result = await runCli(['validate', '--config', SAMPLE, '--profile', 'prod'], {
       env: { MDP_PG_URI: PG_URI },

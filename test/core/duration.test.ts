@@ -24,6 +24,7 @@ describe('parseDuration', () => {
 describe('formatDuration', () => {
   it('writes the largest unit that divides exactly', () => {
     expect(formatDuration(7_200_000)).toBe('2h');
+    expect(formatDuration(Infinity)).toBe('forever');
     expect(formatDuration(90_000)).toBe('90s');
     expect(formatDuration(5_400_000)).toBe('90m');
     expect(formatDuration(86_400_000)).toBe('1d');

@@ -4,6 +4,7 @@ import type { PacingConfig, RetryConfig } from '../../src/core/config/config-sch
 import {
   PermanentProviderError,
   ProviderRateLimitedError,
+  ProviderUnavailableError,
   RetriesExhaustedError,
   TransientProviderError,
 } from '../../src/core/errors.js';
@@ -262,7 +263,9 @@ describe('callProvider', () => {
         },
       );
       expect(await timing.run(callProvider(provider, request, options))).toBe(BARS);
-      expect(provider.calls.map((c) => c.at)).toEqual([0, 2_000, 4_000]);
+      // Pauses of 1 s then 2 s (cooldown_seconds: 0 still pauses the 1 s floor, doubled), each
+      // followed by the one-second refill of an emptied bucket.
+      expect(provider.calls.map((c) => c.at)).toEqual([0, 2_000, 5_000]);
       expect(retries).toEqual([]);
     });
 
@@ -275,16 +278,6 @@ describe('callProvider', () => {
       expect(provider.calls.map((c) => c.at)).toEqual([0, 7_000]);
       expect(timing.sleeps).toEqual([7_000]);
       expect(retries).toEqual([]);
-    });
-
-    it('after 50 consecutive 429s falls back to the attempt budget', async () => {
-      const steps: Step[] = Array.from({ length: 51 }, () => ({ error: rateLimited(1) }));
-      const { timing, provider, options } = setup(steps, {
-        retry: { ...RETRY, max_attempts: 1 },
-      });
-      const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
-      expect(failure).toBeInstanceOf(RetriesExhaustedError);
-      expect(provider.calls).toHaveLength(51);
     });
   });
 
@@ -348,11 +341,21 @@ describe('callProvider', () => {
       expect(timing.sleeps).toEqual([]);
     });
 
-    it('a 503 whose Retry-After is over the bound fails at once too', async () => {
-      const error = new TransientProviderError('fake_1', '503', { retryAfterMs: DAYS_MS });
+    it('a 503 whose Retry-After is over the bound fails at once too, as unavailable', async () => {
+      const error = new TransientProviderError('fake_1', '503', {
+        retryAfterMs: 20 * 60_000,
+        status: 503,
+      });
       const { timing, provider, retries, options } = setup([{ error }]);
       const failure = await timing.run(callProvider(provider, request, options)).catch((e) => e);
-      expect(failure).toBeInstanceOf(ProviderRateLimitedError);
+      expect(failure).toBeInstanceOf(ProviderUnavailableError);
+      expect((failure as ProviderUnavailableError).code).toBe('MDP_PROVIDER_UNAVAILABLE');
+      expect((failure as Error).message).toBe(
+        'provider fake_1 is unavailable (503) and asked to wait 20m before the next request ' +
+          '(Retry-After), longer than providers.fake_1.pacing.max_retry_after (15m); failed the ' +
+          'request instead of waiting. Run again later, or raise ' +
+          'providers.fake_1.pacing.max_retry_after to wait that long',
+      );
       expect(provider.calls).toHaveLength(1);
       expect(retries).toEqual([]);
       expect(timing.sleeps).toEqual([]);
@@ -405,13 +408,13 @@ describe('callProvider', () => {
     it('the doubling stops at max_retry_after', async () => {
       const pacing = { ...PACING, cooldown_seconds: 60, max_retry_after: 3 * 60_000 };
       const steps: Step[] = [
-        ...Array.from({ length: 4 }, () => ({ error: rateLimited() })),
+        ...Array.from({ length: 3 }, () => ({ error: rateLimited() })),
         { bars: BARS },
       ];
       const { timing, provider, options } = setup(steps, { pacing });
       await timing.run(callProvider(provider, request, options));
       const gaps = provider.calls.slice(1).map((c, i) => c.at - (provider.calls[i]?.at ?? 0));
-      expect(gaps).toEqual([60_000, 120_000, 180_000, 180_000]);
+      expect(gaps).toEqual([60_000, 120_000, 180_000]);
     });
 
     it('a success starts the doubling over', async () => {

@@ -5,7 +5,6 @@ import { parseConfig, type MdpConfig } from '../../src/core/config/load-config.j
 import {
   CancelledError,
   PermanentProviderError,
-  ProviderRateLimitedError,
   TransientProviderError,
 } from '../../src/core/errors.js';
 import type { Provider } from '../../src/core/provider.js';
@@ -124,27 +123,34 @@ describe('JobRunner lifecycle', () => {
     await h.store.close();
   });
 
-  it('live --follow: a provider asking to wait for days fails the run instead of being asked again at every bar close', async () => {
+  it('live --follow: a provider asking to wait past max_retry_after is paused until then, neither asked at every bar close nor given up on', async () => {
     const controller = new AbortController();
     const timing = new FakeTiming({ wallStart: Date.parse('2024-01-02T15:00:10Z') });
-    let refused = 0;
-    const askingForDays = (name: string): Provider => ({
+    // Down for maintenance from the second cycle until 15:21, asking (20m) past the 15m bound.
+    const backAt = Date.parse('2024-01-02T15:21:00Z');
+    const asked: number[] = [];
+    const maintenance = (name: string): Provider => ({
       name,
       maxBarsPerRequest: 1000,
       fetchBars: (request) => {
-        // The first cycle goes through; from the next bar close on the server asks for 115 days.
         if (request.end <= Date.parse('2024-01-02T15:00:00Z')) return Promise.resolve([]);
-        // Bounded, so a runner that keeps following ends the test instead of hanging it.
-        if (++refused === 5) controller.abort(new CancelledError('interrupted by SIGINT'));
-        return Promise.reject(
-          new TransientProviderError(name, '429 Too Many Requests', {
-            rateLimited: true,
-            retryAfterMs: 9_999_999_000,
-          }),
-        );
+        const now = timing.now();
+        asked.push(now);
+        if (now < backAt) {
+          return Promise.reject(
+            new TransientProviderError(name, '503 Service Unavailable', {
+              status: 503,
+              retryAfterMs: backAt - now,
+            }),
+          );
+        }
+        // Two cycles after it came back (both symbols each), the operator stops the follower.
+        if (asked.filter((at) => at >= backAt).length === 4)
+          controller.abort(new CancelledError('interrupted by SIGINT'));
+        return Promise.resolve([]);
       },
     });
-    const h = await harness(askingForDays, 5_000, timing);
+    const h = await harness(maintenance, 5_000, timing);
     const run = h.runner.run({
       jobName: 'live_job',
       mode: 'live',
@@ -152,10 +158,13 @@ describe('JobRunner lifecycle', () => {
       signal: controller.signal,
     });
     const failure = await timing.run(run, 10_000).catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(ProviderRateLimitedError);
-    // One refused request per symbol of the cycle: no second cycle asks again.
-    expect(refused).toBe(2);
-    expect(await h.store.getRun(1)).toMatchObject({ status: 'failure' });
+    expect(failure).toBeInstanceOf(CancelledError);
+    const refused = asked.filter((at) => at < backAt);
+    // Refused in the second cycle only (no request between it and 15:21), then followed again.
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...refused)).toBeLessThan(Date.parse('2024-01-02T15:02:00Z'));
+    expect(asked.filter((at) => at >= backAt)).toHaveLength(4);
+    expect(await h.store.getRun(1)).toMatchObject({ status: 'cancelled' });
     await h.store.close();
   });
 

@@ -3,6 +3,7 @@ import { DEFAULT_MAX_RETRY_AFTER_MS, type PacingConfig } from '../../core/config
 import type { MdpConfig } from '../../core/config/load-config.js';
 import { formatDuration } from '../../core/duration.js';
 import { MdpError, toError } from '../../core/errors.js';
+import { MIN_COOLDOWN_MS } from '../../pipeline/policies/rate-limit-cooldown.js';
 import type { PostgresProbe } from '../../store/postgres/postgres-probe.js';
 import type { CommandContext } from '../command-context.js';
 import { probeStorage } from '../runtime.js';
@@ -173,5 +174,10 @@ function describePacing(pacing: PacingConfig): string {
     pacing.max_retry_after === DEFAULT_MAX_RETRY_AFTER_MS
       ? ''
       : ` max_retry_after ${formatDuration(pacing.max_retry_after)}`;
-  return `${rate} cooldown ${pacing.cooldown_seconds}s${maxWait}`;
+  // What the run pauses, not a 0 it never waits: see MIN_COOLDOWN_MS.
+  const cooldown =
+    pacing.cooldown_seconds * 1000 < MIN_COOLDOWN_MS
+      ? `${MIN_COOLDOWN_MS / 1000}s (cooldown_seconds ${pacing.cooldown_seconds} raised to the floor)`
+      : `${pacing.cooldown_seconds}s`;
+  return `${rate} cooldown ${cooldown}${maxWait}`;
 }

@@ -27,18 +27,33 @@ function boolean() {
 const positiveNumber = numeric(z.number().positive());
 const positiveInt = numeric(z.number().int().positive());
 
-/** A duration such as `90s`, `15m`, `2h`, `7d`, resolved to milliseconds. */
-const duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${text}" is not a duration: write a positive number and a unit, like 90s, 15m, 2h or 7d`,
-    });
-    return z.NEVER;
-  }
-  return ms;
-});
+/**
+ * A duration such as `90s`, `15m`, `2h`, `7d` of at least `minMs` (any positive one without),
+ * resolved to milliseconds.
+ */
+function durationOf(minMs?: { ms: number; text: string; why: string }) {
+  return z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    // Hundreds of digits parse to Infinity: no wait or window is meant to be endless.
+    if (ms === undefined || ms <= 0 || !Number.isFinite(ms)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a duration: write a positive number and a unit, like 90s, 15m, 2h or 7d`,
+      });
+      return z.NEVER;
+    }
+    if (minMs !== undefined && ms < minMs.ms) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is shorter than ${minMs.text}: ${minMs.why}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const duration = durationOf();
 
 /**
  * A duration that may be zero, resolved to milliseconds: `0s` (or a bare 0) where a provider has
@@ -178,13 +193,26 @@ const instant = z.string().transform((text, ctx) => {
 /** Longest Retry-After a provider may ask for when its `pacing:` does not say (15m). */
 export const DEFAULT_MAX_RETRY_AFTER_MS = 15 * 60_000;
 
+/**
+ * The smallest `max_retry_after`: below a second, the cap on the doubled cooldown would have the
+ * next request follow a 429 at once (the cooldown never pauses less than a second anyway).
+ */
+export const MIN_MAX_RETRY_AFTER_MS = 1_000;
+
+const maxRetryAfter = durationOf({
+  ms: MIN_MAX_RETRY_AFTER_MS,
+  text: '1s',
+  why: 'write 1s or more (mdp never pauses less than a second after a 429)',
+});
+
 export const pacingSchema = z.strictObject({
   /** Without it the provider has no token bucket; the 429 settings below still apply. */
   requests_per_minute: positiveNumber.optional(),
   burst: positiveInt.default(1),
+  /** Below a second (e.g. 0) the first pause is still a second: see MIN_COOLDOWN_MS. */
   cooldown_seconds: numeric(z.number().nonnegative()).default(60),
   /** Longest Retry-After mdp waits; a server asking for longer fails the request. */
-  max_retry_after: duration.default(DEFAULT_MAX_RETRY_AFTER_MS),
+  max_retry_after: maxRetryAfter.default(DEFAULT_MAX_RETRY_AFTER_MS),
 });
 
 export const retrySchema = z.strictObject({

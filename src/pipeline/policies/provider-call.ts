@@ -2,6 +2,8 @@ import type { Bar } from '../../core/bar.js';
 import type { RetryConfig } from '../../core/config/config-schema.js';
 import {
   ProviderRateLimitedError,
+  ProviderUnavailableError,
+  RateLimitBudgetError,
   RetriesExhaustedError,
   TransientProviderError,
   toError,
@@ -37,15 +39,22 @@ export interface ProviderCallOptions {
   readonly signal: AbortSignal;
   readonly onRequest?: (outcome: RequestOutcome) => void;
   readonly onRetry?: (info: { attempt: number; delayMs: number; error: Error }) => void;
+  /** A 429 paused the provider for `waitMs` before this request is asked again. */
+  readonly onPause?: (info: { waitMs: number; error: Error }) => void;
 }
 
-/** Consecutive 429s tolerated for one request; they do not use the failure budget, but are not free. */
-const MAX_RATE_LIMITED_TRIES = 50;
+/**
+ * How long 429s may hold one request, in multiples of its provider's max_retry_after: they do not
+ * spend retry attempts, so without a bound a provider answering 429 forever would hold a run for
+ * hours (the doubling stops at max_retry_after, not the asking).
+ */
+export const RATE_LIMIT_BUDGET_FACTOR = 2;
 
 /**
  * One provider request through pacing, a per-request timeout and the retry policy. A 429 pauses
  * the provider (its cooldown, doubled per consecutive 429, or Retry-After, whichever is longer)
- * and is retried without spending an attempt. A server asking to wait longer than
+ * and is retried without spending an attempt, until 429s have held the request
+ * RATE_LIMIT_BUDGET_FACTOR times max_retry_after (RateLimitBudgetError). A server asking to wait longer than
  * `pacing.max_retry_after` fails the request at once with ProviderRateLimitedError. Resolves with
  * the provider's answer as it gave it (see toFetchResult).
  */
@@ -73,12 +82,16 @@ async function pacedCall<T>(
 ): Promise<T> {
   const { retry, timing, signal } = options;
   let attempt = 1;
+  let requests = 0;
+  // The request's consecutive 429s, and when (monotonic) the first of them was sent.
   let rateLimited = 0;
+  let firstRateLimitedAt = 0;
   for (;;) {
     // A bucket holds the pause itself (it restarts empty, so no burst follows a cooldown).
     if (options.bucket) await options.bucket.acquire(signal);
     else await options.cooldown.wait(signal);
     const started = timing.monotonic();
+    requests += 1;
     const timeout = requestTimeout(options.timeoutMs);
     const requestSignal = AbortSignal.any([signal, timeout.signal]);
     try {
@@ -110,20 +123,24 @@ async function pacedCall<T>(
       const retryAfter = error instanceof TransientProviderError ? error.retryAfterMs : undefined;
       const { maxRetryAfterMs } = options.cooldown.options;
       if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) {
-        throw new ProviderRateLimitedError(providerName, retryAfter, maxRetryAfterMs, {
-          cause: error,
-        });
+        throw askedTooLong(providerName, error as TransientProviderError, maxRetryAfterMs);
       }
       if (limited) {
+        if (rateLimited++ === 0) firstRateLimitedAt = started;
         const waitMs = options.cooldown.rateLimited(started, retryAfter);
-        if (++rateLimited <= MAX_RATE_LIMITED_TRIES) {
-          options.bucket?.pause(waitMs);
-          continue;
+        const heldMs = timing.monotonic() - firstRateLimitedAt;
+        const budgetMs = RATE_LIMIT_BUDGET_FACTOR * options.cooldown.longestPauseMs;
+        if (heldMs + waitMs > budgetMs) {
+          throw new RateLimitBudgetError(providerName, rateLimited, heldMs, budgetMs, error);
         }
+        options.onPause?.({ waitMs, error });
+        options.bucket?.pause(waitMs);
+        continue;
       }
+      rateLimited = 0;
       if (!isRetryable(error)) throw error;
       if (attempt >= retry.max_attempts)
-        throw new RetriesExhaustedError(providerName, attempt, error);
+        throw new RetriesExhaustedError(providerName, attempt, error, requests);
       const delayMs = retryAfter ?? backoffDelayMs(attempt, retry, options.random);
       options.onRetry?.({ attempt, delayMs, error });
       await timing.sleep(delayMs, signal);
@@ -132,6 +149,22 @@ async function pacedCall<T>(
       timeout.clear();
     }
   }
+}
+
+/** The error for a server asking to wait past max_retry_after: a 429 is rate limiting, a 5xx not. */
+function askedTooLong(
+  providerName: string,
+  error: TransientProviderError,
+  maxRetryAfterMs: number,
+): ProviderRateLimitedError | ProviderUnavailableError {
+  const asked = error.retryAfterMs ?? 0;
+  const options = { cause: error, header: error.waitHeader };
+  return error.rateLimited
+    ? new ProviderRateLimitedError(providerName, asked, maxRetryAfterMs, options)
+    : new ProviderUnavailableError(providerName, asked, maxRetryAfterMs, {
+        ...options,
+        ...(error.status === undefined ? {} : { status: error.status }),
+      });
 }
 
 /**

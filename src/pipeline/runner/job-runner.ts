@@ -4,6 +4,7 @@ import type { DatasetConfig, ProviderConfig } from '../../core/config/config-sch
 import { UsageError } from '../../core/errors.js';
 import { didYouMean } from '../../core/config/did-you-mean.js';
 import { alignDown } from '../../core/interval.js';
+import { describeDuration } from '../../core/duration.js';
 import { isBatchProvider } from '../../core/provider.js';
 import type { ProviderRegistry } from '../../core/provider-registry.js';
 import type { Spool } from '../../store/spool.js';
@@ -187,15 +188,13 @@ export class JobRunner {
       timing,
       random: this.random,
       signal,
-      onRequest: (outcome) => {
-        if (outcome.status === 'rate_limited') {
-          logger.warn(
-            { provider: providerName, symbol },
-            'provider answered 429 (rate limited); pausing it',
-          );
-        }
-        events.emit('provider:request', outcome);
-      },
+      onRequest: (outcome) => events.emit('provider:request', outcome),
+      // Logged once the pause is decided: a 429 that fails the request pauses nothing.
+      onPause: ({ waitMs }) =>
+        logger.warn(
+          { provider: providerName, symbol, waitMs: Math.round(waitMs) },
+          `provider answered 429 (rate limited); pausing it for ${describeDuration(waitMs)}`,
+        ),
       onRetry: ({ attempt, delayMs, error }) => {
         logger.warn(
           {

@@ -1,10 +1,11 @@
 import {
   JobSupersededError,
   PermanentProviderError,
-  ProviderRateLimitedError,
+  ProviderAskedToWaitError,
   StoreError,
   UsageError,
 } from '../../core/errors.js';
+import { describeDuration } from '../../core/duration.js';
 import { alignUp, intervalMs } from '../../core/interval.js';
 import type { JobRun } from '../../store/store.js';
 import type { JobContext } from './job-context.js';
@@ -36,7 +37,8 @@ const SETTLE_MS = 500;
 /**
  * Live: per symbol, fetch from the last stored bar (or `now - lookback`) to the last published bar
  * (closed at least the provider's `publication_delay` ago) and write; with `follow`, repeat each
- * time another bar is published, until cancelled.
+ * time another bar is published, until cancelled. A provider asking a follower to wait past its
+ * max_retry_after (a maintenance 503, a long 429) is paused until the asked time, not given up on.
  */
 export async function runLive(
   context: JobContext,
@@ -44,38 +46,65 @@ export async function runLive(
   options: { follow: boolean; concurrency: number },
   signal: AbortSignal,
 ): Promise<LivePlanSummary> {
-  const first = await liveCycle(context, run, options.concurrency, signal);
-  if (!options.follow || context.dryRun) return first;
-  const step = intervalMs(context.dataset.interval);
-  const delay = context.providerConfig.publication_delay;
+  if (!options.follow || context.dryRun)
+    return liveCycle(context, run, options.concurrency, signal);
+  let summary: LivePlanSummary | undefined;
   for (;;) {
+    try {
+      const cycle = await liveCycle(context, run, options.concurrency, signal);
+      if (summary === undefined) summary = cycle;
+      else summary.cycles += 1;
+    } catch (error: unknown) {
+      if (signal.aborted) throw error;
+      if (error instanceof ProviderAskedToWaitError) {
+        await pauseAsAsked(context, error, signal);
+        continue;
+      }
+      // A first cycle that fails is a setup problem worth a stop; later ones may heal.
+      if (summary === undefined || !healsByItself(error)) throw error;
+      context.logger.error({ err: error }, 'live cycle failed; retrying at the next bar close');
+    }
+    const step = intervalMs(context.dataset.interval);
+    const delay = context.providerConfig.publication_delay;
     const now = context.timing.now();
     const nextPublished = publicationEdge(now, delay, context.dataset.interval) + step + delay;
     await context.timing.sleep(nextPublished - now + SETTLE_MS, signal);
-    try {
-      await liveCycle(context, run, options.concurrency, signal);
-      first.cycles += 1;
-    } catch (error: unknown) {
-      if (signal.aborted || !healsByItself(error)) throw error;
-      context.logger.error({ err: error }, 'live cycle failed; retrying at the next bar close');
-    }
   }
 }
 
 /**
+ * Waits out the wait a provider asked for, logged once with when it ends: the next cycle starts
+ * from the last stored bar, so nothing is skipped. The sleep honours any length (chained timers)
+ * and ends at once on SIGINT or SIGTERM.
+ */
+async function pauseAsAsked(
+  context: JobContext,
+  error: ProviderAskedToWaitError,
+  signal: AbortSignal,
+): Promise<void> {
+  const until = context.timing.now() + error.retryAfterMs;
+  const resumeAt = Number.isFinite(until) ? new Date(until).toISOString() : 'never';
+  context.logger.error(
+    { err: error, provider: error.provider, resumeAt },
+    `provider ${error.provider} asked to wait ${describeDuration(error.retryAfterMs)}; ` +
+      `following pauses it until ${resumeAt}`,
+  );
+  await context.timing.sleep(error.retryAfterMs, signal);
+}
+
+/**
  * Whether a failed cycle is worth trying again at the next bar close: the next cycle starts from
- * the last stored bar, so nothing is skipped. Permanent provider errors, a provider asking to wait
- * past max_retry_after, a run superseded by another, usage errors and storage errors the store does not call transient (a full disk or spool, a read-only, corrupt or
- * forbidden database) need a person: following on would only log them at every bar close.
+ * the last stored bar, so nothing is skipped. Permanent provider errors, a run superseded by
+ * another, usage errors and storage errors the store does not call transient (a full disk or
+ * spool, a read-only, corrupt or forbidden database) need a person: following on would only log
+ * them at every bar close. (A provider asking to wait past max_retry_after is paused by runLive.)
  */
 export function healsByItself(error: unknown): boolean {
   if (
     error instanceof PermanentProviderError ||
     error instanceof UsageError ||
     // A run that lost its job stops at its first refused batch, not at its next heartbeat.
-    error instanceof JobSupersededError ||
-    // Asking again at the next bar close would ignore the wait the provider asked for.
-    error instanceof ProviderRateLimitedError
+    error instanceof JobSupersededError
   )
     return false;
   return !(error instanceof StoreError) || error.transient;

@@ -13,7 +13,7 @@ import { NEW_YORK, TimeZone } from '../time/time-zone.js';
 import {
   alpacaBarsSchema,
   alpacaErrorMessage,
-  alpacaRateLimitWaitMs,
+  alpacaRateLimitWait,
   type AlpacaBar,
 } from './alpaca-response-schema.js';
 
@@ -79,7 +79,7 @@ export class AlpacaProvider implements Provider {
       },
       signal,
       errorMessage: alpacaErrorMessage,
-      rateLimitWaitMs: alpacaRateLimitWaitMs,
+      rateLimitWait: alpacaRateLimitWait,
       now: this.now,
     });
     const page = parseResponse(

@@ -46,10 +46,15 @@ export function alpacaErrorMessage(body: unknown): string | undefined {
 
 /**
  * A 429's wait from Alpaca's rate-limit headers: X-RateLimit-Reset is the epoch second at which the
- * minute's budget refills (Alpaca does not always send Retry-After).
+ * minute's budget refills (Alpaca does not always send Retry-After). `now` is the server's clock
+ * when it answered (its Date header) where known: an absolute time read against this host's clock
+ * would carry the host's skew into the wait.
  */
-export function alpacaRateLimitWaitMs(headers: Headers, now: number): number | undefined {
-  const reset = Number(headers.get('x-ratelimit-reset'));
-  if (!Number.isFinite(reset) || reset <= 0) return undefined;
-  return Math.max(0, reset * 1000 - now);
-}
+export const alpacaRateLimitWait = {
+  header: 'X-RateLimit-Reset',
+  waitMs(headers: Headers, now: number): number | undefined {
+    const reset = Number(headers.get('x-ratelimit-reset'));
+    if (!Number.isFinite(reset) || reset <= 0) return undefined;
+    return Math.max(0, reset * 1000 - now);
+  },
+} as const;

@@ -12,8 +12,15 @@ export interface JsonRequest {
   readonly signal: AbortSignal;
   /** The API's own explanation in an error body (e.g. Polygon's `error`, Alpaca's `message`). */
   readonly errorMessage: (body: unknown) => string | undefined;
-  /** A 429's wait when the API says it another way than Retry-After (e.g. X-RateLimit-Reset). */
-  readonly rateLimitWaitMs?: (headers: Headers, now: number) => number | undefined;
+  /**
+   * A 429's wait when the API says it another way than Retry-After (e.g. X-RateLimit-Reset):
+   * `header` names it in messages; `waitMs` reads it against `now`, the server's clock.
+   */
+  readonly rateLimitWait?: {
+    readonly header: string;
+    readonly waitMs: (headers: Headers, now: number) => number | undefined;
+  };
+  /** This host's clock, used where the answer has no Date header. */
   readonly now?: () => number;
 }
 
@@ -69,22 +76,38 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
 
   const detail = apiMessage(text, request.errorMessage);
   const said = `${where}: ${status} ${response.statusText}${detail ? `: ${detail}` : ''}`;
-  if (status === 429) {
-    const now = (request.now ?? Date.now)();
-    const retryAfterMs =
-      parseRetryAfter(response.headers.get('retry-after'), now) ??
-      request.rateLimitWaitMs?.(response.headers, now);
-    throw new TransientProviderError(provider, said, { rateLimited: true, retryAfterMs });
-  }
-  if (status >= 500 || status === 408) {
-    const retryAfterMs = parseRetryAfter(
-      response.headers.get('retry-after'),
-      (request.now ?? Date.now)(),
-    );
-    throw new TransientProviderError(provider, said, { retryAfterMs });
+  if (status === 429 || status >= 500 || status === 408) {
+    const own = status === 429 ? request.rateLimitWait : undefined;
+    const wait = serverWait(response.headers, (request.now ?? Date.now)(), own);
+    throw new TransientProviderError(provider, said, {
+      status,
+      rateLimited: status === 429,
+      ...wait,
+    });
   }
   const hint = CLIENT_ERROR_HINTS[status];
   throw new PermanentProviderError(provider, hint ? `${said} (${hint})` : said);
+}
+
+/**
+ * How long the server asked to wait, and in which header: Retry-After (seconds or an HTTP date),
+ * else, for a 429, the API's own header. Absolute times are read against the server's clock (its
+ * Date header) when it sent one, so a host clock minutes off does not shift the wait.
+ */
+function serverWait(
+  headers: Headers,
+  hostNow: number,
+  own: JsonRequest['rateLimitWait'],
+): { retryAfterMs?: number; waitHeader?: string } {
+  const date = headers.get('date');
+  const stamped = date === null ? NaN : Date.parse(date);
+  const now = Number.isFinite(stamped) ? stamped : hostNow;
+  const retryAfterMs = parseRetryAfter(headers.get('retry-after'), now);
+  if (retryAfterMs !== undefined) return { retryAfterMs, waitHeader: 'Retry-After' };
+  const ownMs = own?.waitMs(headers, now);
+  return own === undefined || ownMs === undefined
+    ? {}
+    : { retryAfterMs: ownMs, waitHeader: own.header };
 }
 
 /** The API's message from an error body, or the body's first words when it is not JSON. */

@@ -300,6 +300,34 @@ describe('parseConfig reports each kind of mistake with its path, position and a
     expect(onlyIssue(text).path).toBe('providers.synthetic_1.pacing.max_retry_after');
   });
 
+  it('a pacing.max_retry_after under a second, with its position', () => {
+    const text = edit(
+      VALID_CONFIG,
+      'cooldown_seconds: 60 }',
+      'cooldown_seconds: 60, max_retry_after: 10ms }',
+    );
+    expect(onlyIssue(text)).toEqual({
+      path: 'providers.synthetic_1.pacing.max_retry_after',
+      ...positionOf(text, '10ms'),
+      message:
+        '"10ms" is shorter than 1s: write 1s or more (mdp never pauses less than a second after a 429)',
+    });
+  });
+
+  it('a pacing.max_retry_after of hundreds of digits (Infinity) is not a duration', () => {
+    const digits = '9'.repeat(400);
+    const text = edit(
+      VALID_CONFIG,
+      'cooldown_seconds: 60 }',
+      `cooldown_seconds: 60, max_retry_after: ${digits}s }`,
+    );
+    expect(onlyIssue(text)).toEqual({
+      path: 'providers.synthetic_1.pacing.max_retry_after',
+      ...positionOf(text, `${digits}s`),
+      message: `"${digits}s" is not a duration: write a positive number and a unit, like 90s, 15m, 2h or 7d`,
+    });
+  });
+
   it('a pacing block may set only the 429 handling, without a rate', () => {
     const text = edit(
       VALID_CONFIG,

@@ -258,6 +258,41 @@ describe('alpaca provider against a local server in the documented format', () =
     expect(second.retryAfterMs).toBeLessThanOrEqual(21_000);
   });
 
+  it('X-RateLimit-Reset is read against the answer’s Date, not this host’s clock', async () => {
+    // The server's clock is years away from this host's: only its own Date makes sense of Reset.
+    const serverNow = Date.parse('2031-05-06T07:08:09Z');
+    const server = await serve(() =>
+      json('error-rate-limited', 429, {
+        Date: new Date(serverNow).toUTCString(),
+        'X-RateLimit-Reset': String(serverNow / 1000 + 20),
+      }),
+    );
+    const error = (await alpaca(server.url)
+      .fetchBars(SPY_MORNING, signal())
+      .catch((e: unknown) => e)) as TransientProviderError;
+    expect(error).toMatchObject({
+      rateLimited: true,
+      status: 429,
+      retryAfterMs: 20_000,
+      waitHeader: 'X-RateLimit-Reset',
+    });
+  });
+
+  it('a Retry-After date is read against the answer’s Date too, and named as Retry-After', async () => {
+    const serverNow = Date.parse('2019-01-02T03:04:05Z');
+    const server = await serve(() =>
+      json('error-rate-limited', 429, {
+        Date: new Date(serverNow).toUTCString(),
+        'Retry-After': new Date(serverNow + 30_000).toUTCString(),
+        'X-RateLimit-Reset': String(serverNow / 1000 + 600),
+      }),
+    );
+    const error = (await alpaca(server.url)
+      .fetchBars(SPY_MORNING, signal())
+      .catch((e: unknown) => e)) as TransientProviderError;
+    expect(error).toMatchObject({ retryAfterMs: 30_000, waitHeader: 'Retry-After' });
+  });
+
   it('429 then success through the pipeline: waits Retry-After without spending an attempt', async () => {
     let calls = 0;
     const server = await serve(() =>

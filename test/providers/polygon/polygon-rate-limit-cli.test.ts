@@ -81,6 +81,8 @@ describe('mdp backfill against a polygon that rate-limits', () => {
       expect(result.stderr).toContain('MDP_PROVIDER_RATE_LIMITED');
       expect(result.stderr).toContain('115d 17h 46m 39s');
       expect(result.stderr).toContain('providers.source.pacing.max_retry_after');
+      // The request failed without pausing the provider: no warning may say it did.
+      expect(result.stderr).not.toContain('pausing it');
       expect(await storage.jobRuns(dir)).toMatchObject([{ status: 'failure' }]);
     },
   );
@@ -114,6 +116,11 @@ describe('mdp backfill against a polygon that rate-limits', () => {
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toContain(`success: ${EXPECTED_BARS} rows written, 0 rejected`);
       expect(server.requests).toHaveLength(rejections + 1);
+      // Each warning names the pause it announces.
+      for (const pause of ['1s', '2s', '4s'])
+        expect(result.stderr).toContain(
+          `provider answered 429 (rate limited); pausing it for ${pause}`,
+        );
       const gaps = arrivals.slice(1).map((at, i) => at - (arrivals[i] as number));
       // The default cooldown (1 s) doubles after each consecutive 429: about 1 s, 2 s, 4 s.
       expect(gaps[0]).toBeGreaterThanOrEqual(950);
