@@ -117,8 +117,8 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
   const timeouts =
     storage.type === 'sqlite'
       ? ''
-      : `  statement timeout ${formatDuration(storage.statement_timeout)}` +
-        `  lock timeout ${formatDuration(storage.lock_timeout)}`;
+      : `  statement timeout ${formatTimeout(storage.statement_timeout)}` +
+        `  lock timeout ${formatTimeout(storage.lock_timeout)}`;
   lines.push(
     '',
     'storage:',
@@ -174,4 +174,9 @@ function describePacing(pacing: PacingConfig): string {
       ? ''
       : ` max_retry_after ${formatDuration(pacing.max_retry_after)}`;
   return `${rate} cooldown ${pacing.cooldown_seconds}s${maxWait}`;
+}
+
+/** A PostgreSQL timeout as configured: 0 is PostgreSQL's "no limit". */
+function formatTimeout(ms: number): string {
+  return ms === 0 ? 'none' : formatDuration(ms);
 }
