@@ -59,3 +59,14 @@ export async function withCancellableConnection<T>(
     client.release(broken);
   }
 }
+
+/** One statement, cancelled (and its abort reason thrown) when `signal` aborts, as above. */
+export async function cancellableQuery<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  sql: string,
+  params: readonly unknown[],
+  signal: AbortSignal | undefined,
+): Promise<pg.QueryResult<R>> {
+  if (signal === undefined) return pool.query<R>(sql, [...params]);
+  return withCancellableConnection(pool, signal, (client) => client.query<R>(sql, [...params]));
+}
