@@ -457,6 +457,13 @@ export const storageSchema = z.strictObject({
    * `0s`: no limit.
    */
   lock_timeout: postgresTimeout.prefault('30s'),
+  /**
+   * postgres/timescaledb: how long a session may sit in an open transaction without sending a
+   * statement before the server ends it (PostgreSQL's idle_in_transaction_session_timeout). mdp
+   * never waits between the statements of a transaction, so only a frozen or cut-off process
+   * does: ending its session frees the locks its successor needs. `0s`: no limit.
+   */
+  idle_in_transaction_timeout: postgresTimeout.prefault('1m'),
   /** timescaledb: how `bars_ohlcv` is partitioned when it becomes a hypertable. */
   timescale: z
     .strictObject({
