@@ -118,7 +118,8 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
     storage.type === 'sqlite'
       ? ''
       : `  statement timeout ${formatTimeout(storage.statement_timeout)}` +
-        `  lock timeout ${formatTimeout(storage.lock_timeout)}`;
+        `  lock timeout ${formatTimeout(storage.lock_timeout)}` +
+        `  idle in transaction timeout ${formatTimeout(storage.idle_in_transaction_timeout)}`;
   lines.push(
     '',
     'storage:',
