@@ -51,7 +51,11 @@ export function createStore(config: MdpConfig, hooks: StoreHooks = {}): Store {
       uri: storage.uri,
       schema: storage.schema,
       upsertKeys: storage.write.upsert_keys,
-      timeouts: { statementMs: storage.statement_timeout, lockMs: storage.lock_timeout },
+      timeouts: {
+        statementMs: storage.statement_timeout,
+        lockMs: storage.lock_timeout,
+        idleInTransactionMs: storage.idle_in_transaction_timeout,
+      },
       timescale:
         storage.type === 'timescaledb'
           ? { chunkIntervalMs: storage.timescale.chunk_interval }

@@ -195,15 +195,24 @@ export interface Store {
    * the batch is rolled back whole and the abort reason thrown.
    */
   writeBatch(batch: WriteBatch, signal?: AbortSignal): Promise<WriteResult>;
-  /** Open time of the newest stored bar of a series, or undefined when there is none. */
-  lastBarTs(provider: string, symbol: string, interval: Interval): Promise<number | undefined>;
+  /**
+   * Open time of the newest stored bar of a series, or undefined when there is none. Aborting
+   * `signal` cancels a read waiting on the server (a table lock another session holds) and
+   * throws the abort reason; a synchronous backend (SQLite) never waits and ignores it.
+   */
+  lastBarTs(
+    provider: string,
+    symbol: string,
+    interval: Interval,
+    signal?: AbortSignal,
+  ): Promise<number | undefined>;
   /** Stored bars of one series in ts order. For tests, checks and export; not the hot path. */
   readBars(query: BarQuery): Promise<Bar[]>;
   countBars(query?: Partial<BarQuery>): Promise<number>;
   countRejected(runId?: number): Promise<number>;
 
-  /** Checkpoints of a job, in window order. */
-  checkpoints(jobName: string): Promise<Checkpoint[]>;
+  /** Checkpoints of a job, in window order. `signal` as for `lastBarTs`. */
+  checkpoints(jobName: string, signal?: AbortSignal): Promise<Checkpoint[]>;
   /**
    * Last run, last success, the active run, incomplete and provisional chunks and rejects by
    * reason; no reaping.

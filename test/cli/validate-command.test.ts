@@ -370,7 +370,7 @@ describe('mdp validate with PostgreSQL storage', () => {
     const before = await runCli(['validate'], { cwd: dir });
     expect(before.code).toBe(0);
     expect(before.stdout).toMatch(
-      / {2}upsert keys \[provider, symbol, interval, ts\] {2}schema mdp_test_\w+ {2}statement timeout 5m {2}lock timeout 30s\n/,
+      / {2}upsert keys \[provider, symbol, interval, ts\] {2}schema mdp_test_\w+ {2}statement timeout 5m {2}lock timeout 30s {2}idle in transaction timeout 1m\n/,
     );
     expect(before.stdout).toMatch(
       /^ {2}primary reachable: PostgreSQL \d+\.\d+; bars_ohlcv will be created on first use$/m,
@@ -388,6 +388,17 @@ describe('mdp validate with PostgreSQL storage', () => {
     expect(tables.rows[0]).toEqual({ n: 1 });
   });
 
+  it('prints a PostgreSQL timeout of 0s as none (no limit)', async () => {
+    const dir = sampleWith(
+      `type: postgres\n    uri: '${testPostgresUrl()}'\n    schema: ${uniqueTestName()}\n    lock_timeout: 0s\n    idle_in_transaction_timeout: 0`,
+    );
+    const result = await runCli(['validate', '--no-connect'], { cwd: dir });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      / {2}statement timeout 5m {2}lock timeout none {2}idle in transaction timeout none\n/,
+    );
+  });
+
   it('for timescaledb on a server without it: says bars_ohlcv will be a plain table', async () => {
     const dir = sampleWith(
       `type: timescaledb\n    uri: '${testPostgresUrl()}'\n    schema: ${uniqueTestName()}\n    timescale: { chunk_interval: 1d }`,
@@ -395,7 +406,7 @@ describe('mdp validate with PostgreSQL storage', () => {
     const result = await runCli(['validate'], { cwd: dir });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      / {2}schema mdp_test_\w+ {2}chunk 1d {2}statement timeout 5m {2}lock timeout 30s\n/,
+      / {2}schema mdp_test_\w+ {2}chunk 1d {2}statement timeout 5m {2}lock timeout 30s {2}idle in transaction timeout 1m\n/,
     );
     expect(result.stdout).toMatch(
       /^ {2}primary reachable: PostgreSQL \d+\.\d+; timescaledb not installed: bars_ohlcv will be a plain table$/m,

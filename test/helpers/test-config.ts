@@ -44,9 +44,10 @@ export interface TestConfigOptions {
   readonly spool?: { enabled?: boolean; path?: string; max_bars?: number };
   /** storage.primary.max_size (SQLite), e.g. `200KB`. */
   readonly maxSize?: string;
-  /** storage.primary.lock_timeout and statement_timeout (PostgreSQL), e.g. `300ms`. */
+  /** storage.primary.lock_timeout, statement_timeout, idle_in_transaction_timeout (PostgreSQL). */
   readonly lockTimeout?: string;
   readonly statementTimeout?: string;
+  readonly idleInTransactionTimeout?: string;
   /** A PostgreSQL server other than the run's test server (`storage: 'postgres'` only). */
   readonly postgresUrl?: string;
   /** telemetry.log_level; default warn. */
@@ -93,6 +94,9 @@ export function testConfig(dir: string, options: TestConfigOptions = {}): Record
         ...(options.maxSize ? { max_size: options.maxSize } : {}),
         ...(options.lockTimeout ? { lock_timeout: options.lockTimeout } : {}),
         ...(options.statementTimeout ? { statement_timeout: options.statementTimeout } : {}),
+        ...(options.idleInTransactionTimeout
+          ? { idle_in_transaction_timeout: options.idleInTransactionTimeout }
+          : {}),
         write: {
           batch_size: options.batchSize ?? 500,
           ...(options.storageRetry ? { retry: options.storageRetry } : {}),

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { BackendCancel } from '../../src/store/postgres/postgres-backend-cancel.js';
 import { createPostgresPool } from '../../src/store/postgres/postgres-pool.js';
 import { inTransaction } from '../../src/store/postgres/postgres-transaction.js';
 import { testPostgresUrl } from '../helpers/postgres-test-server.js';
@@ -61,4 +62,18 @@ describe('inTransaction on a real PostgreSQL', () => {
     const fresh = await nextPid(target);
     expect(fresh).not.toBe(killed);
   });
+});
+
+describe('BackendCancel on a real PostgreSQL', () => {
+  it('given a signal aborted already, cancels the statement at once (its abort event is long gone)', async () => {
+    const target = pool();
+    const client = await target.connect();
+    const cancel = new BackendCancel(target, client, AbortSignal.abort(new Error('stop')));
+    const started = Date.now();
+    const error = await client.query('SELECT pg_sleep(20)').catch((e: unknown) => e);
+    expect(String(error)).toMatch(/canceling statement due to user request/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await cancel.stop()).toBe(true);
+    client.release(true);
+  }, 30_000);
 });

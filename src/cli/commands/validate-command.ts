@@ -118,8 +118,9 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
   const timeouts =
     storage.type === 'sqlite'
       ? ''
-      : `  statement timeout ${formatDuration(storage.statement_timeout)}` +
-        `  lock timeout ${formatDuration(storage.lock_timeout)}`;
+      : `  statement timeout ${formatTimeout(storage.statement_timeout)}` +
+        `  lock timeout ${formatTimeout(storage.lock_timeout)}` +
+        `  idle in transaction timeout ${formatTimeout(storage.idle_in_transaction_timeout)}`;
   lines.push(
     '',
     'storage:',
@@ -180,4 +181,9 @@ function describePacing(pacing: PacingConfig): string {
       ? `${MIN_COOLDOWN_MS / 1000}s (cooldown_seconds ${pacing.cooldown_seconds} raised to the floor)`
       : `${pacing.cooldown_seconds}s`;
   return `${rate} cooldown ${cooldown}${maxWait}`;
+}
+
+/** A PostgreSQL timeout as configured: 0 is PostgreSQL's "no limit". */
+function formatTimeout(ms: number): string {
+  return ms === 0 ? 'none' : formatDuration(ms);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { describeDuration, parseDuration } from '../duration.js';
 import { INTERVALS } from '../interval.js';
 import { BAR_COLUMNS } from '../bar.js';
 
@@ -73,6 +73,28 @@ const delay = z.preprocess(
     return ms;
   }),
 );
+
+/** The largest timeout PostgreSQL takes (its settings are int4 milliseconds): about 24.8 days. */
+export const POSTGRES_MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * A PostgreSQL timeout setting, resolved to milliseconds: whole milliseconds up to
+ * POSTGRES_MAX_TIMEOUT_MS, where `0s` (or a bare 0) is PostgreSQL's own "no limit". Checked here
+ * because the server refuses anything else only at connect, in a message naming no config key.
+ */
+const postgresTimeout = delay.superRefine((ms, ctx) => {
+  if (!Number.isInteger(ms)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${ms}ms is not a whole number of milliseconds; PostgreSQL would round it (below 1ms to "no limit"): write at least 1ms, or 0s for no limit`,
+    });
+  } else if (ms > POSTGRES_MAX_TIMEOUT_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${describeDuration(ms)} is more than PostgreSQL takes (${describeDuration(POSTGRES_MAX_TIMEOUT_MS)}, 2147483647ms): write less, or 0s for no limit`,
+    });
+  }
+});
 
 const BYTE_UNITS: Readonly<Record<string, number>> = {
   B: 1,
@@ -491,13 +513,22 @@ export const storageSchema = z.strictObject({
   /**
    * postgres/timescaledb: the longest any one statement may run (PostgreSQL's statement_timeout
    * on every connection; migrations are exempt). A statement past it fails and is retried.
+   * `0s`: no limit.
    */
-  statement_timeout: duration.prefault('5m'),
+  statement_timeout: postgresTimeout.prefault('5m'),
   /**
    * postgres/timescaledb: the longest a statement waits for a lock another session holds
    * (PostgreSQL's lock_timeout). A write past it is rolled back and retried per `write.retry`.
+   * `0s`: no limit.
    */
-  lock_timeout: duration.prefault('30s'),
+  lock_timeout: postgresTimeout.prefault('30s'),
+  /**
+   * postgres/timescaledb: how long a session may sit in an open transaction without sending a
+   * statement before the server ends it (PostgreSQL's idle_in_transaction_session_timeout). mdp
+   * never waits between the statements of a transaction, so only a frozen or cut-off process
+   * does: ending its session frees the locks its successor needs. `0s`: no limit.
+   */
+  idle_in_transaction_timeout: postgresTimeout.prefault('1m'),
   /** timescaledb: how `bars_ohlcv` is partitioned when it becomes a hypertable. */
   timescale: z
     .strictObject({

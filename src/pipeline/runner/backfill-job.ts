@@ -63,7 +63,7 @@ export async function runBackfill(
   const interval = dataset.interval;
   const chunkMs = chunkLengthMs(interval, provider.maxBarsPerRequest, window.chunkMs);
   const checkpoints = new CheckpointIndex(
-    options.force ? [] : await store.checkpoints(jobName),
+    options.force ? [] : await store.checkpoints(jobName, signal),
     providerName,
     interval,
     context.providerConfig.publication_delay,

@@ -156,13 +156,16 @@ export class BarSink {
       const started = this.options.timing.monotonic();
       let result: WriteResult;
       try {
-        result = await store.writeBatch({
-          runId: next.runId,
-          bars: next.bars,
-          rejected: next.rejected,
-          // Committed by this run: it must still hold the job, whichever run fetched the bars.
-          heldBy: this.options.runId,
-        });
+        result = await store.writeBatch(
+          {
+            runId: next.runId,
+            bars: next.bars,
+            rejected: next.rejected,
+            // Committed by this run: it must still hold the job, whichever run fetched the bars.
+            heldBy: this.options.runId,
+          },
+          this.options.signal,
+        );
       } catch (thrown: unknown) {
         const error = toError(thrown);
         const transient = error instanceof StoreError && error.transient;

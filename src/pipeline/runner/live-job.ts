@@ -131,7 +131,10 @@ async function liveCycle(
   const end = publicationEdge(now, context.providerConfig.publication_delay, interval);
   const series: LiveSeriesPlan[] = [];
   for (const symbol of dataset.symbols) {
-    const last = latest(await store.lastBarTs(providerName, symbol, interval), spooled.get(symbol));
+    const last = latest(
+      await store.lastBarTs(providerName, symbol, interval, signal),
+      spooled.get(symbol),
+    );
     const horizon = alignUp(now - context.job.live.max_catchup, interval);
     let start =
       last === undefined ? alignUp(now - context.job.live.lookback, interval) : last + step;

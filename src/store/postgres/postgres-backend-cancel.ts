@@ -7,10 +7,11 @@ function backendPid(client: pg.PoolClient): number | undefined {
 }
 
 /**
- * While a pooled connection works for a caller that may give up, aborting `signal` asks the
- * server to cancel the connection's statement in flight (`pg_cancel_backend`), so a statement
- * waiting on another session's lock ends now rather than at `lock_timeout`. The request goes over
- * a connection of its own: the pool may be taken up by statements waiting on that same lock.
+ * While a pooled connection works for a caller that may give up, aborting `signal` (or its
+ * having been aborted already) asks the server to cancel the connection's statement in flight
+ * (`pg_cancel_backend`), so a statement waiting on another session's lock ends now rather than at
+ * `lock_timeout`. The request goes over a connection of its own: the pool may be taken up by
+ * statements waiting on that same lock.
  */
 export class BackendCancel {
   private request: Promise<void> | undefined;
@@ -23,7 +24,9 @@ export class BackendCancel {
     private readonly client: pg.PoolClient,
     private readonly signal: AbortSignal,
   ) {
-    signal.addEventListener('abort', this.onAbort, { once: true });
+    // An 'abort' event is dispatched once: a signal aborted before now cancels at once.
+    if (signal.aborted) this.onAbort();
+    else signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
   /**

@@ -57,10 +57,16 @@ export interface PostgresTimeouts {
   readonly statementMs: number;
   /** `storage.primary.lock_timeout` */
   readonly lockMs: number;
+  /** `storage.primary.idle_in_transaction_timeout`; the default's when left out. */
+  readonly idleInTransactionMs?: number;
 }
 
 /** The config's defaults, for stores opened without a config (tools, tests). */
-export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = { statementMs: 300_000, lockMs: 30_000 };
+export const DEFAULT_POSTGRES_TIMEOUTS = {
+  statementMs: 300_000,
+  lockMs: 30_000,
+  idleInTransactionMs: 60_000,
+} as const satisfies PostgresTimeouts;
 
 /** Options of `createPostgresPool`. */
 export interface PostgresPoolOptions {
@@ -92,11 +98,17 @@ export function createPostgresPool(uri: string, options: PostgresPoolOptions): p
     // Float output must round-trip exactly whatever the server's default: with 3, PostgreSQL 12+
     // prints the shortest exact form, older servers 17 significant digits.
     // Without timeouts, a table lock held by another session stalls a write for good while the
-    // run's heartbeats (on other tables) stay healthy.
+    // run's heartbeats (on other tables) stay healthy. A process frozen (SIGSTOP, a VM pause) or
+    // cut off inside a transaction would keep its locks (rows it upserted, a job's advisory lock)
+    // until it resumes or TCP gives up: the server ends such a session instead, and the run that
+    // took the job over proceeds.
     options:
       '-c extra_float_digits=3' +
       ` -c statement_timeout=${Math.round(timeouts.statementMs)}` +
-      ` -c lock_timeout=${Math.round(timeouts.lockMs)}`,
+      ` -c lock_timeout=${Math.round(timeouts.lockMs)}` +
+      ` -c idle_in_transaction_session_timeout=${Math.round(
+        timeouts.idleInTransactionMs ?? DEFAULT_POSTGRES_TIMEOUTS.idleInTransactionMs,
+      )}`,
     types,
   });
   pool.on('connect', (client) => client.on('error', ignoreConnectionError));

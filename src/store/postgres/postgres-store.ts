@@ -20,6 +20,7 @@ import type {
 } from '../store.js';
 import { checkStoredUpsertKeys, checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
 import { PostgresBatchWriter } from './postgres-batch-writer.js';
+import { cancellableQuery } from './postgres-cancellable-connection.js';
 import { CHECKPOINT_COLUMNS } from './postgres-checkpoint-rows.js';
 import { PostgresJobSummaries } from './postgres-job-summaries.js';
 import { quoteIdentifier } from './postgres-identifier.js';
@@ -199,13 +200,15 @@ export class PostgresStore implements Store {
     provider: string,
     symbol: string,
     interval: Interval,
+    signal?: AbortSignal,
   ): Promise<number | undefined> {
     return this.guard('read', async (s) => {
-      const result = await s.pool.query<{ ts: number | null }>(this.sql.lastBarTs, [
-        provider,
-        symbol,
-        interval,
-      ]);
+      const result = await cancellableQuery<{ ts: number | null }>(
+        s.pool,
+        this.sql.lastBarTs,
+        [provider, symbol, interval],
+        signal,
+      );
       return result.rows[0]?.ts ?? undefined;
     });
   }
@@ -247,9 +250,14 @@ export class PostgresStore implements Store {
     });
   }
 
-  async checkpoints(jobName: string): Promise<Checkpoint[]> {
+  async checkpoints(jobName: string, signal?: AbortSignal): Promise<Checkpoint[]> {
     return this.guard('read', async (s) => {
-      const result = await s.pool.query<CheckpointRow>(this.sql.checkpoints, [jobName]);
+      const result = await cancellableQuery<CheckpointRow>(
+        s.pool,
+        this.sql.checkpoints,
+        [jobName],
+        signal,
+      );
       return result.rows.map(checkpointFromRow);
     });
   }

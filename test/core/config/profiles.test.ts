@@ -40,6 +40,7 @@ describe('profiles', () => {
       schema: 'public',
       statement_timeout: 300_000,
       lock_timeout: 30_000,
+      idle_in_transaction_timeout: 60_000,
       timescale: { chunk_interval: 7 * 86_400_000 },
       write: {
         batch_size: 250,
