@@ -217,7 +217,12 @@ export interface Store {
    * the run is no longer `running`: another process judged it abandoned, and the run must stop.
    */
   heartbeat(runId: number, progress: RunProgress): Promise<void>;
-  /** Ends a run; a run that is no longer `running` (already marked abandoned) is left as is. */
+  /**
+   * Ends a run, only while it is `running`. Throws JobSupersededError, naming the run that took
+   * over, when another process judged it abandoned (or its row is gone): the row is left as is,
+   * and the run must not report its end as its own. A row this run already ended (a retry after a
+   * lost acknowledgement) is no error.
+   */
   completeRun(
     runId: number,
     status: Exclude<RunStatus, 'running' | 'abandoned'>,

@@ -80,12 +80,20 @@ export async function trackedRun<T>(
       durationMs: timing.monotonic() - started,
       ...(error ? { error } : {}),
     };
+    let reported = end;
     try {
       await completeWithRetry(options, run.runId, status, end, error);
+    } catch (thrown: unknown) {
+      // Judged abandoned before its end was recorded: whatever it did, the run lost its job.
+      if (thrown instanceof JobSupersededError) {
+        options.lease?.abort(thrown);
+        reported = { ...end, status: 'failure', error: thrown };
+      }
+      throw thrown;
     } finally {
       // The run has ended even when recording it failed (the database may be down): telemetry and
       // the summary still hear of it.
-      events.emit('run:end', end);
+      events.emit('run:end', reported);
     }
     return end;
   };
@@ -101,37 +109,32 @@ export async function trackedRun<T>(
     // A refused batch stops whatever else of the run is still going, as a heartbeat would.
     if (error instanceof JobSupersededError) options.lease?.abort(error);
     const status = aborted && !(error instanceof JobSupersededError) ? 'cancelled' : 'failure';
-    // The run's own error matters more than a failure to record it (the database may be the cause).
-    await finish(status, error).catch((trackingError: unknown) =>
-      options.onTrackingError(toError(trackingError)),
+    // The run's own error matters more than a failure to record it (the database may be the
+    // cause), but not more than having lost its job: a superseded run says so (exit 1).
+    const superseded = await finish(status, error).then(
+      () => undefined,
+      (trackingError: unknown) => {
+        if (!(trackingError instanceof JobSupersededError)) {
+          options.onTrackingError(toError(trackingError));
+          return undefined;
+        }
+        if (error instanceof JobSupersededError) return error;
+        options.onTrackingError(
+          new Error(`run ${run.runId} ended with: ${error.message}`, { cause: error }),
+        );
+        return trackingError;
+      },
     );
-    throw error;
+    throw superseded ?? error;
   }
-  const superseded = signal.aborted ? toError(signal.reason) : await lostMeanwhile(options, run);
-  if (superseded !== undefined) {
-    await finish(superseded instanceof JobSupersededError ? 'failure' : 'cancelled', superseded);
-    throw superseded;
+  if (signal.aborted) {
+    const stopped = toError(signal.reason);
+    await finish(stopped instanceof JobSupersededError ? 'failure' : 'cancelled', stopped);
+    throw stopped;
   }
+  // Conditional on the row still being `running`: a run judged abandoned since its last
+  // heartbeat gets JobSupersededError here and never reports success.
   return { run, result, end: await finish('success') };
-}
-
-/**
- * Whether the run was judged abandoned after its last heartbeat, found by one more heartbeat
- * before its success is recorded: a run that lost its job never reports success.
- */
-async function lostMeanwhile(
-  options: TrackedRunOptions,
-  run: JobRun,
-): Promise<JobSupersededError | undefined> {
-  try {
-    await options.store.heartbeat(run.runId, options.totals.snapshot());
-    return undefined;
-  } catch (error: unknown) {
-    if (error instanceof JobSupersededError) return error;
-    // Not knowing is no reason to fail a run whose work is committed; completeRun decides.
-    options.onTrackingError(toError(error));
-    return undefined;
-  }
 }
 
 /**
