@@ -128,8 +128,9 @@ export interface WriteBatch {
   /**
    * The run committing the batch (default `runId`; a spooled batch of an earlier run is committed
    * by the run draining it). The batch commits only while that run is `running`: once it has been
-   * judged abandoned, JobSupersededError and nothing written. A run id without a row (tools,
-   * tests) is not fenced.
+   * judged abandoned, JobSupersededError and nothing written. A run id without a row is refused
+   * once a later run is running (its row was deleted: it holds no job); an id above every run
+   * (tools, tests) is not fenced.
    */
   readonly heldBy?: number;
 }
