@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { RetryConfig } from '../../core/config/config-schema.js';
+import { describeDuration } from '../../core/duration.js';
 import { CancelledError, JobSupersededError, StoreError, toError } from '../../core/errors.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
 import type { JobRun, RunStart, Store } from '../../store/store.js';
 import type { Timing } from '../timing.js';
 import type { RunEndEvent, RunEvents } from '../run-events.js';
+import { startHeartbeatLoop } from './heartbeat-loop.js';
 import type { RunTotalsCounter } from './run-totals-counter.js';
 
 export interface TrackedRunOptions {
@@ -51,28 +53,29 @@ export async function trackedRun<T>(
   );
   const started = timing.monotonic();
   events.emit('run:start', { run });
-  let beating = Promise.resolve();
-  const timer = setInterval(() => {
-    beating = store
-      .heartbeat(run.runId, totals.snapshot())
-      .then(() => {
-        events.emit('run:heartbeat', { run, at: timing.now() });
-        events.emit('run:progress', { run, totals: totals.snapshot() });
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof JobSupersededError)) {
-          options.onTrackingError(toError(error));
-          return;
-        }
-        clearInterval(timer);
-        options.lease?.abort(error);
-      });
-  }, options.start.heartbeatIntervalMs);
-  timer.unref();
+  const heartbeats = startHeartbeatLoop(
+    () =>
+      store
+        .heartbeat(run.runId, totals.snapshot())
+        .then(() => {
+          events.emit('run:heartbeat', { run, at: timing.now() });
+          events.emit('run:progress', { run, totals: totals.snapshot() });
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof JobSupersededError)) {
+            options.onTrackingError(toError(error));
+            return;
+          }
+          void heartbeats.stop();
+          options.lease?.abort(error);
+        }),
+    options.start.heartbeatIntervalMs,
+    timing,
+    (tookMs) => options.onTrackingError(slowHeartbeat(run.runId, tookMs, options.start)),
+  );
 
   const finish = async (status: RunEndEvent['status'], error?: Error): Promise<RunEndEvent> => {
-    clearInterval(timer);
-    await beating;
+    await heartbeats.stop();
     const end: RunEndEvent = {
       run,
       status,
@@ -135,6 +138,16 @@ export async function trackedRun<T>(
   // Conditional on the row still being `running`: a run judged abandoned since its last
   // heartbeat gets JobSupersededError here and never reports success.
   return { run, result, end: await finish('success') };
+}
+
+/** The warning for a heartbeat slower than the run's interval: what it risks, and why it may be. */
+function slowHeartbeat(runId: number, tookMs: number, start: RunStart): Error {
+  return new Error(
+    `the heartbeat of run ${runId} took ${describeDuration(tookMs)}, longer than ` +
+      `execution.heartbeat_interval (${describeDuration(start.heartbeatIntervalMs)}): job_runs ` +
+      `may be locked by another session (CREATE INDEX, LOCK TABLE) or the database overloaded; ` +
+      `after 3 missed heartbeats another process judges the run abandoned`,
+  );
 }
 
 /**
