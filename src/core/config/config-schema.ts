@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { describeDuration, parseDuration } from '../duration.js';
 import { INTERVALS } from '../interval.js';
 import { BAR_COLUMNS } from '../bar.js';
 
@@ -38,6 +38,27 @@ const duration = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
   return ms;
+});
+
+/** Bounds of `execution.heartbeat_interval`. */
+export const HEARTBEAT_INTERVAL_MS = { min: 1_000, max: 10 * 60_000 } as const;
+
+/**
+ * How often a run records its heartbeat. Bounded: below a second the heartbeats are load on
+ * job_runs for nothing; above ten minutes a dead run holds its job for half an hour (three missed
+ * heartbeats), and an interval past Node's timer limit (about 24.8 days) would beat every
+ * millisecond.
+ */
+const heartbeatInterval = duration.superRefine((ms, ctx) => {
+  const { min, max } = HEARTBEAT_INTERVAL_MS;
+  if (ms >= min && ms <= max) return;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      `${describeDuration(ms)} is out of range: a heartbeat interval is between ` +
+      `${describeDuration(min)} and ${describeDuration(max)} (a run counts as abandoned after ` +
+      `three missed heartbeats), e.g. 5s`,
+  });
 });
 
 /**
@@ -512,7 +533,7 @@ export const jobSchema = z.strictObject({
       concurrency: positiveInt.default(1),
       retry: retrySchema.prefault({}),
       /** How often a run records its heartbeat; three missed ones and it counts as abandoned. */
-      heartbeat_interval: duration.prefault('5s'),
+      heartbeat_interval: heartbeatInterval.prefault('5s'),
     })
     .prefault({}),
 });
