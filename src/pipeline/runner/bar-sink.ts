@@ -164,6 +164,8 @@ export class BarSink {
           heldBy: this.options.runId,
         });
       } catch (thrown: unknown) {
+        // Not a storage fault: this run lost its job, and the batch stays for the run holding it.
+        if (thrown instanceof JobSupersededError) throw thrown;
         const error = toError(thrown);
         const transient = error instanceof StoreError && error.transient;
         events.emit('storage:error', {
