@@ -235,4 +235,10 @@ export interface Store {
   /** Recent runs, newest first, after reaping abandoned ones. */
   listRuns(options?: { jobName?: string; limit?: number }): Promise<JobRun[]>;
   getRun(runId: number): Promise<JobRun | undefined>;
+  /**
+   * Now, by the clock runs are stamped and judged with, in epoch ms: the database's on PostgreSQL
+   * (a heartbeat's age measured against it holds whatever this host's clock says), this host's on
+   * SQLite.
+   */
+  runClock(): Promise<number>;
 }

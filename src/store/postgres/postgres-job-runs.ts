@@ -214,6 +214,11 @@ export class PostgresJobRuns {
   }
 
   /** The database's time (or a test's stand-in), in epoch ms. */
+  clock(): Promise<number> {
+    return this.now(this.pool);
+  }
+
+  /** The database's time (or a test's stand-in), in epoch ms. */
   private async now(db: Queryable): Promise<number> {
     const result = await db.query<{ now: number }>(this.sql.now, [this.clockStandIn()]);
     return (result.rows[0] as { now: number }).now;
