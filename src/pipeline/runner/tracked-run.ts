@@ -37,7 +37,8 @@ export interface TrackedRunOptions {
  * Wraps a job in its `job_runs` lifecycle: start → heartbeats with progress → success, failure
  * (error recorded, then rethrown) or cancelled (when `signal` was aborted). A run that another
  * process judged abandoned (frozen past three heartbeats) ends as a failure with
- * JobSupersededError: its heartbeat aborts `lease`, and the store refuses its batches.
+ * JobSupersededError: its heartbeat aborts `lease`, the store refuses its batches, and recording
+ * its end (conditional on the row still being `running`) refuses it too.
  */
 export async function trackedRun<T>(
   options: TrackedRunOptions,
