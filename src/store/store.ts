@@ -132,8 +132,9 @@ export interface WriteBatch {
   /**
    * The run committing the batch (default `runId`; a spooled batch of an earlier run is committed
    * by the run draining it). The batch commits only while that run is `running`: once it has been
-   * judged abandoned, JobSupersededError and nothing written. A run id without a row (tools,
-   * tests) is not fenced.
+   * judged abandoned, JobSupersededError and nothing written. A run id without a row is refused
+   * once a later run is running (its row was deleted: it holds no job); an id above every run
+   * (tools, tests) is not fenced.
    */
   readonly heldBy?: number;
 }
@@ -230,7 +231,12 @@ export interface Store {
    * the run is no longer `running`: another process judged it abandoned, and the run must stop.
    */
   heartbeat(runId: number, progress: RunProgress): Promise<void>;
-  /** Ends a run; a run that is no longer `running` (already marked abandoned) is left as is. */
+  /**
+   * Ends a run, only while it is `running`. Throws JobSupersededError, naming the run that took
+   * over, when another process judged it abandoned (or its row is gone): the row is left as is,
+   * and the run must not report its end as its own. A row this run already ended (a retry after a
+   * lost acknowledgement) is no error.
+   */
   completeRun(
     runId: number,
     status: Exclude<RunStatus, 'running' | 'abandoned'>,
@@ -242,4 +248,10 @@ export interface Store {
   /** Recent runs, newest first, after reaping abandoned ones. */
   listRuns(options?: { jobName?: string; limit?: number }): Promise<JobRun[]>;
   getRun(runId: number): Promise<JobRun | undefined>;
+  /**
+   * Now, by the clock runs are stamped and judged with, in epoch ms: the database's on PostgreSQL
+   * (a heartbeat's age measured against it holds whatever this host's clock says), this host's on
+   * SQLite.
+   */
+  runClock(): Promise<number>;
 }

@@ -14,7 +14,7 @@ export interface TestConfigOptions {
   readonly maxBarsPerRequest?: number;
   readonly batchSize?: number;
   readonly concurrency?: number;
-  /** execution.heartbeat_interval of both jobs, as a duration: `250ms`. */
+  /** execution.heartbeat_interval of both jobs, as a duration: `1s` (the shortest the config takes). */
   readonly heartbeatInterval?: string;
   readonly latencyMs?: number;
   readonly failureRate?: number;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Bar } from '../../src/core/bar.js';
-import { StoreError } from '../../src/core/errors.js';
+import { JobSupersededError, StoreError } from '../../src/core/errors.js';
 import { RunEvents } from '../../src/pipeline/run-events.js';
 import { BarSink } from '../../src/pipeline/runner/bar-sink.js';
 import { RunTotalsCounter } from '../../src/pipeline/runner/run-totals-counter.js';
@@ -11,6 +11,7 @@ import { SqliteSpool } from '../../src/store/sqlite/sqlite-spool.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { WriteBatch, WriteResult } from '../../src/store/store.js';
 import { useTempDir } from '../helpers/temp-dir.js';
+import { TEST_RUN_START } from '../helpers/tracked-run-options.js';
 import { makeBar } from '../store/store-conformance.js';
 
 const tempDir = useTempDir();
@@ -65,7 +66,7 @@ async function setup(options: { keep: boolean; maxBars?: number }) {
       logger: pino({ level: 'silent' }),
       spool: { spool, keep: options.keep },
     });
-  return { store, spool, depths, totals, sink };
+  return { dir, store, spool, events, depths, totals, sink };
 }
 
 const bars = (from: number, to: number): Bar[] =>
@@ -128,5 +129,32 @@ describe('BarSink with a spool', () => {
     });
     expect(await spool.depth()).toBe(2);
     await spool.close();
+  });
+
+  it('a superseded run meeting the spool stops, leaves the batch and reports no storage error', async () => {
+    const { dir, store, spool, events, sink } = await setup({ keep: true });
+    const run = await store.startRun({ ...TEST_RUN_START, jobName: 'live_job' });
+    expect(run.runId).toBe(1);
+    const live = sink();
+    store.state = 'down';
+    await live.write(bars(0, 2), []);
+    store.state = 'up';
+    const storageErrors: string[] = [];
+    events.on('storage:error', ({ kind }) => storageErrors.push(kind));
+    // Another process, past three missed heartbeats, reaps run 1 and takes the job.
+    const other = new SqliteStore({
+      path: join(dir, 'data.db'),
+      clock: () => Date.now() + 600_000,
+    });
+    await other.open();
+    try {
+      await other.startRun({ ...TEST_RUN_START, jobName: 'live_job', pid: 4321 });
+      await expect(live.drainSpool()).rejects.toThrow(JobSupersededError);
+      expect(storageErrors).toEqual([]);
+      expect(await spool.depth('live_job')).toBe(2);
+      expect(await store.countBars()).toBe(0);
+    } finally {
+      await other.close();
+    }
   });
 });

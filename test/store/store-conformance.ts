@@ -829,7 +829,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         expect((await store.getRun(a.runId))?.status).toBe('running');
       });
 
-      it('completeRun and heartbeat leave an abandoned run as it is', async () => {
+      it('completeRun and heartbeat refuse an abandoned run and leave it as it is', async () => {
         const store = await open();
         const run = await store.startRun(runStart({ heartbeatIntervalMs: 1000 }));
         now += 5000;
@@ -838,9 +838,21 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         await expect(store.heartbeat(run.runId, { rowsWritten: 9, batches: 9 })).rejects.toThrow(
           JobSupersededError,
         );
-        await store.completeRun(run.runId, 'success', { rowsWritten: 10, batches: 10 });
+        for (const status of ['success', 'failure', 'cancelled'] as const) {
+          await expect(
+            store.completeRun(run.runId, status, { rowsWritten: 10, batches: 10 }),
+          ).rejects.toThrow(JobSupersededError);
+        }
         expect(await store.getRun(run.runId)).toEqual(abandoned);
         expect(abandoned?.status).toBe('abandoned');
+      });
+
+      it('completeRun again of a run it already ended is no error (a lost acknowledgement)', async () => {
+        const store = await open();
+        const run = await store.startRun(runStart());
+        await store.completeRun(run.runId, 'success', { rowsWritten: 3, batches: 1 });
+        await store.completeRun(run.runId, 'success', { rowsWritten: 3, batches: 1 });
+        expect(await store.getRun(run.runId)).toMatchObject({ status: 'success', rowsWritten: 3 });
       });
 
       it('listRuns is newest first, filtered by job, limited, and reaps first', async () => {
@@ -966,7 +978,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
           ]);
         });
 
-        it('rejects the heartbeat of a superseded run, and its end leaves it abandoned', async () => {
+        it('rejects the heartbeat and the end of a superseded run, and leaves it abandoned', async () => {
           const store = await open();
           const { frozen, successor } = await superseded(store);
           await supersededError(
@@ -974,7 +986,11 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
             frozen.runId,
             successor.runId,
           );
-          await store.completeRun(frozen.runId, 'success', { rowsWritten: 7, batches: 1 });
+          await supersededError(
+            store.completeRun(frozen.runId, 'success', { rowsWritten: 7, batches: 1 }),
+            frozen.runId,
+            successor.runId,
+          );
           expect(await store.getRun(frozen.runId)).toMatchObject({
             status: 'abandoned',
             rowsWritten: 0,

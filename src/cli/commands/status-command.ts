@@ -43,14 +43,16 @@ export function registerStatusCommand(program: Command, context: CommandContext)
     .option('--json', 'print { runs, jobs } as JSON')
     .action(async (options: StatusOptions) => {
       const config = context.loadConfig(options);
-      const { runs, jobs } = await withStore(config, async (store) => {
+      const { runs, jobs, now } = await withStore(config, async (store) => {
         // Listing reaps first, so the summaries see abandoned runs as such.
         const recent = await store.listRuns({ jobName: options.job, limit: options.limit });
         const summaries = [];
         for (const name of jobNames(config, options.job, recent)) {
           summaries.push(await store.jobSummary(name));
         }
-        return { runs: recent, jobs: summaries };
+        // Heartbeats are stamped by the store's clock (the database's on PostgreSQL): their age
+        // is measured against it, so a host whose clock is off shows no live run as stale.
+        return { runs: recent, jobs: summaries, now: await store.runClock() };
       }).catch(async (error: unknown) => {
         // The primary is away: what this machine holds for it in the spool matters all the more.
         if (!options.json) {
@@ -61,7 +63,6 @@ export function registerStatusCommand(program: Command, context: CommandContext)
         throw error;
       });
       const statuses = await withSpoolDepths(config, jobs);
-      const now = Date.now();
       if (options.json) {
         const view = {
           runs: runs.map(jsonView),

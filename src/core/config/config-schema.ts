@@ -55,6 +55,27 @@ function durationOf(minMs?: { ms: number; text: string; why: string }) {
 
 const duration = durationOf();
 
+/** Bounds of `execution.heartbeat_interval`. */
+export const HEARTBEAT_INTERVAL_MS = { min: 1_000, max: 10 * 60_000 } as const;
+
+/**
+ * How often a run records its heartbeat. Bounded: below a second the heartbeats are load on
+ * job_runs for nothing; above ten minutes a dead run holds its job for half an hour (three missed
+ * heartbeats), and an interval past Node's timer limit (about 24.8 days) would beat every
+ * millisecond.
+ */
+const heartbeatInterval = duration.superRefine((ms, ctx) => {
+  const { min, max } = HEARTBEAT_INTERVAL_MS;
+  if (ms >= min && ms <= max) return;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      `${describeDuration(ms)} is out of range: a heartbeat interval is between ` +
+      `${describeDuration(min)} and ${describeDuration(max)} (a run counts as abandoned after ` +
+      `three missed heartbeats), e.g. 5s`,
+  });
+});
+
 /**
  * A duration that may be zero, resolved to milliseconds: `0s` (or a bare 0) where a provider has
  * no delay at all.
@@ -608,7 +629,7 @@ export const jobSchema = z.strictObject({
       concurrency: positiveInt.default(1),
       retry: retrySchema.prefault({}),
       /** How often a run records its heartbeat; three missed ones and it counts as abandoned. */
-      heartbeat_interval: duration.prefault('5s'),
+      heartbeat_interval: heartbeatInterval.prefault('5s'),
     })
     .prefault({}),
 });

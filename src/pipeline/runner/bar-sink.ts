@@ -167,6 +167,8 @@ export class BarSink {
           this.options.signal,
         );
       } catch (thrown: unknown) {
+        // Not a storage fault: this run lost its job, and the batch stays for the run holding it.
+        if (thrown instanceof JobSupersededError) throw thrown;
         const error = toError(thrown);
         const transient = error instanceof StoreError && error.transient;
         events.emit('storage:error', {

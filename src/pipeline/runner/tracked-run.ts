@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { RetryConfig } from '../../core/config/config-schema.js';
+import { describeDuration } from '../../core/duration.js';
 import { CancelledError, JobSupersededError, StoreError, toError } from '../../core/errors.js';
 import { backoffDelayMs } from '../policies/retry-policy.js';
 import type { JobRun, RunStart, Store } from '../../store/store.js';
 import type { Timing } from '../timing.js';
 import type { RunEndEvent, RunEvents } from '../run-events.js';
+import { startHeartbeatLoop } from './heartbeat-loop.js';
 import type { RunTotalsCounter } from './run-totals-counter.js';
 
 export interface TrackedRunOptions {
@@ -35,7 +37,8 @@ export interface TrackedRunOptions {
  * Wraps a job in its `job_runs` lifecycle: start → heartbeats with progress → success, failure
  * (error recorded, then rethrown) or cancelled (when `signal` was aborted). A run that another
  * process judged abandoned (frozen past three heartbeats) ends as a failure with
- * JobSupersededError: its heartbeat aborts `lease`, and the store refuses its batches.
+ * JobSupersededError: its heartbeat aborts `lease`, the store refuses its batches, and recording
+ * its end (conditional on the row still being `running`) refuses it too.
  */
 export async function trackedRun<T>(
   options: TrackedRunOptions,
@@ -51,28 +54,29 @@ export async function trackedRun<T>(
   );
   const started = timing.monotonic();
   events.emit('run:start', { run });
-  let beating = Promise.resolve();
-  const timer = setInterval(() => {
-    beating = store
-      .heartbeat(run.runId, totals.snapshot())
-      .then(() => {
-        events.emit('run:heartbeat', { run, at: timing.now() });
-        events.emit('run:progress', { run, totals: totals.snapshot() });
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof JobSupersededError)) {
-          options.onTrackingError(toError(error));
-          return;
-        }
-        clearInterval(timer);
-        options.lease?.abort(error);
-      });
-  }, options.start.heartbeatIntervalMs);
-  timer.unref();
+  const heartbeats = startHeartbeatLoop(
+    () =>
+      store
+        .heartbeat(run.runId, totals.snapshot())
+        .then(() => {
+          events.emit('run:heartbeat', { run, at: timing.now() });
+          events.emit('run:progress', { run, totals: totals.snapshot() });
+        })
+        .catch((error: unknown) => {
+          if (!(error instanceof JobSupersededError)) {
+            options.onTrackingError(toError(error));
+            return;
+          }
+          void heartbeats.stop();
+          options.lease?.abort(error);
+        }),
+    options.start.heartbeatIntervalMs,
+    timing,
+    (tookMs) => options.onTrackingError(slowHeartbeat(run.runId, tookMs, options.start)),
+  );
 
   const finish = async (status: RunEndEvent['status'], error?: Error): Promise<RunEndEvent> => {
-    clearInterval(timer);
-    await beating;
+    await heartbeats.stop();
     const end: RunEndEvent = {
       run,
       status,
@@ -80,12 +84,20 @@ export async function trackedRun<T>(
       durationMs: timing.monotonic() - started,
       ...(error ? { error } : {}),
     };
+    let reported = end;
     try {
       await completeWithRetry(options, run.runId, status, end, error);
+    } catch (thrown: unknown) {
+      // Judged abandoned before its end was recorded: whatever it did, the run lost its job.
+      if (thrown instanceof JobSupersededError) {
+        options.lease?.abort(thrown);
+        reported = { ...end, status: 'failure', error: thrown };
+      }
+      throw thrown;
     } finally {
       // The run has ended even when recording it failed (the database may be down): telemetry and
       // the summary still hear of it.
-      events.emit('run:end', end);
+      events.emit('run:end', reported);
     }
     return end;
   };
@@ -101,37 +113,42 @@ export async function trackedRun<T>(
     // A refused batch stops whatever else of the run is still going, as a heartbeat would.
     if (error instanceof JobSupersededError) options.lease?.abort(error);
     const status = aborted && !(error instanceof JobSupersededError) ? 'cancelled' : 'failure';
-    // The run's own error matters more than a failure to record it (the database may be the cause).
-    await finish(status, error).catch((trackingError: unknown) =>
-      options.onTrackingError(toError(trackingError)),
+    // The run's own error matters more than a failure to record it (the database may be the
+    // cause), but not more than having lost its job: a superseded run says so (exit 1).
+    const superseded = await finish(status, error).then(
+      () => undefined,
+      (trackingError: unknown) => {
+        if (!(trackingError instanceof JobSupersededError)) {
+          options.onTrackingError(toError(trackingError));
+          return undefined;
+        }
+        if (error instanceof JobSupersededError) return error;
+        options.onTrackingError(
+          new Error(`run ${run.runId} ended with: ${error.message}`, { cause: error }),
+        );
+        return trackingError;
+      },
     );
-    throw error;
+    throw superseded ?? error;
   }
-  const superseded = signal.aborted ? toError(signal.reason) : await lostMeanwhile(options, run);
-  if (superseded !== undefined) {
-    await finish(superseded instanceof JobSupersededError ? 'failure' : 'cancelled', superseded);
-    throw superseded;
+  if (signal.aborted) {
+    const stopped = toError(signal.reason);
+    await finish(stopped instanceof JobSupersededError ? 'failure' : 'cancelled', stopped);
+    throw stopped;
   }
+  // Conditional on the row still being `running`: a run judged abandoned since its last
+  // heartbeat gets JobSupersededError here and never reports success.
   return { run, result, end: await finish('success') };
 }
 
-/**
- * Whether the run was judged abandoned after its last heartbeat, found by one more heartbeat
- * before its success is recorded: a run that lost its job never reports success.
- */
-async function lostMeanwhile(
-  options: TrackedRunOptions,
-  run: JobRun,
-): Promise<JobSupersededError | undefined> {
-  try {
-    await options.store.heartbeat(run.runId, options.totals.snapshot());
-    return undefined;
-  } catch (error: unknown) {
-    if (error instanceof JobSupersededError) return error;
-    // Not knowing is no reason to fail a run whose work is committed; completeRun decides.
-    options.onTrackingError(toError(error));
-    return undefined;
-  }
+/** The warning for a heartbeat slower than the run's interval: what it risks, and why it may be. */
+function slowHeartbeat(runId: number, tookMs: number, start: RunStart): Error {
+  return new Error(
+    `the heartbeat of run ${runId} took ${describeDuration(tookMs)}, longer than ` +
+      `execution.heartbeat_interval (${describeDuration(start.heartbeatIntervalMs)}): job_runs ` +
+      `may be locked by another session (CREATE INDEX, LOCK TABLE) or the database overloaded; ` +
+      `after 3 missed heartbeats another process judges the run abandoned`,
+  );
 }
 
 /**

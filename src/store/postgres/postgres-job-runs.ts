@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { abandonmentReason } from '../abandonment-reason.js';
 import { jobLockedError } from '../job-locked-error.js';
 import { livenessProbe, type RunHost } from '../run-host.js';
+import { endedByItself } from '../run-ended-by-itself.js';
 import { jobRunFromRow, type JobRunRow } from '../run-rows.js';
 import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
 import { RUN_COLUMNS } from './postgres-run-rows.js';
@@ -33,6 +34,7 @@ export class PostgresJobRuns {
     readonly heartbeat: string;
     readonly complete: string;
     readonly get: string;
+    readonly status: string;
     readonly list: string;
     readonly listOfJob: string;
   };
@@ -83,6 +85,7 @@ export class PostgresJobRuns {
         FROM (SELECT ${databaseNow('$2')} AS now) AS t
         WHERE run_id = $6 AND status = 'running'`,
       get: `SELECT ${RUN_COLUMNS} FROM ${runs} WHERE run_id = $1`,
+      status: `SELECT status FROM ${runs} WHERE run_id = $1`,
       // LIMIT NULL is no limit; run_id breaks ties between runs started in the same millisecond.
       list: `SELECT ${RUN_COLUMNS} FROM ${runs} ORDER BY started_at DESC, run_id DESC LIMIT $1`,
       listOfJob: `
@@ -175,13 +178,14 @@ export class PostgresJobRuns {
     if ((result.rowCount ?? 0) === 0) throw await this.fence.supersededError(this.pool, runId);
   }
 
+  /** Throws JobSupersededError when the run was judged abandoned (or its row is gone). */
   async complete(
     runId: number,
     status: Exclude<RunStatus, 'running' | 'abandoned'>,
     progress: RunProgress,
     error: string | undefined,
   ): Promise<void> {
-    await this.pool.query(this.sql.complete, [
+    const ended = await this.pool.query(this.sql.complete, [
       status,
       this.clockStandIn(),
       progress.rowsWritten,
@@ -189,6 +193,9 @@ export class PostgresJobRuns {
       error ?? null,
       runId,
     ]);
+    if ((ended.rowCount ?? 0) > 0) return;
+    const row = await this.pool.query<{ status: string }>(this.sql.status, [runId]);
+    if (!endedByItself(row.rows[0])) throw await this.fence.supersededError(this.pool, runId);
   }
 
   async list(jobName: string | undefined, limit: number | undefined): Promise<JobRun[]> {
@@ -204,6 +211,11 @@ export class PostgresJobRuns {
     const result = await this.pool.query<JobRunRow>(this.sql.get, [runId]);
     const row = result.rows[0];
     return row === undefined ? undefined : jobRunFromRow(row);
+  }
+
+  /** The database's time (or a test's stand-in), in epoch ms. */
+  clock(): Promise<number> {
+    return this.now(this.pool);
   }
 
   /** The database's time (or a test's stand-in), in epoch ms. */

@@ -294,6 +294,10 @@ export class PostgresStore implements Store {
     });
   }
 
+  async runClock(): Promise<number> {
+    return this.guard('read', (s) => s.runs.clock());
+  }
+
   async getRun(runId: number): Promise<JobRun | undefined> {
     return this.guard('read', (s) => s.runs.get(runId));
   }

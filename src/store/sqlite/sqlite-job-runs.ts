@@ -5,6 +5,7 @@ import { livenessProbe, type RunHost } from '../run-host.js';
 import { SqliteRunFence } from './sqlite-run-fence.js';
 import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
 import { jobRunFromSqliteRow, type SqliteJobRunRow } from './sqlite-run-rows.js';
+import { endedByItself } from '../run-ended-by-itself.js';
 
 const SQL = {
   insert: `
@@ -119,6 +120,7 @@ export class SqliteJobRuns {
     if (beat.changes === 0) throw this.fence.supersededError(runId);
   }
 
+  /** Throws JobSupersededError when the run was judged abandoned (or its row is gone). */
   complete(
     runId: number,
     status: Exclude<RunStatus, 'running' | 'abandoned'>,
@@ -126,7 +128,7 @@ export class SqliteJobRuns {
     error: string | undefined,
   ): void {
     const now = this.host.clock();
-    this.stmt.complete.run(
+    const ended = this.stmt.complete.run(
       status,
       now,
       now,
@@ -135,6 +137,9 @@ export class SqliteJobRuns {
       error ?? null,
       runId,
     );
+    if (ended.changes === 0 && !endedByItself(this.stmt.get.get(runId))) {
+      throw this.fence.supersededError(runId);
+    }
   }
 
   list(jobName: string | undefined, limit: number | undefined): JobRun[] {

@@ -272,6 +272,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  async runClock(): Promise<number> {
+    return this.host.clock();
+  }
+
   async getRun(runId: number): Promise<JobRun | undefined> {
     return this.guard('read', (s) => s.runs.get(runId));
   }
