@@ -6,6 +6,7 @@
  *
  * Each waits for the next bar close (up to a minute): the three run side by side.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,12 +121,14 @@ describe.concurrent('mdp run --follow when storage fails for good after the firs
             `SELECT status, error FROM ${schema}.job_runs ORDER BY run_id`,
           )
         ).rows;
-      await pool().query(`CREATE ROLE ${role} LOGIN`);
+      // A password: the suite's embedded server authenticates with scram-sha-256.
+      const password = randomBytes(12).toString('hex');
+      await pool().query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
       try {
         await pool().query(`CREATE SCHEMA ${schema} AUTHORIZATION ${role}`);
         const url = new URL(testPostgresUrl());
         url.username = role;
-        url.password = '';
+        url.password = password;
         const { exited } = await followPastFirstCycle(
           dir,
           {
