@@ -52,10 +52,11 @@ describe.runIf(HAS_PROC)('process identity from /proc', () => {
 
   it('reads field 22 after a command name holding spaces and parentheses', async () => {
     // The kernel names a process after the file it executes: here "x) 1 (2", which would shift
-    // the fields of a parser that split the whole line on spaces.
+    // the fields of a parser that split the whole line on spaces. `sleep`, not node: Node 24
+    // renames its main thread ("MainThread"), which would hide the name under test.
     const link = join(tempDir(), 'x) 1 (2');
-    symlinkSync(process.execPath, link);
-    const child = spawn(link, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    symlinkSync('/bin/sleep', link);
+    const child = spawn(link, ['30'], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 150));
     try {
       const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
