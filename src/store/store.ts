@@ -1,5 +1,6 @@
 import type { Bar } from '../core/bar.js';
 import type { Interval } from '../core/interval.js';
+import type { TickClaims } from './tick-claims.js';
 
 /** Statuses of a `job_runs` row; see DESIGN.md. */
 export type RunStatus = 'running' | 'success' | 'failure' | 'cancelled' | 'abandoned';
@@ -184,6 +185,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** The target with any password masked, for messages. */
   readonly target: string;
+  /** Ticks of scheduled jobs claimed by services on this store (usable once open). */
+  readonly ticks: TickClaims;
 
   /** Opens the database and applies pending migrations. Idempotent. */
   open(): Promise<void>;

@@ -36,6 +36,8 @@ import {
   type PostgresTimeouts,
 } from './postgres-pool.js';
 import { postgresStoreError, type PostgresAction } from './postgres-store-error.js';
+import { PostgresTickClaims } from './postgres-tick-claims.js';
+import type { TickClaims } from '../tick-claims.js';
 import { msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
 import { ensureHypertable, type HypertableOutcome } from './timescale-hypertable.js';
 
@@ -83,6 +85,7 @@ interface Session {
   readonly writer: PostgresBatchWriter;
   readonly runs: PostgresJobRuns;
   readonly summaries: PostgresJobSummaries;
+  readonly ticks: PostgresTickClaims;
 }
 
 /**
@@ -103,6 +106,15 @@ export class PostgresStore implements Store {
   private readonly timeouts: PostgresTimeouts;
   private session: Session | undefined;
   private layout: HypertableOutcome | undefined;
+
+  readonly ticks: TickClaims = {
+    claim: (jobName, tickAt, claimant, options) =>
+      this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
+    record: (jobName, tickAt, result) =>
+      this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
+    lastTick: (jobName) => this.guard('read', (s) => s.ticks.lastTick(jobName)),
+    list: (jobName, options) => this.guard('read', (s) => s.ticks.list(jobName, options)),
+  };
   private readonly sql: {
     readonly lastBarTs: string;
     readonly checkpoints: string;
@@ -183,6 +195,7 @@ export class PostgresStore implements Store {
         this.options.databaseClock,
       ),
       summaries: new PostgresJobSummaries(pool, this.schema),
+      ticks: new PostgresTickClaims(pool, this.schema, this.schemaName, this.options.databaseClock),
     };
   }
 

@@ -33,6 +33,8 @@ import { SqliteJobRuns } from './sqlite-job-runs.js';
 import { migrateSqlite } from './sqlite-migrate.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { sqliteStoreError, type SqliteAction } from './sqlite-store-error.js';
+import { SqliteTickClaims } from './sqlite-tick-claims.js';
+import type { TickClaims } from '../tick-claims.js';
 
 /** How long a statement waits for another process's write lock before failing with BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -88,6 +90,7 @@ interface Session {
   readonly writer: SqliteBatchWriter;
   readonly runs: SqliteJobRuns;
   readonly summaries: SqliteJobSummaries;
+  readonly ticks: SqliteTickClaims;
   readonly lastBarTs: Database.Statement<[string, string, string], { ts: number | null }>;
   readonly checkpoints: Database.Statement<[string], SqliteCheckpointRow>;
 }
@@ -117,6 +120,15 @@ export class SqliteStore implements Store {
   readonly upsertKeys: readonly BarColumn[];
   private readonly host: RunHost;
   private session: Session | undefined;
+
+  readonly ticks: TickClaims = {
+    claim: async (jobName, tickAt, claimant, options) =>
+      this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
+    record: async (jobName, tickAt, result) =>
+      this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
+    lastTick: async (jobName) => this.guard('read', (s) => s.ticks.lastTick(jobName)),
+    list: async (jobName, options) => this.guard('read', (s) => s.ticks.list(jobName, options)),
+  };
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.target = options.path;
@@ -176,6 +188,7 @@ export class SqliteStore implements Store {
         writer: new SqliteBatchWriter(db, this.upsertKeys),
         runs: new SqliteJobRuns(db, this.host),
         summaries: new SqliteJobSummaries(db),
+        ticks: new SqliteTickClaims(db, this.host.clock),
         lastBarTs: db.prepare(LAST_BAR_TS),
         checkpoints: db.prepare(SELECT_CHECKPOINTS),
       };
