@@ -229,30 +229,36 @@ export class Scheduler {
 
   /**
    * The job's next tick has come. Usually one tick is due and fires; after a sleep (the machine's,
-   * or a blocked process) several are: the newest fires as the live tick and the older ones are
-   * missed ticks, run per the job's `catchup` policy (only `all` runs them) before it.
+   * or a long catch-up) several are: the newest fires as the live tick, and the older ones are
+   * missed ticks, run first (oldest first) only under `catchup: all`, up to its limit.
    */
   private due(state: JobState, now: number): void {
     const first = state.nextTickAt as number;
     const { job } = state;
-    this.setNext(state, job.schedule.nextTick(now));
     const following = job.schedule.nextTick(first);
-    if (following === undefined || following > now) {
-      this.startTick(state, { jobName: job.name, tickAt: first, catchup: false });
+    let live = first;
+    let late: readonly number[] = [];
+    if (following !== undefined && following <= now) {
+      const older = job.catchup === 'all' ? job.catchupLimit : 0;
+      const missed = job.schedule.missedTicks(first - 1, now, older + 1);
+      live = missed.newest.at(-1) as number;
+      late = missed.newest.slice(0, -1);
+      this.reportMissed(state, missed.count - missed.newest.length, missed.countCapped);
+    }
+    if (late.length === 0) {
+      this.setNext(state, job.schedule.nextTick(now));
+      this.startTick(state, { jobName: job.name, tickAt: live, catchup: false });
       return;
     }
-    const older = job.catchup === 'all' ? job.catchupLimit : 0;
-    const missed = job.schedule.missedTicks(first - 1, now, older + 1);
-    const live = missed.newest.at(-1) as number;
-    const late = missed.newest.slice(0, -1);
-    this.reportMissed(state, missed.count - missed.newest.length, missed.countCapped);
+    // The live tick stays due: once the late ones have run, the loop takes it (or, if more
+    // ticks passed meanwhile, the newest of those) under the job's overlap rule.
+    this.setNext(state, live);
     state.phase = 'catchup';
     this.track(
       (async () => {
         for (const tickAt of late) {
           await this.runInTurn(state, { jobName: job.name, tickAt, catchup: true });
         }
-        await this.runInTurn(state, { jobName: job.name, tickAt: live, catchup: false });
       })().finally(() => this.goLive(state)),
     );
   }
@@ -341,7 +347,7 @@ export class Scheduler {
       state.waiting = undefined;
     }
     if (this.stateNow !== 'running') {
-      state.counts.missed += 1;
+      this.reportMissed(state, 1, false);
       await this.record(tick, {
         outcome: 'missed',
         detail: 'the service stopped while the tick waited for the running one',

@@ -213,7 +213,9 @@ describe('Scheduler', () => {
         store: await storeWithLastTick(),
         wallStart: START,
         jobs: [job('hourly', '0 * * * *', { catchup: 'all', catchupLimit: 3 })],
-        run: { durationMs: (tick) => (tick.catchup ? 50 * MINUTE : 0) },
+        run: {
+          durationMs: (tick) => (tick.tickAt <= at('2024-01-01T12:00:00Z') ? 50 * MINUTE : 0),
+        },
         beatMs: MINUTE,
       });
       scheduler.start();
@@ -225,12 +227,19 @@ describe('Scheduler', () => {
         '2024-01-01T11:00:00.000Z',
         '2024-01-01T12:00:00.000Z',
       ]);
-      // Nothing ran twice, nothing after its time, and every tick from 10:00 to 16:00 ran.
+      // Nothing ran twice or before its time; 13:00 (passed during the catch-up) ran late as a
+      // catch-up of its own, then 14:00 as the live tick, then the rest on time.
       expect(new Set(order).size).toBe(order.length);
       expect(seen.every((tick) => tick.startedAt >= tick.tickAt)).toBe(true);
-      expect(isos(order)).toEqual(
-        ['10', '11', '12', '13', '14', '15', '16'].map((h) => `2024-01-01T${h}:00:00.000Z`),
-      );
+      expect(
+        seen.slice(3).map((tick) => [new Date(tick.tickAt).toISOString(), tick.catchup]),
+      ).toEqual([
+        ['2024-01-01T13:00:00.000Z', true],
+        ['2024-01-01T14:00:00.000Z', false],
+        ['2024-01-01T15:00:00.000Z', false],
+        ['2024-01-01T16:00:00.000Z', false],
+      ]);
+      expect(seen.slice(5).every((tick) => tick.startedAt === tick.tickAt)).toBe(true);
     });
   });
 
