@@ -39,3 +39,19 @@ export interface SchedulerEventMap {
 
 /** The event bus of one scheduler. */
 export class SchedulerEvents extends EventEmitter<SchedulerEventMap> {}
+
+/** Listeners for some of the scheduler's events, typed by event. */
+export type SchedulerListeners = {
+  readonly [K in keyof SchedulerEventMap]?: (...args: SchedulerEventMap[K]) => void;
+};
+
+/** Adds `listeners` to `events`; returns the function that removes them all. */
+export function subscribe(events: SchedulerEvents, listeners: SchedulerListeners): () => void {
+  // TypeScript cannot pair each key with its own listener in a loop: the bus is used untyped.
+  const untyped = events as unknown as EventEmitter;
+  const entries = Object.entries(listeners) as [string, (...args: unknown[]) => void][];
+  for (const [name, listener] of entries) untyped.on(name, listener);
+  return () => {
+    for (const [name, listener] of entries) untyped.off(name, listener);
+  };
+}

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { SchedulerEvents } from './scheduler-events.js';
+import { subscribe, type SchedulerEvents, type SchedulerListeners } from './scheduler-events.js';
 
 /** What became of a tick, as the `outcome` label of `pipeline_schedule_ticks_total`. */
 export const TICK_METRIC_OUTCOMES = [
@@ -52,7 +52,7 @@ export class SchedulerMetrics {
       (outcome: TickMetricOutcome) =>
       (event: { jobName: string }): void =>
         this.ticks.inc({ job_name: event.jobName, outcome });
-    const listeners = {
+    const listeners: SchedulerListeners = {
       'tick:next': (event: { jobName: string; tickAt: number | undefined }) => {
         if (event.tickAt === undefined) this.nextTick.remove({ job_name: event.jobName });
         else this.nextTick.set({ job_name: event.jobName }, event.tickAt / 1000);
@@ -66,14 +66,7 @@ export class SchedulerMetrics {
       'tick:failed': count('failed'),
       'tick:taken': count('taken'),
       'tick:cancelled': count('cancelled'),
-    } as const;
-    for (const [name, listener] of Object.entries(listeners)) {
-      events.on(name as keyof typeof listeners, listener as never);
-    }
-    return () => {
-      for (const [name, listener] of Object.entries(listeners)) {
-        events.off(name as keyof typeof listeners, listener as never);
-      }
     };
+    return subscribe(events, listeners);
   }
 }
