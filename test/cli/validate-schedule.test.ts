@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/run-cli.js';
 import { useTempDir } from '../helpers/temp-dir.js';
@@ -50,5 +51,31 @@ describe('mdp validate with schedules', () => {
     expect(result.stderr).toMatch(
       /mdp\.yaml:\d+:\d+ jobs\.backfill_job\.schedule: "0 25 \* \* \*" is not a cron expression \(Invalid value for hour: 25\)/,
     );
+  });
+
+  it.each([
+    [
+      'sample.yaml',
+      [
+        /\n {2}synthetic_live {2}live .*\n {4}schedule "\* \* \* \* \*" UTC {2}next \S+, \S+ {2}catchup latest {2}overlap skip\n/,
+        /\n {2}synthetic_backfill {2}backfill .*\n {4}schedule "0 2 \* \* \*" UTC {2}next \S+T02:00:00Z, \S+T02:00:00Z {2}catchup latest {2}overlap skip\n/,
+      ],
+    ],
+    [
+      'base.yaml',
+      [
+        /\n {2}live_us_equities {2}live .*\n {4}follow: mdp serve runs it continuously\n/,
+        // 18:30 in New York is 23:30Z in winter time, 22:30Z in summer time.
+        /\n {2}spy_1day_backfill {2}backfill .*\n {4}schedule "30 18 \* \* 1-5" America\/New_York {2}next \S+T2[23]:30:00Z, \S+T2[23]:30:00Z {2}catchup latest {2}overlap skip\n/,
+      ],
+    ],
+  ])('the shipped %s carries schedules, and validates', async (file, lines) => {
+    const path = fileURLToPath(new URL(`../../configs/${file}`, import.meta.url));
+    const result = await runCli(['validate', '--config', path, '--no-connect'], {
+      cwd: tempDir(),
+      env: { POLYGON_API_KEY: 'pk_test' },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    for (const line of lines) expect(result.stdout).toMatch(line);
   });
 });
