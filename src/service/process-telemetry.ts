@@ -40,7 +40,7 @@ export class ProcessTelemetry {
   readonly metrics: PipelineMetrics | undefined;
   readonly liveness = new LivenessChecks();
   private readonly server: MetricsServer | undefined;
-  private serving: Promise<void> | undefined;
+  private serving: Promise<string | undefined> | undefined;
 
   constructor(private readonly options: ProcessTelemetryOptions) {
     const { config, logger } = options;
@@ -69,13 +69,22 @@ export class ProcessTelemetry {
     return this.serving !== undefined;
   }
 
-  /** Starts serving (once); a port that cannot be bound is logged and the process goes on. */
-  serve(): Promise<void> {
-    if (!this.server) return Promise.resolve();
+  /**
+   * Starts serving (once); resolves with the URL of /metrics, or undefined when metrics are
+   * disabled or the port cannot be bound (logged: the process goes on without).
+   */
+  serve(): Promise<string | undefined> {
+    if (!this.server) return Promise.resolve(undefined);
     const { logger } = this.options;
     this.serving ??= this.server.start().then(
-      (url) => logger.info({ url }, 'serving metrics'),
-      (error: unknown) => warn(logger, error, 'the job goes on without /metrics'),
+      (url) => {
+        logger.info({ url }, 'serving metrics');
+        return url;
+      },
+      (error: unknown) => {
+        warn(logger, error, 'the job goes on without /metrics');
+        return undefined;
+      },
     );
     return this.serving;
   }
