@@ -7,7 +7,7 @@ import {
   toError,
 } from '../core/errors.js';
 import { redactUri } from '../core/redact.js';
-import { ExitCode } from './exit-code.js';
+import { cancelExitCode, ExitCode } from './exit-code.js';
 
 /** What the CLI prints and returns for an error that ended a command. */
 export interface ErrorReport {
@@ -30,9 +30,7 @@ export function reportError(
   const exitCode = usage
     ? ExitCode.Usage
     : error instanceof CancelledError
-      ? error.signal === 'SIGTERM'
-        ? ExitCode.Sigterm
-        : ExitCode.Sigint
+      ? cancelExitCode(error.reason)
       : ExitCode.JobFailed;
   const label = error instanceof MdpError ? `error [${error.code}]` : 'error';
   let text = `${label}: ${error.message}`;
