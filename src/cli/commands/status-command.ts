@@ -44,7 +44,8 @@ export function registerStatusCommand(program: Command, context: CommandContext)
     .action(async (options: StatusOptions) => {
       const config = context.loadConfig(options);
       const { runs, jobs, now } = await withStore(config, async (store) => {
-        // Listing reaps first, so the summaries see abandoned runs as such.
+        // Reaping first, so the listing and the summaries see abandoned runs as such.
+        await store.reapAbandoned(options.job);
         const recent = await store.listRuns({ jobName: options.job, limit: options.limit });
         const summaries = [];
         for (const name of jobNames(config, options.job, recent)) {
