@@ -21,7 +21,8 @@ export {
   JobLockedError,
   CancelledError,
 } from './core/errors.js';
-export type { ConfigIssue } from './core/errors.js';
+export type { ConfigIssue, CancelReason } from './core/errors.js';
+export { childController, type ChildController } from './core/child-controller.js';
 export type { Bar } from './core/bar.js';
 export { INTERVALS, intervalMs, alignUp, alignDown } from './core/interval.js';
 export type { Interval } from './core/interval.js';

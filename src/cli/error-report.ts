@@ -7,7 +7,9 @@ import {
   toError,
 } from '../core/errors.js';
 import { redactUri } from '../core/redact.js';
-import { ExitCode } from './exit-code.js';
+import { RunRequestError } from '../pipeline/runner/run-request-error.js';
+import { cancelExitCode, ExitCode } from './exit-code.js';
+import { runRequestMessage } from './run-request-message.js';
 
 /** What the CLI prints and returns for an error that ended a command. */
 export interface ErrorReport {
@@ -30,12 +32,15 @@ export function reportError(
   const exitCode = usage
     ? ExitCode.Usage
     : error instanceof CancelledError
-      ? error.signal === 'SIGTERM'
-        ? ExitCode.Sigterm
-        : ExitCode.Sigint
+      ? cancelExitCode(error.reason)
       : ExitCode.JobFailed;
   const label = error instanceof MdpError ? `error [${error.code}]` : 'error';
-  let text = `${label}: ${error.message}`;
+  // The runner words its refusals for any caller; the command line names its own flags.
+  const message =
+    error instanceof RunRequestError
+      ? runRequestMessage(error.problem, error.message)
+      : error.message;
+  let text = `${label}: ${message}`;
   if (options.verbose) text += `\n${error.stack ?? ''}${causeChain(error)}`;
   else if (!(error instanceof MdpError)) text += '\n(run with --verbose for the stack trace)';
   return { exitCode, text: redact(text) };

@@ -1,21 +1,15 @@
-import type { Checkpoint, JobRun, JobSummary } from '../store/store.js';
+import { isoSeconds, type JobStatus } from '../store/status-json.js';
+import type { Checkpoint, JobRun } from '../store/store.js';
 import { formatElapsed } from './run-report.js';
 import { formatTable } from './text-table.js';
 
-/** A job's summary with what only this machine knows: bars in its local spool. */
-export interface JobStatus extends JobSummary {
-  /** Bars of the job in `storage.spool`, waiting for the primary; 0 without a spool. */
-  readonly spoolBars: number;
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const count = (n: number): string => n.toLocaleString('en-US');
 
 /** Incomplete or provisional chunks listed one by one in the text view; the rest are counted. */
 const LISTED_CHUNKS = 10;
 
 function runCell(run: JobRun | undefined): string {
-  return run === undefined ? 'never' : `${run.runId} ${run.status} ${iso(run.startedAt)}`;
+  return run === undefined ? 'never' : `${run.runId} ${run.status} ${isoSeconds(run.startedAt)}`;
 }
 
 function rejectedCell(byReason: Readonly<Record<string, number>>): string {
@@ -26,7 +20,7 @@ function rejectedCell(byReason: Readonly<Record<string, number>>): string {
 function chunkLine(chunk: Checkpoint): string {
   const expected = chunk.expectedRows === null ? '' : ` of ${count(chunk.expectedRows)}`;
   return (
-    `  ${chunk.symbol} ${chunk.interval} ${iso(chunk.windowStart)} → ${iso(chunk.windowEnd)}: ` +
+    `  ${chunk.symbol} ${chunk.interval} ${isoSeconds(chunk.windowStart)} → ${isoSeconds(chunk.windowEnd)}: ` +
     `${count(chunk.rows)}${expected} bars (run ${chunk.runId})`
   );
 }
@@ -60,7 +54,7 @@ export function formatJobStatuses(jobs: readonly JobStatus[], now: number): stri
     runCell(job.lastRun),
     job.lastSuccess === undefined
       ? 'never'
-      : `${job.lastSuccess.runId} ${iso(job.lastSuccess.startedAt)}`,
+      : `${job.lastSuccess.runId} ${isoSeconds(job.lastSuccess.startedAt)}`,
     job.running === undefined
       ? '-'
       : `${job.running.runId} (pid ${job.running.pid}, heartbeat ${formatElapsed(Math.max(0, now - job.running.heartbeatAt))} ago)`,
@@ -80,52 +74,4 @@ export function formatJobStatuses(jobs: readonly JobStatus[], now: number): stri
     );
   }
   return lines.join('\n');
-}
-
-function runRef(run: JobRun | undefined): Record<string, unknown> | null {
-  if (run === undefined) return null;
-  return {
-    run_id: run.runId,
-    status: run.status,
-    dry_run: run.dryRun,
-    started_at: iso(run.startedAt),
-    completed_at: run.completedAt === null ? null : iso(run.completedAt),
-  };
-}
-
-function chunkJson(chunk: Checkpoint): Record<string, unknown> {
-  return {
-    provider: chunk.provider,
-    symbol: chunk.symbol,
-    interval: chunk.interval,
-    window_start: iso(chunk.windowStart),
-    window_end: iso(chunk.windowEnd),
-    rows: chunk.rows,
-    expected_rows: chunk.expectedRows,
-    run_id: chunk.runId,
-  };
-}
-
-/** The `jobs` entries of `mdp status --json`. */
-export function jobStatusJson(job: JobStatus, now: number): Record<string, unknown> {
-  return {
-    job_name: job.jobName,
-    last_run: runRef(job.lastRun),
-    last_success: runRef(job.lastSuccess),
-    running:
-      job.running === undefined
-        ? null
-        : {
-            run_id: job.running.runId,
-            pid: job.running.pid,
-            host: job.running.host,
-            started_at: iso(job.running.startedAt),
-            heartbeat_at: iso(job.running.heartbeatAt),
-            heartbeat_age_seconds: Math.max(0, now - job.running.heartbeatAt) / 1000,
-          },
-    incomplete_chunks: job.incompleteChunks.map(chunkJson),
-    provisional_chunks: job.provisionalChunks.map(chunkJson),
-    rejected_by_reason: job.rejectedByReason,
-    spool_bars: job.spoolBars,
-  };
 }

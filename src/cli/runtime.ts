@@ -5,8 +5,8 @@ import { StoreError } from '../core/errors.js';
 import { ProviderRegistry } from '../core/provider-registry.js';
 import { PacingRegistry } from '../pipeline/policies/pacing-registry.js';
 import { RunEvents } from '../pipeline/run-events.js';
-import { JobRunner } from '../pipeline/runner/job-runner.js';
 import { systemTiming } from '../pipeline/timing.js';
+import { ProcessRuntime } from '../service/process-runtime.js';
 import { createAlpacaProvider } from '../providers/alpaca/alpaca-provider.js';
 import { createCsvProvider } from '../providers/csv/csv-provider.js';
 import { createPolygonProvider } from '../providers/polygon/polygon-provider.js';
@@ -111,21 +111,15 @@ export function createSpool(config: MdpConfig): Spool | undefined {
   return new SqliteSpool({ path: spool.path, maxBars: spool.max_bars });
 }
 
-/** A runner wired to real providers, pacing, the given store and (for live runs) the spool. */
-export function createRunner(
-  config: MdpConfig,
-  store: Store,
-  logger: Logger,
-  events: RunEvents,
-  spool?: Spool,
-): JobRunner {
-  return new JobRunner({
-    config,
-    store,
-    spool,
+/**
+ * The process's runtime over the real providers and pacing: one provider instance, one bucket
+ * and one cooldown per configured provider for every run of the process.
+ */
+export function createProcessRuntime(config: MdpConfig, logger: Logger): ProcessRuntime {
+  return new ProcessRuntime(config, {
     providers: createProviderRegistry(),
     pacing: new PacingRegistry(systemTiming),
-    events,
+    createSpool,
     logger,
     host: hostname(),
     pid: process.pid,

@@ -1,4 +1,4 @@
-import { CancelledError } from '../core/errors.js';
+import { childController } from '../core/child-controller.js';
 
 /**
  * Turns the first SIGINT/SIGTERM into an abort of the run (which then finishes its in-flight
@@ -8,19 +8,20 @@ export function abortOnSignals(onSecond: (signal: NodeJS.Signals) => void): {
   signal: AbortSignal;
   dispose(): void;
 } {
-  const controller = new AbortController();
+  // The root of the cancellation tree: the commands' runs (and the service's) hang below it.
+  const root = childController();
   const handler = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) {
+    if (root.signal.aborted) {
       onSecond(signal);
       return;
     }
     const name = signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-    controller.abort(new CancelledError(`interrupted by ${name}`, name));
+    root.cancel({ kind: 'signal', signal: name });
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   return {
-    signal: controller.signal,
+    signal: root.signal,
     dispose() {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);

@@ -222,14 +222,25 @@ export class JobSupersededError extends MdpError {
   }
 }
 
-/** The run was stopped by a signal before it finished. */
+/**
+ * Why work was cancelled: a process signal (one-shot commands), the service shutting down or
+ * reloading its config, an operator's request, or the run's lease lost to another process.
+ * What each means to the process (an exit code) is decided by cli.
+ */
+export type CancelReason =
+  | { readonly kind: 'signal'; readonly signal: 'SIGINT' | 'SIGTERM' }
+  | { readonly kind: 'shutdown' }
+  | { readonly kind: 'reload' }
+  | { readonly kind: 'operator'; readonly by?: string }
+  | { readonly kind: 'lease_lost' };
+
+/** Work was stopped before it finished, for `reason`. */
 export class CancelledError extends MdpError {
   readonly code = 'MDP_CANCELLED';
 
   constructor(
     message: string,
-    /** The signal that stopped the run, which decides the exit code (130 or 143). */
-    readonly signal: 'SIGINT' | 'SIGTERM' = 'SIGINT',
+    readonly reason: CancelReason,
   ) {
     super(message);
   }

@@ -38,4 +38,9 @@ export class ProviderRegistry {
     this.instances.set(name, provider);
     return provider;
   }
+
+  /** Drops the instance of `name` (its config changed or went away): the next `get` builds anew. */
+  forget(name: string): void {
+    this.instances.delete(name);
+  }
 }

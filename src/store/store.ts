@@ -248,7 +248,10 @@ export interface Store {
   ): Promise<void>;
   /** Marks `running` runs abandoned (stale heartbeat, or a dead pid on this host); returns them. */
   reapAbandoned(jobName?: string): Promise<JobRun[]>;
-  /** Recent runs, newest first, after reaping abandoned ones. */
+  /**
+   * Recent runs, newest first, as stored: a pure read (no reaping, so no write lock); a stale run
+   * shows `running` until someone calls `reapAbandoned` (`mdp status`, the service's reaper).
+   */
   listRuns(options?: { jobName?: string; limit?: number }): Promise<JobRun[]>;
   getRun(runId: number): Promise<JobRun | undefined>;
   /**

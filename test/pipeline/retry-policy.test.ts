@@ -73,7 +73,11 @@ describe('isRetryable', () => {
       true,
     ],
     ['PermanentProviderError', new PermanentProviderError('p', '401 bad key'), false],
-    ['CancelledError', new CancelledError('interrupted', 'SIGTERM'), false],
+    [
+      'CancelledError',
+      new CancelledError('interrupted', { kind: 'signal', signal: 'SIGTERM' }),
+      false,
+    ],
     ['DOMException AbortError', abortError, false],
     ['Error named AbortError', namedAbort, false],
     ['plain Error (a reset socket)', new Error('ECONNRESET'), true],

@@ -67,7 +67,9 @@ describe('the spool drain on a locked PostgreSQL table', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 500));
       const aborted = Date.now();
-      cancel.abort(new CancelledError('interrupted by SIGINT', 'SIGINT'));
+      cancel.abort(
+        new CancelledError('interrupted by SIGINT', { kind: 'signal', signal: 'SIGINT' }),
+      );
       const drained = await draining;
       expect(drained.at - aborted).toBeLessThan(3_000);
       expect(drained.error).toBeInstanceOf(CancelledError);

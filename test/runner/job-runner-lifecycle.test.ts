@@ -146,7 +146,9 @@ describe('JobRunner lifecycle', () => {
         }
         // Two cycles after it came back (both symbols each), the operator stops the follower.
         if (asked.filter((at) => at >= backAt).length === 4)
-          controller.abort(new CancelledError('interrupted by SIGINT'));
+          controller.abort(
+            new CancelledError('interrupted by SIGINT', { kind: 'signal', signal: 'SIGINT' }),
+          );
         return Promise.resolve([]);
       },
     });
@@ -176,7 +178,9 @@ describe('JobRunner lifecycle', () => {
       maxBarsPerRequest: 1000,
       fetchBars: (_request, signal) => {
         if (++calls === 2)
-          controller.abort(new CancelledError('interrupted by SIGTERM', 'SIGTERM'));
+          controller.abort(
+            new CancelledError('interrupted by SIGTERM', { kind: 'signal', signal: 'SIGTERM' }),
+          );
         return new Promise((_resolve, reject) =>
           signal.addEventListener('abort', () => reject(signal.reason as Error)),
         );
@@ -189,7 +193,7 @@ describe('JobRunner lifecycle', () => {
       signal: controller.signal,
     });
     await expect(outcome).rejects.toBeInstanceOf(CancelledError);
-    await expect(outcome).rejects.toMatchObject({ signal: 'SIGTERM' });
+    await expect(outcome).rejects.toMatchObject({ reason: { kind: 'signal', signal: 'SIGTERM' } });
     expect(await h.store.getRun(1)).toMatchObject({
       status: 'cancelled',
       error: 'interrupted by SIGTERM',

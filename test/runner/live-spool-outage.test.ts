@@ -94,7 +94,7 @@ async function liveRun(options: {
   });
   const start = (): Promise<unknown> =>
     runner.run({ jobName: 'live_job', mode: 'live', follow: true, signal: controller.signal });
-  const stop = (): void => controller.abort(new CancelledError('test over'));
+  const stop = (): void => controller.abort(new CancelledError('test over', { kind: 'shutdown' }));
   return { store, spool, events, start, stop };
 }
 

@@ -60,7 +60,9 @@ describe('PostgresStore timeouts', () => {
     const write = store.writeBatch({ runId: 1, bars: [makeBar(0)] }, controller.signal);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const aborted = Date.now();
-    controller.abort(new CancelledError('interrupted by SIGINT'));
+    controller.abort(
+      new CancelledError('interrupted by SIGINT', { kind: 'signal', signal: 'SIGINT' }),
+    );
     await expect(write).rejects.toBeInstanceOf(CancelledError);
     expect(Date.now() - aborted).toBeLessThan(1_000);
     await unlock();
@@ -75,7 +77,9 @@ describe('PostgresStore timeouts', () => {
     opened.push(store);
     await store.open();
     const controller = new AbortController();
-    controller.abort(new CancelledError('interrupted by SIGTERM', 'SIGTERM'));
+    controller.abort(
+      new CancelledError('interrupted by SIGTERM', { kind: 'signal', signal: 'SIGTERM' }),
+    );
     await expect(
       store.writeBatch({ runId: 1, bars: [makeBar(0)] }, controller.signal),
     ).rejects.toBeInstanceOf(CancelledError);

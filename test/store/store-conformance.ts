@@ -812,6 +812,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         const run = await store.startRun(
           runStart({ jobName: 'crashed', host: hostname(), pid, heartbeatIntervalMs: 3_600_000 }),
         );
+        await store.reapAbandoned();
         const [listed] = await store.listRuns({ jobName: 'crashed' });
         expect(listed).toMatchObject({
           runId: run.runId,
@@ -855,7 +856,18 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         expect(await store.getRun(run.runId)).toMatchObject({ status: 'success', rowsWritten: 3 });
       });
 
-      it('listRuns is newest first, filtered by job, limited, and reaps first', async () => {
+      it('listRuns is a pure read: a stale run stays running until reapAbandoned', async () => {
+        const store = await open();
+        const stale = await store.startRun(runStart({ heartbeatIntervalMs: 1000 }));
+        now += 60_000;
+        // A dashboard polling runs must not write (SQLite's write lock) nor judge liveness.
+        expect((await store.listRuns()).map((run) => run.status)).toEqual(['running']);
+        expect(await store.getRun(stale.runId)).toEqual(stale);
+        expect((await store.reapAbandoned()).map((run) => run.runId)).toEqual([stale.runId]);
+        expect((await store.listRuns()).map((run) => run.status)).toEqual(['abandoned']);
+      });
+
+      it('listRuns is newest first, filtered by job, limited; reaped runs show abandoned', async () => {
         const store = await open();
         const ids: number[] = [];
         for (const jobName of ['job_a', 'job_b', 'job_a', 'job_b', 'job_a']) {
@@ -879,6 +891,7 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         ).toEqual([ids[3]]);
 
         now += 60_000;
+        await store.reapAbandoned();
         const listed = await store.listRuns({ jobName: 'job_a' });
         expect(listed.map((run) => run.status)).toEqual(['abandoned', 'abandoned', 'abandoned']);
       });

@@ -5,8 +5,9 @@ import type { RunMode } from '../../store/store.js';
 import type { CommandContext } from '../command-context.js';
 import { ExitCode } from '../exit-code.js';
 import { formatNotes, formatPlan, formatRunEnd } from '../run-report.js';
-import { startRunTelemetry } from '../run-telemetry.js';
-import { createRunner, createSpool, RunEvents, withStore } from '../runtime.js';
+import { createProcessRuntime, RunEvents, withStore } from '../runtime.js';
+import { ProcessTelemetry } from '../../service/process-telemetry.js';
+import { runJob } from '../../service/run-job.js';
 import { abortOnSignals } from '../signal-abort.js';
 
 /** Options shared by `mdp run` and `mdp backfill`. */
@@ -67,33 +68,33 @@ export async function runJobCommand(
     context.exit(signal === 'SIGTERM' ? ExitCode.Sigterm : ExitCode.Sigint),
   );
   try {
+    const runtime = createProcessRuntime(config, logger);
     await withStore(config, async (store) => {
-      const telemetry = await startRunTelemetry({
+      const telemetry = new ProcessTelemetry({
         config,
-        store,
-        events,
         logger,
-        jobName: options.job,
+        storages: [store.kind],
         metricsPort,
       });
-      const spool = mode === 'live' ? createSpool(config) : undefined;
       try {
-        const runner = createRunner(config, store, logger, events, spool);
-        const summary = await runner.run({
-          jobName: options.job,
-          mode,
-          dryRun: options.dryRun,
-          follow: options.follow,
-          from,
-          to,
-          force: options.force,
-          signal: abort.signal,
-        });
+        const summary = await runJob(
+          { runtime, store, telemetry, events, serveOnStart: true },
+          {
+            jobName: options.job,
+            mode,
+            dryRun: options.dryRun,
+            follow: options.follow,
+            from,
+            to,
+            force: options.force,
+          },
+          abort.signal,
+        );
         if (summary.plan && summary.dryRun) context.print(formatPlan(summary.plan));
         for (const note of formatNotes(summary)) context.print(note);
       } finally {
-        await spool?.close();
-        await telemetry.close();
+        // Served from the run's start; the final values are pushed under the job's name.
+        await telemetry.close({ pushAs: options.job });
       }
     });
   } finally {

@@ -3,7 +3,8 @@ import { InvalidArgumentError } from 'commander';
 import type { MdpConfig } from '../../core/config/load-config.js';
 import type { JobRun, JobSummary } from '../../store/store.js';
 import type { CommandContext } from '../command-context.js';
-import { formatJobStatuses, jobStatusJson, type JobStatus } from '../job-status-view.js';
+import { isoSeconds, statusJson, type JobStatus } from '../../store/status-json.js';
+import { formatJobStatuses } from '../job-status-view.js';
 import { formatElapsed } from '../run-report.js';
 import { createSpool, withStore } from '../runtime.js';
 import { formatTable } from '../text-table.js';
@@ -44,7 +45,8 @@ export function registerStatusCommand(program: Command, context: CommandContext)
     .action(async (options: StatusOptions) => {
       const config = context.loadConfig(options);
       const { runs, jobs, now } = await withStore(config, async (store) => {
-        // Listing reaps first, so the summaries see abandoned runs as such.
+        // Reaping first, so the listing and the summaries see abandoned runs as such.
+        await store.reapAbandoned(options.job);
         const recent = await store.listRuns({ jobName: options.job, limit: options.limit });
         const summaries = [];
         for (const name of jobNames(config, options.job, recent)) {
@@ -64,11 +66,7 @@ export function registerStatusCommand(program: Command, context: CommandContext)
       });
       const statuses = await withSpoolDepths(config, jobs);
       if (options.json) {
-        const view = {
-          runs: runs.map(jsonView),
-          jobs: statuses.map((job) => jobStatusJson(job, now)),
-        };
-        context.print(JSON.stringify(view, null, 2));
+        context.print(JSON.stringify(statusJson(runs, statuses, now), null, 2));
       } else if (runs.length === 0 && statuses.every((job) => job.spoolBars === 0)) {
         context.print(formatRunTable(runs, now));
       } else {
@@ -122,29 +120,6 @@ async function spoolLines(config: MdpConfig, jobs: readonly string[]): Promise<s
   }
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-function jsonView(run: JobRun): Record<string, unknown> {
-  return {
-    run_id: run.runId,
-    job_name: run.jobName,
-    mode: run.mode,
-    profile: run.profile,
-    dry_run: run.dryRun,
-    status: run.status,
-    started_at: iso(run.startedAt),
-    heartbeat_at: iso(run.heartbeatAt),
-    completed_at: run.completedAt === null ? null : iso(run.completedAt),
-    rows_written: run.rowsWritten,
-    batches: run.batches,
-    error: run.error,
-    host: run.host,
-    pid: run.pid,
-    config_hash: run.configHash,
-    params: run.params,
-  };
-}
-
 /** The runs as an aligned text table, newest first. */
 export function formatRunTable(runs: readonly JobRun[], now: number): string {
   if (runs.length === 0) return 'no runs recorded yet';
@@ -164,7 +139,7 @@ export function formatRunTable(runs: readonly JobRun[], now: number): string {
     run.jobName,
     run.dryRun ? `${run.mode} (dry)` : run.mode,
     run.status,
-    iso(run.startedAt),
+    isoSeconds(run.startedAt),
     formatElapsed((run.completedAt ?? now) - run.startedAt),
     run.rowsWritten.toLocaleString('en-US'),
     run.status === 'running' ? `${formatElapsed(Math.max(0, now - run.heartbeatAt))} ago` : '-',

@@ -39,4 +39,13 @@ export class PacingRegistry {
     }
     return cooldown;
   }
+
+  /**
+   * Drops the provider's bucket and cooldown (its `pacing:` changed or went away): the next run
+   * builds them from its config. Runs still holding the old ones finish with them.
+   */
+  forget(provider: string): void {
+    this.buckets.delete(provider);
+    this.cooldowns.delete(provider);
+  }
 }

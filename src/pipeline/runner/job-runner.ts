@@ -1,8 +1,6 @@
 import type { Logger } from 'pino';
 import type { MdpConfig } from '../../core/config/load-config.js';
 import type { DatasetConfig, ProviderConfig } from '../../core/config/config-schema.js';
-import { UsageError } from '../../core/errors.js';
-import { didYouMean } from '../../core/config/did-you-mean.js';
 import { alignDown } from '../../core/interval.js';
 import { describeDuration } from '../../core/duration.js';
 import { isBatchProvider } from '../../core/provider.js';
@@ -22,6 +20,7 @@ import { fetchBatchWindow, fetchWindow, type FetchedWindow } from './fetch-windo
 import type { JobContext } from './job-context.js';
 import { runBackfill, type BackfillPlanSummary, type BackfillWindow } from './backfill-job.js';
 import { runLive, type LivePlanSummary } from './live-job.js';
+import { RunRequestError } from './run-request-error.js';
 import { RunTotalsCounter } from './run-totals-counter.js';
 import { SerialLock } from './serial-lock.js';
 import { trackedRun } from './tracked-run.js';
@@ -159,16 +158,23 @@ export class JobRunner {
     const job = config.jobs[options.jobName];
     if (!job) {
       const known = Object.keys(config.jobs);
-      throw new UsageError(
-        `no job "${options.jobName}" in ${config.source.file}${didYouMean(options.jobName, known)}; jobs: ${known.join(', ') || '(none)'}`,
-      );
+      throw new RunRequestError({
+        kind: 'unknown_job',
+        jobName: options.jobName,
+        configFile: config.source.file,
+        known,
+      });
     }
     if (job.mode !== options.mode) {
-      const command = job.mode === 'live' ? 'mdp run' : 'mdp backfill';
-      throw new UsageError(`job "${options.jobName}" is a ${job.mode} job: run it with ${command}`);
+      throw new RunRequestError({
+        kind: 'wrong_mode',
+        jobName: options.jobName,
+        jobMode: job.mode,
+        requested: options.mode,
+      });
     }
     if (options.follow && options.mode !== 'live')
-      throw new UsageError('--follow applies to live jobs only');
+      throw new RunRequestError({ kind: 'follow_needs_live', jobName: options.jobName });
     const dataset = config.datasets[job.dataset] as DatasetConfig;
     const providerName = dataset.provider;
     const providerConfig = config.providers[providerName] as ProviderConfig;
@@ -281,16 +287,12 @@ export class JobRunner {
     const configured = context.job.backfill;
     const start = options.from ?? configured?.start;
     if (start === undefined) {
-      throw new UsageError(
-        `job "${options.jobName}" has no backfill.start: set it in the config or pass --from`,
-      );
+      throw new RunRequestError({ kind: 'no_backfill_start', jobName: options.jobName });
     }
     const lastClosedEnd = alignDown(this.timing.now(), context.dataset.interval);
     const end = Math.min(options.to ?? configured?.end ?? lastClosedEnd, lastClosedEnd);
     if (end <= start) {
-      throw new UsageError(
-        `the backfill window is empty: ${new Date(start).toISOString()} → ${new Date(end).toISOString()} (the end must be after the start and bars must have closed)`,
-      );
+      throw new RunRequestError({ kind: 'empty_window', jobName: options.jobName, start, end });
     }
     return { start, end, chunkMs: configured?.chunk };
   }

@@ -107,7 +107,7 @@ export async function trackedRun<T>(
     result = await body(run);
   } catch (thrown: unknown) {
     const aborted = signal.aborted
-      ? toError(signal.reason ?? new CancelledError('cancelled'))
+      ? toError(signal.reason ?? new CancelledError('cancelled', { kind: 'operator' }))
       : undefined;
     const error = aborted ?? toError(thrown);
     // A refused batch stops whatever else of the run is still going, as a heartbeat would.

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toError } from '../../core/errors.js';
+import type { LivenessChecks } from './liveness-checks.js';
 import { TelemetryError } from './telemetry-error.js';
 
 /** What the server exposes: rendered from memory on each scrape, never from the database. */
@@ -14,6 +15,11 @@ export interface MetricsServerOptions {
   readonly host: string;
   /** 0 picks a free port; `url` then tells which. */
   readonly port: number;
+  /**
+   * What /healthz reports: 200 when every check is ok, else 503, a line per check. Without it (or
+   * with no check registered) /healthz answers 200 "ok" whenever the server answers.
+   */
+  readonly liveness?: LivenessChecks;
   /** How long `stop()` lets in-flight scrapes finish before cutting their connections; default 2 s. */
   readonly shutdownDeadlineMs?: number;
 }
@@ -22,7 +28,7 @@ const DEFAULT_SHUTDOWN_DEADLINE_MS = 2_000;
 
 /**
  * Serves `GET /metrics` (Prometheus text format) and `GET /healthz` over node:http while a run is
- * in progress. `start()` and `stop()` are idempotent; a stopped server does not start again.
+ * in progress (one-shot commands) or the service is up. `start()` and `stop()` are idempotent; a stopped server does not start again.
  */
 export class MetricsServer {
   private readonly server: Server;
@@ -92,7 +98,7 @@ export class MetricsServer {
       return;
     }
     if (path === '/healthz') {
-      reply(response, 200, 'ok\n');
+      this.replyHealth(response);
       return;
     }
     if (path !== '/metrics') {
@@ -106,6 +112,23 @@ export class MetricsServer {
     } catch (error: unknown) {
       reply(response, 500, `could not render metrics: ${toError(error).message}\n`);
     }
+  }
+
+  private replyHealth(response: ServerResponse): void {
+    const health = this.options.liveness?.report();
+    if (!health || health.checks.length === 0) {
+      reply(response, 200, 'ok\n');
+      return;
+    }
+    const lines = health.checks.map(
+      ({ name, report }) =>
+        `${name}: ${report.ok ? 'ok' : 'failing'}${report.detail ? ` (${report.detail})` : ''}`,
+    );
+    reply(
+      response,
+      health.ok ? 200 : 503,
+      `${health.ok ? 'ok' : 'failing'}\n${lines.join('\n')}\n`,
+    );
   }
 }
 

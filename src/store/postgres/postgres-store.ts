@@ -301,10 +301,7 @@ export class PostgresStore implements Store {
   }
 
   async listRuns(options: { jobName?: string; limit?: number } = {}): Promise<JobRun[]> {
-    return this.guard('write', async (s) => {
-      await s.runs.reap(options.jobName);
-      return s.runs.list(options.jobName, options.limit);
-    });
+    return this.guard('read', (s) => s.runs.list(options.jobName, options.limit));
   }
 
   async runClock(): Promise<number> {

@@ -279,10 +279,7 @@ export class SqliteStore implements Store {
   }
 
   async listRuns(options: { jobName?: string; limit?: number } = {}): Promise<JobRun[]> {
-    return this.guard('write', (s) => {
-      s.runs.reap(options.jobName);
-      return s.runs.list(options.jobName, options.limit);
-    });
+    return this.guard('read', (s) => s.runs.list(options.jobName, options.limit));
   }
 
   async runClock(): Promise<number> {

@@ -4,6 +4,7 @@ import {
   MetricsServer,
   type MetricsSource,
 } from '../../../src/pipeline/telemetry/metrics-server.js';
+import { LivenessChecks } from '../../../src/pipeline/telemetry/liveness-checks.js';
 import { PipelineMetrics } from '../../../src/pipeline/telemetry/pipeline-metrics.js';
 import { TelemetryError } from '../../../src/pipeline/telemetry/telemetry-error.js';
 import { occupyPort } from '../../helpers/free-port.js';
@@ -15,7 +16,7 @@ afterEach(async () => {
 
 function serve(
   source: MetricsSource,
-  options: { port?: number; shutdownDeadlineMs?: number } = {},
+  options: { port?: number; shutdownDeadlineMs?: number; liveness?: LivenessChecks } = {},
 ) {
   const server = new MetricsServer({ source, host: '127.0.0.1', port: 0, ...options });
   servers.push(server);
@@ -64,6 +65,36 @@ describe('MetricsServer', () => {
     );
     const head = await fetchText(url, 'HEAD');
     expect([head.status, head.body]).toEqual([200, '']);
+  });
+
+  it('/healthz reports the registered liveness checks: 503 while one fails', async () => {
+    const liveness = new LivenessChecks();
+    const url = await serve(metrics(), { liveness }).start();
+    const healthz = url.replace(/\/metrics$/, '/healthz');
+    let lastBeat = '2026-12-01T18:00:00Z';
+    let alive = true;
+    const remove = liveness.register('alive', () => ({
+      ok: alive,
+      detail: `last beat ${lastBeat}`,
+    }));
+    expect(await fetchText(healthz)).toMatchObject({
+      status: 200,
+      body: 'ok\nalive: ok (last beat 2026-12-01T18:00:00Z)\n',
+    });
+    alive = false;
+    lastBeat = '2026-12-01T18:00:05Z';
+    liveness.register('broken', () => {
+      throw new Error('no beat yet');
+    });
+    expect(await fetchText(healthz)).toMatchObject({
+      status: 503,
+      body:
+        'failing\nalive: failing (last beat 2026-12-01T18:00:05Z)\n' +
+        'broken: failing (the check threw: Error: no beat yet)\n',
+    });
+    remove();
+    liveness.register('broken', () => ({ ok: true }));
+    expect(await fetchText(healthz)).toMatchObject({ status: 200, body: 'ok\nbroken: ok\n' });
   });
 
   it('answers /healthz, 404 elsewhere and 405 to other methods', async () => {
