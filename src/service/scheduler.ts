@@ -1,4 +1,4 @@
-import { toError } from '../core/errors.js';
+import { CancelledError, toError } from '../core/errors.js';
 import type { Timing } from '../pipeline/timing.js';
 import type { TickClaims, TickResult } from '../store/tick-claims.js';
 import type { ScheduledJob } from './scheduled-job.js';
@@ -418,7 +418,8 @@ export class Scheduler {
       await this.record(tick, { outcome: 'ran', runId: outcome.runId });
     } catch (thrown: unknown) {
       const error = toError(thrown);
-      if (this.runAbort.signal.aborted) {
+      // Cancelled by abortRuns, or from above (the service's shutdown): not the job's failure.
+      if (this.runAbort.signal.aborted || error instanceof CancelledError) {
         state.counts.cancelled += 1;
         this.events.emit('tick:cancelled', { ...tick, error });
         await this.record(tick, { outcome: 'failed', detail: `cancelled: ${error.message}` });
