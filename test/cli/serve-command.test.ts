@@ -3,43 +3,19 @@
  * policy, SIGTERM mid-run (whole batches, exit 143), /healthz and /metrics of the scheduler.
  */
 import { describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import { collect, spawnCli, type CliResult } from '../helpers/run-cli.js';
 import { freePort } from '../helpers/free-port.js';
-import { claimedTicks, logLines, writeServeConfig } from '../helpers/serve-config.js';
+import {
+  claimedTicks,
+  logLines,
+  serve,
+  ticksDone,
+  writeServeConfig,
+} from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
-import { STORAGE_KINDS, useTestStorage, type StorageKind } from '../helpers/test-storage.js';
+import { STORAGE_KINDS, useTestStorage } from '../helpers/test-storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const tempDir = useTempDir();
-
-/** A running `mdp serve`, its stderr so far, and its end. */
-interface Served {
-  readonly child: ChildProcess;
-  readonly stderr: () => string;
-  readonly exited: Promise<CliResult>;
-}
-
-function serve(file: string, extra: string[] = []): Served {
-  const child = spawnCli(['serve', '--config', file, ...extra]);
-  const exited = collect(child, 120_000);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: string) => (stderr += chunk));
-  return { child, stderr: () => stderr, exited };
-}
-
-/** Waits until the job has at least `n` ticks with an outcome; returns them all. */
-async function ticksDone(kind: StorageKind, dir: string, job: string, n: number) {
-  return waitFor(
-    `${n} finished ticks of ${job}`,
-    async () => {
-      const ticks = await claimedTicks(kind, dir, job);
-      return ticks.filter((tick) => tick.outcome !== null).length >= n ? ticks : undefined;
-    },
-    90_000,
-    200,
-  );
-}
 
 describe.each(STORAGE_KINDS)('mdp serve on %s', { timeout: 120_000 }, (kind) => {
   const storage = useTestStorage(kind);

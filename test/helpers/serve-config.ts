@@ -1,7 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { ChildProcess } from 'node:child_process';
 import type { TickRecord } from '../../src/store/tick-claims.js';
+import { collect, spawnCli, type CliResult } from './run-cli.js';
+import { waitFor } from './wait-for.js';
 import { testConfig, type TestConfigOptions } from './test-config.js';
 import { openTestStore, type StorageKind } from './test-storage.js';
 
@@ -55,4 +58,32 @@ export function logLines(stderr: string): { msg: string; [key: string]: unknown 
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as { msg: string });
+}
+
+/** A running `mdp serve`, its stderr so far, and its end. */
+export interface Served {
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+  readonly exited: Promise<CliResult>;
+}
+
+export function serve(file: string, extra: string[] = []): Served {
+  const child = spawnCli(['serve', '--config', file, ...extra]);
+  const exited = collect(child, 120_000);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: string) => (stderr += chunk));
+  return { child, stderr: () => stderr, exited };
+}
+
+/** Waits until the job has at least `n` ticks with an outcome; returns them all. */
+export async function ticksDone(kind: StorageKind, dir: string, job: string, n: number) {
+  return waitFor(
+    `${n} finished ticks of ${job}`,
+    async () => {
+      const ticks = await claimedTicks(kind, dir, job);
+      return ticks.filter((tick) => tick.outcome !== null).length >= n ? ticks : undefined;
+    },
+    90_000,
+    200,
+  );
 }
