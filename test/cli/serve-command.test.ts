@@ -12,6 +12,7 @@ import {
   writeServeConfig,
 } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
+import { runCli } from '../helpers/run-cli.js';
 import { STORAGE_KINDS, useTestStorage } from '../helpers/test-storage.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -147,5 +148,17 @@ describe.each(STORAGE_KINDS)('mdp serve on %s', { timeout: 120_000 }, (kind) => 
     expect((await storage.barSnapshot(dir)).count).toBe(runs[0]!.rows_written);
     const [tick] = await claimedTicks(kind, dir, 'backfill_job');
     expect(tick).toMatchObject({ outcome: 'failed', detail: 'cancelled: interrupted by SIGTERM' });
+  });
+});
+
+describe('mdp serve without anything to serve', () => {
+  it('exits 2 saying which keys give a job a schedule or follow it', async () => {
+    const dir = tempDir();
+    const file = writeServeConfig(dir, {});
+    const result = await runCli(['serve', '--config', file], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `error [MDP_USAGE]: no job of ${file} has a schedule: or follow: true, so mdp serve has nothing to run; give a job schedule: "30 18 * * 1-5" (a cron expression) or, for a live job, follow: true\n`,
+    );
   });
 });
