@@ -124,7 +124,14 @@ export function createRunner(
     store,
     spool,
     providers: createProviderRegistry(),
-    pacing: new PacingRegistry(systemTiming),
+    pacing: new PacingRegistry(systemTiming, {
+      budgets: store.budgets,
+      onStoreUnavailable: (provider, error) =>
+        logger.warn(
+          { provider, err: error.message },
+          'the store cannot answer for the provider budget; pacing this process alone until it can',
+        ),
+    }),
     events,
     logger,
     host: hostname(),

@@ -7,6 +7,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
 import { uniqueTestName } from '../helpers/postgres-test-names.js';
 import { testPostgresUrl } from '../helpers/postgres-test-server.js';
+import { expectWithinBudget } from '../helpers/budget-bound.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { STORAGE_KINDS, type StorageKind } from '../helpers/test-storage.js';
 
@@ -140,12 +141,7 @@ describe.each(STORAGE_KINDS)('ProviderBudgets on %s', (kind) => {
             const take = await (stores[who] as Store).budgets.take(provider, rate);
             if (take.granted) grants.push(clock.now());
           }
-          for (let i = 0; i < grants.length; i++) {
-            for (let j = i; j < grants.length; j++) {
-              const windowMs = (grants[j] as number) - (grants[i] as number);
-              expect(j - i + 1).toBeLessThanOrEqual(burst + windowMs * rate.ratePerMs + 1e-9);
-            }
-          }
+          expectWithinBudget(grants, burst, rate.ratePerMs);
         },
       ),
       { numRuns: kind === 'postgres' ? 20 : 60 },
