@@ -19,6 +19,14 @@ export interface BucketRate {
   readonly ratePerMs: number;
   /** See DEFAULT_PHASE_MARGIN_MS in pipeline/policies/token-bucket.ts. */
   readonly phaseMarginMs: number;
+  /**
+   * When the margin is paid. `quiet` (default): by a take from a bucket that sat full for
+   * phaseMarginMs, which starts a busy period. `near-full`: by every take from a bucket within
+   * phaseMarginMs of full, in part (what the refill to full has not covered yet): the server's
+   * bucket, which the margin keeps ahead of ours, may be full and capped then, and restarts its
+   * clock at the arrival of that request, however late it travels. See sharedBucketRate.
+   */
+  readonly margin?: 'quiet' | 'near-full';
 }
 
 /** The answer to one take: granted (waitMs 0), or how long to wait before asking again. */
@@ -51,10 +59,13 @@ export function takeToken(level: BucketLevel, rate: BucketRate, now: number): Bu
   if (current.tokens >= 1) {
     // Only a bucket that sat full (a quiet period) starts a new busy period; one that just
     // refilled to its last token is mid-stream and keeps its phase.
-    const quiet = current.tokens >= rate.burst && now - current.fullSince >= rate.phaseMarginMs;
-    const updatedAt = quiet
-      ? Math.max(current.updatedAt, now + rate.phaseMarginMs)
-      : current.updatedAt;
+    const shiftMs =
+      rate.margin === 'near-full'
+        ? rate.phaseMarginMs - (rate.burst - current.tokens) / rate.ratePerMs
+        : current.tokens >= rate.burst && now - current.fullSince >= rate.phaseMarginMs
+          ? rate.phaseMarginMs
+          : 0;
+    const updatedAt = shiftMs > 0 ? Math.max(current.updatedAt, now + shiftMs) : current.updatedAt;
     return { level: { ...current, tokens: current.tokens - 1, updatedAt }, waitMs: 0 };
   }
   const pausedFor = Math.max(0, current.updatedAt - now);

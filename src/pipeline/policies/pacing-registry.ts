@@ -3,8 +3,8 @@ import type { StoreError } from '../../core/errors.js';
 import type { ProviderBudgets } from '../../store/provider-budgets.js';
 import type { Timing } from '../timing.js';
 import { DEFAULT_COOLDOWN_MS, RateLimitCooldown } from './rate-limit-cooldown.js';
-import { StoreTokenBucket } from './store-token-bucket.js';
-import { bucketRate, TokenBucket, type PacingBucket } from './token-bucket.js';
+import { sharedBucketRate, StoreTokenBucket } from './store-token-bucket.js';
+import { TokenBucket, type PacingBucket } from './token-bucket.js';
 
 /** Where `pacing.scope: store` budgets live, for a registry that shares them. */
 export interface SharedBudgets {
@@ -66,10 +66,7 @@ export class PacingRegistry {
     return new StoreTokenBucket({
       provider,
       budgets: shared.budgets,
-      rate:
-        perMinute === undefined
-          ? undefined
-          : bucketRate({ burst: pacing?.burst ?? 1, requestsPerMinute: perMinute }),
+      rate: perMinute === undefined ? undefined : sharedBucketRate(pacing?.burst ?? 1, perMinute),
       // Without a rate, the process's own cooldown is what paces it while the store is away.
       fallback: local ?? {
         acquire: (signal) => cooldown.wait(signal),
