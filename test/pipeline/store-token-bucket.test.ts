@@ -175,4 +175,34 @@ describe('StoreTokenBucket: one budget for every process on a store (SQLite, fak
       for (const store of opened.splice(0)) await store.close();
     }
   });
+
+  it('paces the process alone while the store cannot answer, and says so once', async () => {
+    const timing = new FakeTiming();
+    const path = join(tempDir(), 'budgets.db');
+    const store = new SqliteStore({ path, clock: () => EPOCH + timing.monotonic() });
+    await store.open();
+    // A closed store fails every take with a StoreError, as a database outage does.
+    await store.close();
+    const told: string[] = [];
+    const options = { burst: 2, requestsPerMinute: 60 };
+    const bucket = new StoreTokenBucket({
+      provider: 'synth',
+      budgets: store.budgets,
+      rate: bucketRate(options),
+      fallback: new TokenBucket(options, timing),
+      timing,
+      onStoreUnavailable: (error) => told.push(error.code),
+    });
+    const starts: number[] = [];
+    await timing.run(
+      Promise.all(
+        Array.from({ length: 4 }, () =>
+          bucket.acquire().then(() => starts.push(timing.monotonic())),
+        ),
+      ),
+    );
+    await bucket.pause(1_000);
+    expect(starts).toEqual([0, 0, 1_025, 2_025]);
+    expect(told).toEqual(['MDP_STORE_CLOSED']);
+  });
 });
