@@ -21,10 +21,12 @@ export interface BucketRate {
   readonly phaseMarginMs: number;
   /**
    * When the margin is paid. `quiet` (default): by a take from a bucket that sat full for
-   * phaseMarginMs, which starts a busy period. `near-full`: by every take from a bucket within
-   * phaseMarginMs of full, in part (what the refill to full has not covered yet): the server's
-   * bucket, which the margin keeps ahead of ours, may be full and capped then, and restarts its
-   * clock at the arrival of that request, however late it travels. See sharedBucketRate.
+   * phaseMarginMs, which starts a busy period. `near-full`: by every take that leaves a token
+   * behind (demand fell below the rate) from a bucket within phaseMarginMs of full, in part (what
+   * the refill to full has not covered yet): the server's bucket, which the margin keeps ahead of
+   * ours, may be full and capped then, and restarts its clock at the arrival of that request,
+   * however late it travels. A stream at the full rate takes its last token and pays nothing.
+   * See sharedBucketRate.
    */
   readonly margin?: 'quiet' | 'near-full';
 }
@@ -61,7 +63,9 @@ export function takeToken(level: BucketLevel, rate: BucketRate, now: number): Bu
     // refilled to its last token is mid-stream and keeps its phase.
     const shiftMs =
       rate.margin === 'near-full'
-        ? rate.phaseMarginMs - (rate.burst - current.tokens) / rate.ratePerMs
+        ? current.tokens >= 2
+          ? rate.phaseMarginMs - (rate.burst - current.tokens) / rate.ratePerMs
+          : 0
         : current.tokens >= rate.burst && now - current.fullSince >= rate.phaseMarginMs
           ? rate.phaseMarginMs
           : 0;

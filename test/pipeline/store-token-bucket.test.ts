@@ -2,7 +2,11 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BucketRate } from '../../src/core/bucket-level.js';
-import { StoreTokenBucket } from '../../src/pipeline/policies/store-token-bucket.js';
+import {
+  sharedBucketRate,
+  STORE_PHASE_MARGIN_MS,
+  StoreTokenBucket,
+} from '../../src/pipeline/policies/store-token-bucket.js';
 import { bucketRate, TokenBucket } from '../../src/pipeline/policies/token-bucket.js';
 import type { BudgetTake, ProviderBudgets } from '../../src/store/provider-budgets.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -51,7 +55,8 @@ function sharedBucket(
   budgets: ProviderBudgets,
   options: { burst: number; requestsPerMinute: number } | undefined,
 ): StoreTokenBucket {
-  const rate: BucketRate | undefined = options && bucketRate(options);
+  const rate: BucketRate | undefined =
+    options && sharedBucketRate(options.burst, options.requestsPerMinute);
   return new StoreTokenBucket({
     provider: 'synth',
     budgets,
@@ -123,7 +128,9 @@ describe('StoreTokenBucket: one budget for every process on a store (SQLite, fak
         const starts = await startTimes(timing, buckets, arrivals);
         const within = starts.filter((t) => t <= horizonMs).length;
         expect(within).toBeLessThanOrEqual(allowed);
-        expect(within).toBeGreaterThanOrEqual(0.95 * allowed);
+        // The margin leaves its share of the budget unused once, at the start.
+        const unused = STORE_PHASE_MARGIN_MS * perMs;
+        expect(within).toBeGreaterThanOrEqual(0.95 * (allowed - unused));
         for (const store of opened.splice(0)) await store.close();
       }),
       { numRuns: 30 },

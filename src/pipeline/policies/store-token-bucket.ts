@@ -9,16 +9,17 @@ import { bucketRate, estimatePacingMs, type PacingBucket } from './token-bucket.
  * The phase margin (see DEFAULT_PHASE_MARGIN_MS) of a bucket shared by processes: the delays of
  * requests from several processes differ far more than one process's do. Each process opens its
  * connection (TCP, TLS) with its first request, and processes compete for the CPU (measured
- * here: 40 ms and more on a loaded machine drew 429s against 25 ms of margin).
+ * here: 40 ms and more on a loaded machine drew 429s against 25 ms of margin, and still one run
+ * in ten against 250 ms; a first request over TLS to a distant provider takes hundreds).
  */
-export const STORE_PHASE_MARGIN_MS = 250;
+export const STORE_PHASE_MARGIN_MS = 500;
 
 /**
  * The rate of a shared bucket. A take near full pays what is left of the margin (see
  * BucketRate.margin): a margin paid only after a quiet period is lost whenever demand dips and
- * the server's bucket fills. A stream at the full rate takes with about one token left and pays
- * nothing while burst - 1 tokens cover the margin; a burst of 1 would pay it on every request
- * and slow the stream, so it keeps the in-process rule.
+ * the server's bucket fills. A stream at the full rate takes its last token and pays nothing; a
+ * burst of 1 has only its last token, so it keeps the in-process rule (a take after the bucket
+ * sat full for the margin).
  */
 export function sharedBucketRate(burst: number, requestsPerMinute: number): BucketRate {
   const rate = bucketRate({ burst, requestsPerMinute, phaseMarginMs: STORE_PHASE_MARGIN_MS });
