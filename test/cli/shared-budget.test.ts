@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/run-cli.js';
+import { concurrentBackfills, POLYGON_TEST_KEY } from '../helpers/concurrent-backfills.js';
 import { useFixtureServer, type FixtureHandler } from '../helpers/fixture-server.js';
-import { writeProviderTestConfig, type TestBackfillJob } from '../helpers/provider-test-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { STORAGE_KINDS, type StorageKind } from '../helpers/test-storage.js';
 import { polygonFakeApi } from '../providers/polygon/polygon-fake-api.js';
 
-const KEY = 'pk_budget_T3stKey';
 const tempDir = useTempDir();
 const serve = useFixtureServer();
 
@@ -55,32 +53,16 @@ async function threeBackfills(
   scope: 'store' | 'process',
   days: { start: string; end: string },
 ): Promise<{ served: number[]; refused: number[] }> {
-  const server = rateLimited(polygonFakeApi({ apiKey: KEY, pageSize: 200 }));
+  const server = rateLimited(polygonFakeApi({ apiKey: POLYGON_TEST_KEY, pageSize: 200 }));
   const { url } = await serve(server.handler);
-  const dir = tempDir();
-  const job = (symbol: string): TestBackfillJob => ({ symbols: [symbol], interval: '1m', ...days });
-  const config = writeProviderTestConfig(
-    dir,
+  await concurrentBackfills({
+    dir: tempDir(),
     storage,
-    {
-      type: 'polygon',
-      api_key: '${POLYGON_API_KEY}',
-      base_url: url,
-      // One page of 200 bars per chunk: a request per 200 minutes of each job's window.
-      limit: 200,
-      pacing: { ...LIMIT, cooldown_seconds: 1, scope },
-    },
-    { spy: job('SPY'), qqq: job('QQQ'), iwm: job('IWM') },
-  );
-  const results = await Promise.all(
-    ['spy', 'qqq', 'iwm'].map((name) =>
-      runCli(['backfill', '--config', config, '--job', name], {
-        env: { POLYGON_API_KEY: KEY },
-        timeoutMs: 90_000,
-      }),
-    ),
-  );
-  for (const result of results) expect(result.code, result.stderr).toBe(0);
+    baseUrl: url,
+    pacing: { ...LIMIT, cooldown_seconds: 1, scope },
+    symbols: ['SPY', 'QQQ', 'IWM'],
+    days,
+  });
   return server;
 }
 
