@@ -1,5 +1,6 @@
 import type { Bar } from '../core/bar.js';
 import type { Interval } from '../core/interval.js';
+import type { ProviderBudgets } from './provider-budgets.js';
 
 /** Statuses of a `job_runs` row; see DESIGN.md. */
 export type RunStatus = 'running' | 'success' | 'failure' | 'cancelled' | 'abandoned';
@@ -184,6 +185,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** The target with any password masked, for messages. */
   readonly target: string;
+  /** Pacing budgets shared by every process on this store, one per provider. */
+  readonly budgets: ProviderBudgets;
 
   /** Opens the database and applies pending migrations. Idempotent. */
   open(): Promise<void>;

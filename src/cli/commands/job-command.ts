@@ -68,8 +68,8 @@ export async function runJobCommand(
     context.exit(signal === 'SIGTERM' ? ExitCode.Sigterm : ExitCode.Sigint),
   );
   try {
-    const runtime = createProcessRuntime(config, logger);
     await withStore(config, async (store) => {
+      const runtime = createProcessRuntime(config, logger, store);
       const telemetry = new ProcessTelemetry({
         config,
         logger,

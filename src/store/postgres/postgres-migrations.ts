@@ -185,4 +185,21 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       `UPDATE ${s}.job_runs SET config_hash = '' WHERE config_hash <> ''`,
     ],
   },
+  {
+    id: 7,
+    name: 'provider budgets',
+    // One token bucket per provider, shared by every process on the schema (see ProviderBudgets).
+    // Times are the database's epoch ms as float8, not timestamptz: the bucket's arithmetic is in
+    // fractional milliseconds, and no host reads them as times.
+    statements: ({ schema: s }) => [
+      `
+      CREATE TABLE ${s}.provider_budgets (
+        provider text PRIMARY KEY,
+        tokens double precision NOT NULL,
+        updated_at double precision NOT NULL,
+        full_since double precision
+      )
+      `,
+    ],
+  },
 ];

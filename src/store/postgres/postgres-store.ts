@@ -18,6 +18,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.js';
+import type { ProviderBudgets } from '../provider-budgets.js';
 import { checkStoredUpsertKeys, checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
 import { PostgresBatchWriter } from './postgres-batch-writer.js';
 import { cancellableQuery } from './postgres-cancellable-connection.js';
@@ -25,6 +26,7 @@ import { CHECKPOINT_COLUMNS } from './postgres-checkpoint-rows.js';
 import { PostgresJobSummaries } from './postgres-job-summaries.js';
 import { quoteIdentifier } from './postgres-identifier.js';
 import { PostgresJobRuns } from './postgres-job-runs.js';
+import { PostgresProviderBudgets } from './postgres-provider-budgets.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import {
@@ -83,6 +85,7 @@ interface Session {
   readonly writer: PostgresBatchWriter;
   readonly runs: PostgresJobRuns;
   readonly summaries: PostgresJobSummaries;
+  readonly budgets: PostgresProviderBudgets;
 }
 
 /**
@@ -102,6 +105,10 @@ export class PostgresStore implements Store {
   private readonly host: RunHost;
   private readonly timeouts: PostgresTimeouts;
   private session: Session | undefined;
+  readonly budgets: ProviderBudgets = {
+    take: (provider, rate) => this.guard('write', (s) => s.budgets.take(provider, rate)),
+    pause: (provider, ms) => this.guard('write', (s) => s.budgets.pause(provider, ms)),
+  };
   private layout: HypertableOutcome | undefined;
   private readonly sql: {
     readonly lastBarTs: string;
@@ -183,6 +190,7 @@ export class PostgresStore implements Store {
         this.options.databaseClock,
       ),
       summaries: new PostgresJobSummaries(pool, this.schema),
+      budgets: new PostgresProviderBudgets(pool, this.schema, this.options.databaseClock),
     };
   }
 

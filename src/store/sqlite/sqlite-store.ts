@@ -18,6 +18,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.js';
+import type { ProviderBudgets } from '../provider-budgets.js';
 import { refuseNewerSchema } from '../numbered-migration.js';
 import { runHost, type RunHost } from '../run-host.js';
 import { storeClosedError } from '../store-closed-error.js';
@@ -30,6 +31,7 @@ import {
 } from './sqlite-checkpoint-rows.js';
 import { SqliteJobSummaries } from './sqlite-job-summaries.js';
 import { SqliteJobRuns } from './sqlite-job-runs.js';
+import { SqliteProviderBudgets } from './sqlite-provider-budgets.js';
 import { migrateSqlite } from './sqlite-migrate.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { sqliteStoreError, type SqliteAction } from './sqlite-store-error.js';
@@ -88,6 +90,7 @@ interface Session {
   readonly writer: SqliteBatchWriter;
   readonly runs: SqliteJobRuns;
   readonly summaries: SqliteJobSummaries;
+  readonly budgets: SqliteProviderBudgets;
   readonly lastBarTs: Database.Statement<[string, string, string], { ts: number | null }>;
   readonly checkpoints: Database.Statement<[string], SqliteCheckpointRow>;
 }
@@ -117,6 +120,10 @@ export class SqliteStore implements Store {
   readonly upsertKeys: readonly BarColumn[];
   private readonly host: RunHost;
   private session: Session | undefined;
+  readonly budgets: ProviderBudgets = {
+    take: async (provider, rate) => this.guard('write', (s) => s.budgets.take(provider, rate)),
+    pause: async (provider, ms) => this.guard('write', (s) => s.budgets.pause(provider, ms)),
+  };
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.target = options.path;
@@ -176,6 +183,7 @@ export class SqliteStore implements Store {
         writer: new SqliteBatchWriter(db, this.upsertKeys),
         runs: new SqliteJobRuns(db, this.host),
         summaries: new SqliteJobSummaries(db),
+        budgets: new SqliteProviderBudgets(db, this.host.clock),
         lastBarTs: db.prepare(LAST_BAR_TS),
         checkpoints: db.prepare(SELECT_CHECKPOINTS),
       };
