@@ -2,6 +2,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Reaper } from '../../src/service/reaper.js';
+import type { RunStart } from '../../src/store/store.js';
 import { schemaForDir } from '../helpers/postgres-test-names.js';
 import { testPostgresUrl } from '../helpers/postgres-test-server.js';
 import { openTestStore } from '../helpers/test-storage.js';
@@ -53,4 +54,41 @@ describe('review: Reaper', () => {
       await store.close();
     }
   }, 60_000);
+
+  it('a pass whose listener throws still reports the runs it marked, and does not blame the store', async () => {
+    let now = 1_000_000;
+    const dir = tempDir();
+    const store = await openTestStore('sqlite', dir, { clock: () => now, hostname: 'this-host' });
+    const lines: string[] = [];
+    const reaper = new Reaper({
+      store,
+      intervalMs: 30_000,
+      logger: pino({ level: 'warn' }, { write: (line: string) => lines.push(line) }),
+      onReaped: () => {
+        throw new Error('the counter is not registered');
+      },
+    });
+    try {
+      const start: RunStart = {
+        jobName: 'job_a',
+        mode: 'backfill',
+        profile: null,
+        dryRun: false,
+        host: 'other-host',
+        pid: 4242,
+        configHash: 'h',
+        params: {},
+        heartbeatIntervalMs: 1000,
+      };
+      const run = await store.startRun(start);
+      now += 10_000;
+      const reaped = await reaper.reapOnce();
+      // The store did mark it: no later pass will find it again, as the log line promises.
+      expect((await store.getRun(run.runId))?.status).toBe('abandoned');
+      expect(reaped.map((r) => r.runId)).toEqual([run.runId]);
+      expect(lines.join('')).not.toContain('looked for again at the next pass');
+    } finally {
+      await store.close();
+    }
+  });
 });
