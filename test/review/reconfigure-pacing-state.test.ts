@@ -62,7 +62,7 @@ function harness(config: MdpConfig) {
       .rateLimited(timing.monotonic(), retryAfterMs);
     pacing.bucketFor('synth', current())?.pause(waitMs);
   };
-  return { runtime, timing, nextStart, answer429 };
+  return { runtime, timing, pacing, current, nextStart, answer429 };
 }
 
 describe('review: reconfigure keeps what the provider told us', () => {
@@ -87,5 +87,28 @@ describe('review: reconfigure keeps what the provider told us', () => {
     // burst 1 at either rate: two requests at the same instant break the provider's limit. The
     // fresh bucket starts full and lets the next one go at once.
     expect(await h.nextStart()).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('a run that started before the reload and one started after share one budget for the provider', async () => {
+    const dir = tempDir();
+    const h = harness(configIn(dir, { pacing: { requests_per_minute: 60, burst: 1 } }));
+    // A followed live job holds the bucket of its start for as long as it runs.
+    const held = h.pacing.bucketFor('synth', h.current());
+    h.runtime.reconfigure(configIn(dir, { pacing: { requests_per_minute: 30, burst: 1 } }));
+    const fresh = h.pacing.bucketFor('synth', h.current());
+    const starts: number[] = [];
+    const origin = h.timing.monotonic();
+    const worker = async (bucket: typeof held): Promise<void> => {
+      for (;;) {
+        await bucket?.acquire();
+        const at = h.timing.monotonic() - origin;
+        if (at >= 60_000) return;
+        starts.push(at);
+      }
+    };
+    await h.timing.run(Promise.all([worker(held), worker(fresh)]));
+    // One provider, one budget: in a minute at most burst + a minute's rate of the larger of the
+    // two settings (61), whichever the old and new runs draw from.
+    expect(starts.length).toBeLessThanOrEqual(61);
   });
 });
