@@ -111,4 +111,60 @@ describe('review: one telemetry for several runs of a job', () => {
       }
     },
   );
+
+  it('a provider and a job added by a reload have their series at 0 on /metrics once the new job has run', async () => {
+    const dir = tempDir();
+    const before = configIn(dir, {});
+    const plain = testConfig(dir, { end: '2024-01-01T02:00:00Z', metrics: { port: 0 } }) as {
+      providers: Record<string, unknown>;
+      datasets: Record<string, Record<string, unknown>>;
+      jobs: Record<string, Record<string, unknown>>;
+    };
+    plain.providers.synth2 = plain.providers.synth;
+    plain.datasets.ds2 = { ...plain.datasets.ds, provider: 'synth2' };
+    plain.jobs.new_job = { ...plain.jobs.backfill_job, dataset: 'ds2' };
+    const after = parseConfig(stringify(plain), {
+      file: join(dir, 'mdp.yaml'),
+      cwd: dir,
+      env: {},
+    });
+    const runtime = new ProcessRuntime(before, {
+      providers: new ProviderRegistry().register(
+        'synthetic',
+        (name, cfg) => new SyntheticProvider(name, cfg),
+      ),
+      pacing: new PacingRegistry(systemTiming),
+      createSpool: () => undefined,
+      logger: silent,
+      host: 'test-host',
+      pid: process.pid,
+    });
+    const store = new SqliteStore({ path: join(dir, 'data', 'test.db') });
+    await store.open();
+    const telemetry = new ProcessTelemetry({
+      config: before,
+      logger: silent,
+      storages: ['sqlite'],
+    });
+    try {
+      const url = await telemetry.serve();
+      runtime.reconfigure(after);
+      const summary = await runJob(
+        { runtime, store, telemetry, events: new RunEvents() },
+        { jobName: 'new_job', mode: 'backfill' },
+        new AbortController().signal,
+      );
+      expect(summary.end.status).toBe('success');
+      const scrape = await (await fetch(url ?? '')).text();
+      // increase() misses a counter's first step from "absent": the shipped rate-limit and
+      // failure alerts rely on these series existing at 0 (README: "from the first scrape").
+      expect(scrape).toContain(
+        'pipeline_provider_rate_limit_violations_total{provider="synth2"} 0',
+      );
+      expect(scrape).toContain('pipeline_job_runs_total{job_name="new_job",status="failure"} 0');
+    } finally {
+      await telemetry.close();
+      await store.close();
+    }
+  });
 });
