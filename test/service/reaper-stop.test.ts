@@ -2,14 +2,14 @@ import pg from 'pg';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Reaper } from '../../src/service/reaper.js';
-import type { RunStart } from '../../src/store/store.js';
 import { schemaForDir } from '../helpers/postgres-test-names.js';
 import { testPostgresUrl } from '../helpers/postgres-test-server.js';
+import { foreignRunStart } from '../helpers/foreign-run-start.js';
 import { openTestStore } from '../helpers/test-storage.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 /**
- * Review of issue 13 (src/service/reaper.ts). The service stops its reaper on SIGTERM; a pass in
+ * Found in review of issue 13 (src/service/reaper.ts). The service stops its reaper on SIGTERM; a pass in
  * flight is not given the signal, so a pass waiting on another session's lock (or a store that
  * hangs) holds the shutdown for up to lock_timeout (30 s by default), past what an operator or
  * a supervisor waits for.
@@ -69,18 +69,7 @@ describe('review: Reaper', () => {
       },
     });
     try {
-      const start: RunStart = {
-        jobName: 'job_a',
-        mode: 'backfill',
-        profile: null,
-        dryRun: false,
-        host: 'other-host',
-        pid: 4242,
-        configHash: 'h',
-        params: {},
-        heartbeatIntervalMs: 1000,
-      };
-      const run = await store.startRun(start);
+      const run = await store.startRun(foreignRunStart('job_a'));
       now += 10_000;
       const reaped = await reaper.reapOnce();
       // The store did mark it: no later pass will find it again, as the log line promises.
