@@ -48,6 +48,10 @@ export class ProcessTelemetry {
   private serving: Promise<string | undefined> | undefined;
   /** The config whose jobs and providers have series (the constructor's, then each reload's). */
   private config: MdpConfig;
+  /** Runs attached and not yet detached, by job name. */
+  private readonly attached = new Map<string, number>();
+  /** Jobs a reload removed while a run of theirs was attached: their series go at its detach. */
+  private readonly removedWhileRunning = new Set<string>();
 
   constructor(private readonly options: ProcessTelemetryOptions) {
     const { config, logger } = options;
@@ -90,8 +94,14 @@ export class ProcessTelemetry {
     const { metrics } = this;
     if (!metrics) return;
     for (const name of Object.keys(previous.jobs)) {
-      if (config.jobs[name] === undefined) metrics.removeJob(name);
+      // A run still in progress ends later and would bring back a part of the series (its active
+      // gauge at -1): its job's series go when its last run detaches.
+      if (config.jobs[name] === undefined) {
+        if (this.attached.has(name)) this.removedWhileRunning.add(name);
+        else metrics.removeJob(name);
+      }
     }
+    for (const name of Object.keys(config.jobs)) this.removedWhileRunning.delete(name);
     for (const job of configuredJobs(config)) metrics.addJob(job);
     for (const provider of enabledProviders(config)) metrics.addProvider(provider);
   }
@@ -141,9 +151,18 @@ export class ProcessTelemetry {
     const stopRecording = recordRunEvents(target.events, metrics);
     const onStart = (): void => void this.serve();
     if (options.serveOnStart) target.events.once('run:start', onStart);
+    const { jobName } = target;
+    this.attached.set(jobName, (this.attached.get(jobName) ?? 0) + 1);
+    let detached = false;
     return () => {
+      if (detached) return;
+      detached = true;
       target.events.off('run:start', onStart);
       stopRecording();
+      const left = (this.attached.get(jobName) ?? 1) - 1;
+      if (left > 0) return void this.attached.set(jobName, left);
+      this.attached.delete(jobName);
+      if (this.removedWhileRunning.delete(jobName)) metrics.removeJob(jobName);
     };
   }
 

@@ -16,6 +16,8 @@ import { testConfig, type TestConfigOptions } from './test-config.js';
 export interface TestProcess {
   readonly runtime: ProcessRuntime;
   readonly telemetry: ProcessTelemetry;
+  /** Open until `close()`. */
+  readonly store: SqliteStore;
   /** The URL of the process's /metrics. */
   readonly url: string;
   /** Runs a job of the runtime's current config, as the service does. */
@@ -40,6 +42,7 @@ export async function startTestProcess(
   return {
     runtime,
     telemetry,
+    store,
     url,
     run: (jobName, mode) =>
       runJob(

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { RunEvents } from '../../src/pipeline/run-events.js';
 import { stringify } from 'yaml';
 import { PROMTOOL_INSTALLED, promtool } from '../helpers/promtool.js';
 import { useTempDir } from '../helpers/temp-dir.js';
@@ -124,6 +125,36 @@ describe('review: one telemetry for several runs of a job', () => {
       expect(scrape).toContain('pipeline_job_runs_total{job_name="new_job",status="failure"} 0');
     } finally {
       await proc.close();
+    }
+  });
+
+  it('a failure recorded before a restart shows in the next process once the job is attached again', async () => {
+    const dir = tempDir();
+    const failing = testProcessConfig(dir, { failureRate: 1, maxAttempts: 1 });
+    const first = await startTestProcess(dir, failing, silent);
+    try {
+      await expect(first.run('backfill_job', 'backfill')).rejects.toThrow();
+    } finally {
+      await first.close();
+    }
+    const second = await startTestProcess(dir, failing, silent);
+    try {
+      expect(await second.scrape()).toContain(
+        'pipeline_job_last_run_failed{job_name="backfill_job"} 0',
+      );
+      // The next run's attach reads job_runs before the run starts: MdpJobFailed holds through it.
+      const detach = await second.telemetry.attachRun({
+        events: new RunEvents(),
+        store: second.store,
+        jobName: 'backfill_job',
+        config: failing,
+      });
+      expect(await second.scrape()).toContain(
+        'pipeline_job_last_run_failed{job_name="backfill_job"} 1',
+      );
+      detach();
+    } finally {
+      await second.close();
     }
   });
 });

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { RunEvents } from '../../src/pipeline/run-events.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import {
   startTestProcess,
@@ -42,6 +43,31 @@ describe('ProcessTelemetry.reconfigure', () => {
         'pipeline_job_duration_seconds_count{job_name="live_job",mode="live"} 1',
       );
       expect(page).toContain('pipeline_job_last_run_failed{job_name="live_job"} 0');
+    } finally {
+      await proc.close();
+    }
+  });
+
+  it("keeps a removed job's series while its run is in progress, and drops them when it detaches", async () => {
+    const dir = tempDir();
+    const proc = await startTestProcess(dir, testProcessConfig(dir), silent);
+    try {
+      const detach = await proc.telemetry.attachRun({
+        events: new RunEvents(),
+        store: proc.store,
+        jobName: 'backfill_job',
+        config: proc.runtime.config,
+      });
+      proc.telemetry.reconfigure(
+        testProcessConfig(dir, {}, (plain) => {
+          delete plain.jobs.backfill_job;
+          return plain;
+        }),
+      );
+      // Its end still moves them: removed now, they would come back in part (active at -1).
+      expect(await proc.scrape()).toContain('pipeline_active_jobs{job_name="backfill_job"} 0');
+      detach();
+      expect(await proc.scrape()).not.toContain('job_name="backfill_job"');
     } finally {
       await proc.close();
     }
