@@ -246,8 +246,12 @@ export interface Store {
     progress: RunProgress,
     error?: string,
   ): Promise<void>;
-  /** Marks `running` runs abandoned (stale heartbeat, or a dead pid on this host); returns them. */
-  reapAbandoned(jobName?: string): Promise<JobRun[]>;
+  /**
+   * Marks `running` runs abandoned (stale heartbeat, or a dead pid on this host); returns them.
+   * `signal` as for `lastBarTs`: a pass waiting on another session's lock gives up (the service's
+   * shutdown must not wait out lock_timeout); runs it already marked stay marked.
+   */
+  reapAbandoned(jobName?: string, signal?: AbortSignal): Promise<JobRun[]>;
   /**
    * Recent runs, newest first, as stored: a pure read (no reaping, so no write lock); a stale run
    * shows `running` until someone calls `reapAbandoned` (`mdp status`, the service's reaper).

@@ -291,8 +291,8 @@ export class PostgresStore implements Store {
     await this.guard('write', (s) => s.runs.complete(runId, status, progress, error));
   }
 
-  async reapAbandoned(jobName?: string): Promise<JobRun[]> {
-    return this.guard('write', (s) => s.runs.reap(jobName));
+  async reapAbandoned(jobName?: string, signal?: AbortSignal): Promise<JobRun[]> {
+    return this.guard('write', (s) => s.runs.reap(jobName, signal));
   }
 
   async listRuns(options: { jobName?: string; limit?: number } = {}): Promise<JobRun[]> {

@@ -269,7 +269,9 @@ export class SqliteStore implements Store {
     this.guard('write', (s) => s.runs.complete(runId, status, progress, error));
   }
 
-  async reapAbandoned(jobName?: string): Promise<JobRun[]> {
+  /** `signal` is only checked first: SQLite's calls are synchronous and never wait on a lock. */
+  async reapAbandoned(jobName?: string, signal?: AbortSignal): Promise<JobRun[]> {
+    signal?.throwIfAborted();
     return this.guard('write', (s) => s.runs.reap(jobName));
   }
 
