@@ -22,8 +22,8 @@ export interface ProcessScope {
 
 /**
  * The parts `mdp run`, `mdp backfill` and `mdp serve` share, built once in this order: the
- * logger, the signal handlers (a second signal ends the process at once), the runtime, the open
- * store and the process's telemetry; the handlers are removed and the store closed after `body`.
+ * logger, the signal handlers (a second signal ends the process at once), the open store, the
+ * runtime over it and the process's telemetry; the handlers are removed and the store closed after `body`.
  */
 export async function withProcessScope<T>(
   config: MdpConfig,
@@ -38,8 +38,9 @@ export async function withProcessScope<T>(
     context.exit(signal === 'SIGTERM' ? ExitCode.Sigterm : ExitCode.Sigint),
   );
   try {
-    const runtime = createProcessRuntime(config, logger);
     return await withStore(config, async (store) => {
+      // The store holds the providers' shared budgets (pacing.scope: store).
+      const runtime = createProcessRuntime(config, logger, store);
       const telemetry = new ProcessTelemetry({
         config,
         logger,

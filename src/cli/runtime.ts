@@ -115,10 +115,21 @@ export function createSpool(config: MdpConfig): Spool | undefined {
  * The process's runtime over the real providers and pacing: one provider instance, one bucket
  * and one cooldown per configured provider for every run of the process.
  */
-export function createProcessRuntime(config: MdpConfig, logger: Logger): ProcessRuntime {
+export function createProcessRuntime(
+  config: MdpConfig,
+  logger: Logger,
+  store: Store,
+): ProcessRuntime {
   return new ProcessRuntime(config, {
     providers: createProviderRegistry(),
-    pacing: new PacingRegistry(systemTiming),
+    pacing: new PacingRegistry(systemTiming, {
+      budgets: store.budgets,
+      onStoreUnavailable: (provider, error) =>
+        logger.warn(
+          { provider, err: error.message },
+          'the store cannot answer for the provider budget; pacing this process alone until it can',
+        ),
+    }),
     createSpool,
     logger,
     host: hostname(),

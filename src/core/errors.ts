@@ -244,6 +244,16 @@ export class CancelledError extends MdpError {
   ) {
     super(message);
   }
+
+  /**
+   * The signal that stopped the work, undefined for any other reason. Kept because it was public
+   * (exported) before cancellations had reasons beyond signals, so callers that read it still work.
+   *
+   * @deprecated Read `reason` (`reason.kind === 'signal'` then `reason.signal`).
+   */
+  get signal(): 'SIGINT' | 'SIGTERM' | undefined {
+    return this.reason.kind === 'signal' ? this.reason.signal : undefined;
+  }
 }
 
 /** Coerces anything thrown into an Error, for `catch (e: unknown)` at a boundary. */

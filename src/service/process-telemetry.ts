@@ -24,6 +24,11 @@ export interface RunTelemetryTarget {
   /** Open: the job's last success is read from it. */
   readonly store: Store;
   readonly jobName: string;
+  /**
+   * The config the run is composed from: its job's and provider's series are pre-set at 0 before
+   * it starts, even when a reload added them and `reconfigure` has not been told.
+   */
+  readonly config: MdpConfig;
 }
 
 /** How far back in job_runs the last success is looked for. */
@@ -41,9 +46,16 @@ export class ProcessTelemetry {
   readonly liveness = new LivenessChecks();
   private readonly server: MetricsServer | undefined;
   private serving: Promise<string | undefined> | undefined;
+  /** The config whose jobs and providers have series (the constructor's, then each reload's). */
+  private config: MdpConfig;
+  /** Runs attached and not yet detached, by job name. */
+  private readonly attached = new Map<string, number>();
+  /** Jobs a reload removed while a run of theirs was attached: their series go at its detach. */
+  private readonly removedWhileRunning = new Set<string>();
 
   constructor(private readonly options: ProcessTelemetryOptions) {
     const { config, logger } = options;
+    this.config = config;
     const settings = config.telemetry.metrics;
     if (!settings.enabled) {
       if (options.metricsPort !== undefined) {
@@ -53,7 +65,7 @@ export class ProcessTelemetry {
     }
     this.metrics = new PipelineMetrics({
       jobs: configuredJobs(config),
-      providers: Object.keys(config.providers).filter((name) => config.providers[name]?.enabled),
+      providers: enabledProviders(config),
       storages: options.storages,
     });
     this.server = new MetricsServer({
@@ -62,6 +74,36 @@ export class ProcessTelemetry {
       port: options.metricsPort ?? settings.port,
       liveness: this.liveness,
     });
+  }
+
+  /**
+   * Follows a reloaded config: the series of jobs and providers it adds exist at 0 from the next
+   * scrape (increase() cannot see a counter's first step from absent), and a job it removes loses
+   * its series, so no alert (MdpJobNoRecentSuccess on its last success) speaks of a job that no
+   * longer exists. A removed provider's counters stay: they only record what was asked of it.
+   * Where metrics are served and whether they are on is settled at the process's start.
+   */
+  reconfigure(config: MdpConfig): void {
+    const previous = this.config;
+    this.config = config;
+    if (!sameServing(previous, config)) {
+      this.options.logger.warn(
+        'telemetry.metrics.enabled, host and port changed in the config: they apply when the process restarts',
+      );
+    }
+    const { metrics } = this;
+    if (!metrics) return;
+    for (const name of Object.keys(previous.jobs)) {
+      // A run still in progress ends later and would bring back a part of the series (its active
+      // gauge at -1): its job's series go when its last run detaches.
+      if (config.jobs[name] === undefined) {
+        if (this.attached.has(name)) this.removedWhileRunning.add(name);
+        else metrics.removeJob(name);
+      }
+    }
+    for (const name of Object.keys(config.jobs)) this.removedWhileRunning.delete(name);
+    for (const job of configuredJobs(config)) metrics.addJob(job);
+    for (const provider of enabledProviders(config)) metrics.addProvider(provider);
   }
 
   /** Whether `serve()` was called: a one-shot command that never started a run pushes nothing. */
@@ -100,13 +142,27 @@ export class ProcessTelemetry {
   ): Promise<() => void> {
     const { metrics } = this;
     if (!metrics) return () => {};
-    await this.seedLastSuccess(metrics, target.store, target.jobName);
+    const job = configuredJobs(target.config).find((j) => j.name === target.jobName);
+    if (job) {
+      metrics.addJob(job);
+      metrics.addProvider(job.provider);
+    }
+    await this.seedFromRuns(metrics, target.store, target.jobName);
     const stopRecording = recordRunEvents(target.events, metrics);
     const onStart = (): void => void this.serve();
     if (options.serveOnStart) target.events.once('run:start', onStart);
+    const { jobName } = target;
+    this.attached.set(jobName, (this.attached.get(jobName) ?? 0) + 1);
+    let detached = false;
     return () => {
+      if (detached) return;
+      detached = true;
       target.events.off('run:start', onStart);
       stopRecording();
+      const left = (this.attached.get(jobName) ?? 1) - 1;
+      if (left > 0) return void this.attached.set(jobName, left);
+      this.attached.delete(jobName);
+      if (this.removedWhileRunning.delete(jobName)) metrics.removeJob(jobName);
     };
   }
 
@@ -117,7 +173,7 @@ export class ProcessTelemetry {
   async close(options: { pushAs?: string } = {}): Promise<void> {
     await this.serving;
     await this.server?.stop();
-    const url = this.options.config.telemetry.metrics.pushgateway_url;
+    const url = this.config.telemetry.metrics.pushgateway_url;
     // Without a run there is nothing to report, and a push would wipe the last run's group.
     if (this.metrics && this.served && url && options.pushAs !== undefined) {
       await pushMetrics(this.metrics.registry, { url, jobName: options.pushAs }).catch(
@@ -127,23 +183,26 @@ export class ProcessTelemetry {
   }
 
   /**
-   * Starts the last-success gauge from job_runs, so it is right from the first scrape of a fresh
-   * process, and a push after a failed run still carries the last success.
+   * Starts the last-success and last-run gauges from job_runs, so they are right from the first
+   * scrape of a fresh process (a failure before a restart keeps MdpJobFailed firing), and a push
+   * after a failed run still carries the last success.
    */
-  private async seedLastSuccess(
+  private async seedFromRuns(
     metrics: PipelineMetrics,
     store: Store,
     jobName: string,
   ): Promise<void> {
     try {
       const runs = await store.listRuns({ jobName, limit: LAST_SUCCESS_LOOKBACK_RUNS });
+      const ended = runs.find((run) => run.status !== 'running');
+      if (ended) metrics.seedLastRunFailed(jobName, ended.status === 'failure');
       const last = runs.find((run) => run.status === 'success' && !run.dryRun);
       if (last?.completedAt != null) metrics.seedLastSuccess(jobName, last.completedAt);
     } catch (error: unknown) {
       warn(
         this.options.logger,
         error,
-        'pipeline_job_last_success_timestamp_seconds waits for the next success',
+        'pipeline_job_last_success_timestamp_seconds and pipeline_job_last_run_failed wait for the next run',
       );
     }
   }
@@ -156,6 +215,16 @@ function configuredJobs(config: MdpConfig): MetricsJob[] {
     mode: job.mode,
     provider: config.datasets[job.dataset]?.provider ?? '',
   }));
+}
+
+function enabledProviders(config: MdpConfig): string[] {
+  return Object.keys(config.providers).filter((name) => config.providers[name]?.enabled);
+}
+
+/** Whether two configs serve metrics alike (what a reload cannot change in a running process). */
+function sameServing(a: MdpConfig, b: MdpConfig): boolean {
+  const [x, y] = [a.telemetry.metrics, b.telemetry.metrics];
+  return x.enabled === y.enabled && x.host === y.host && x.port === y.port;
 }
 
 function warn(logger: Logger, thrown: unknown, consequence: string): void {

@@ -26,34 +26,61 @@ export class Reaper {
     this.timing = options.timing ?? systemTiming;
   }
 
-  /** Reaps now and every `intervalMs` until `signal` aborts; then resolves. */
+  /**
+   * Reaps now and every `intervalMs` until `signal` aborts; then resolves. The pass in flight gets
+   * the signal too: one waiting on another session's lock would otherwise hold a shutdown for up to
+   * the store's lock_timeout.
+   */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.reapOnce();
+      await this.reapOnce(signal);
       await this.timing.sleep(this.options.intervalMs, signal).catch(() => undefined);
     }
   }
 
-  /** One pass: the runs it marked abandoned, or none when the store failed (logged). */
-  async reapOnce(): Promise<JobRun[]> {
-    const { logger } = this.options;
+  /**
+   * One pass: the runs it marked abandoned, or none when the store failed (logged) or `signal`
+   * aborted it (not logged: stopping is no failure).
+   */
+  async reapOnce(signal?: AbortSignal): Promise<JobRun[]> {
+    let reaped: JobRun[];
     try {
-      const reaped = await this.options.store.reapAbandoned();
-      for (const run of reaped) {
-        logger.warn(
-          { run_id: run.runId, job: run.jobName, reason: run.error },
-          'marked a run abandoned',
-        );
-      }
-      if (reaped.length > 0) this.options.onReaped?.(reaped);
-      return reaped;
+      reaped = await this.options.store.reapAbandoned(undefined, signal);
     } catch (thrown: unknown) {
+      if (signal?.aborted) return [];
       const error = toError(thrown);
-      logger.warn(
+      this.options.logger.warn(
         { code: error instanceof MdpError ? error.code : undefined },
         `${error.message}; abandoned runs are looked for again at the next pass`,
       );
       return [];
+    }
+    this.report(reaped);
+    return reaped;
+  }
+
+  /**
+   * Logs and hands on what the store marked. Apart from the store call: the runs are marked
+   * whatever a listener does, and no later pass finds them again, so a listener that throws is
+   * logged as its own failure and the pass still returns them.
+   */
+  private report(reaped: readonly JobRun[]): void {
+    const { logger, onReaped } = this.options;
+    for (const run of reaped) {
+      logger.warn(
+        { run_id: run.runId, job: run.jobName, reason: run.error },
+        'marked a run abandoned',
+      );
+    }
+    if (reaped.length === 0 || onReaped === undefined) return;
+    try {
+      onReaped(reaped);
+    } catch (thrown: unknown) {
+      const error = toError(thrown);
+      logger.warn(
+        { code: error instanceof MdpError ? error.code : undefined },
+        `the listener of reaped runs failed: ${error.message}; the runs stay marked abandoned`,
+      );
     }
   }
 }

@@ -32,7 +32,7 @@ export async function runJob(
 ): Promise<RunSummary> {
   const { runtime, store, events } = deps;
   const detach = await deps.telemetry.attachRun(
-    { events, store, jobName: options.jobName },
+    { events, store, jobName: options.jobName, config: runtime.config },
     { serveOnStart: deps.serveOnStart },
   );
   try {

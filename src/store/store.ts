@@ -1,5 +1,6 @@
 import type { Bar } from '../core/bar.js';
 import type { Interval } from '../core/interval.js';
+import type { ProviderBudgets } from './provider-budgets.js';
 import type { TickClaims } from './tick-claims.js';
 
 /** Statuses of a `job_runs` row; see DESIGN.md. */
@@ -185,6 +186,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** The target with any password masked, for messages. */
   readonly target: string;
+  /** Pacing budgets shared by every process on this store, one per provider. */
+  readonly budgets: ProviderBudgets;
   /** Ticks of scheduled jobs claimed by services on this store (usable once open). */
   readonly ticks: TickClaims;
 
@@ -246,8 +249,12 @@ export interface Store {
     progress: RunProgress,
     error?: string,
   ): Promise<void>;
-  /** Marks `running` runs abandoned (stale heartbeat, or a dead pid on this host); returns them. */
-  reapAbandoned(jobName?: string): Promise<JobRun[]>;
+  /**
+   * Marks `running` runs abandoned (stale heartbeat, or a dead pid on this host); returns them.
+   * `signal` as for `lastBarTs`: a pass waiting on another session's lock gives up (the service's
+   * shutdown must not wait out lock_timeout); runs it already marked stay marked.
+   */
+  reapAbandoned(jobName?: string, signal?: AbortSignal): Promise<JobRun[]>;
   /**
    * Recent runs, newest first, as stored: a pure read (no reaping, so no write lock); a stale run
    * shows `running` until someone calls `reapAbandoned` (`mdp status`, the service's reaper).

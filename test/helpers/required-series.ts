@@ -13,4 +13,5 @@ export const REQUIRED_SERIES: Readonly<Record<string, { type: string; labels: st
   pipeline_job_last_success_timestamp_seconds: { type: 'gauge', labels: ['job_name'] },
   pipeline_bars_rejected_total: { type: 'counter', labels: ['provider', 'reason'] },
   pipeline_job_heartbeat_timestamp_seconds: { type: 'gauge', labels: ['job_name'] },
+  pipeline_job_last_run_failed: { type: 'gauge', labels: ['job_name'] },
 };

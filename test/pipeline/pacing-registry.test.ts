@@ -13,6 +13,7 @@ const pacing: PacingConfig = {
   burst: 2,
   cooldown_seconds: 30,
   max_retry_after: 15 * 60_000,
+  scope: 'process',
 };
 
 describe('PacingRegistry', () => {
@@ -47,6 +48,7 @@ describe('PacingRegistry', () => {
       burst: 1,
       cooldown_seconds: 0,
       max_retry_after: 15 * 60_000,
+      scope: 'process',
     });
     const fast = registry.bucketFor('fast', pacing);
     expect(slow).not.toBe(fast);

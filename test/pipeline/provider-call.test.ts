@@ -81,6 +81,7 @@ const PACING: PacingConfig = {
   burst: 2,
   cooldown_seconds: 30,
   max_retry_after: 15 * 60_000,
+  scope: 'process',
 };
 
 /** `pacing` builds the cooldown a job would get from that `pacing:` block (none: the defaults). */

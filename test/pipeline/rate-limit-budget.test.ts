@@ -105,7 +105,12 @@ describe('a provider that answers 429 for ever, without Retry-After', () => {
   it('with cooldown_seconds 60 and max_retry_after 15m: 60 s … 15m of pauses fill the 30m', async () => {
     const timing = new FakeTiming();
     const provider = new Scripted(timing, [tooMany]);
-    const pacing = { burst: 1, cooldown_seconds: 60, max_retry_after: 15 * 60_000 };
+    const pacing = {
+      burst: 1,
+      cooldown_seconds: 60,
+      max_retry_after: 15 * 60_000,
+      scope: 'process' as const,
+    };
     const error = await failure(timing, provider, pacing);
     const gaps = provider.calls.slice(1).map((at, i) => at - (provider.calls[i] as number));
     expect(gaps).toEqual([60_000, 120_000, 240_000, 480_000, 900_000]);
@@ -116,7 +121,12 @@ describe('a provider that answers 429 for ever, without Retry-After', () => {
   it('max_retry_after moves the budget: 1h lets the pauses run to 2h', async () => {
     const timing = new FakeTiming();
     const provider = new Scripted(timing, [tooMany]);
-    const pacing = { burst: 1, cooldown_seconds: 60, max_retry_after: HOUR_MS };
+    const pacing = {
+      burst: 1,
+      cooldown_seconds: 60,
+      max_retry_after: HOUR_MS,
+      scope: 'process' as const,
+    };
     const error = await failure(timing, provider, pacing);
     // 1m, 2m, 4m … 32m (63m), then one of 60m would pass 2h.
     expect(timing.monotonic()).toBe(63 * 60_000);

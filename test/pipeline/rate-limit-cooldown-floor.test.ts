@@ -67,7 +67,12 @@ describe('the pause after a 429 has a floor', () => {
   it('cooldown_seconds: 0 pauses 1 s, then doubles: 1 s, 2 s, 4 s, 8 s', async () => {
     const timing = new FakeTiming();
     const provider = new RateLimitedThenOk(timing, 4);
-    const pacing = { burst: 1, cooldown_seconds: 0, max_retry_after: 15 * 60_000 };
+    const pacing = {
+      burst: 1,
+      cooldown_seconds: 0,
+      max_retry_after: 15 * 60_000,
+      scope: 'process' as const,
+    };
     await timing.run(callProvider(provider, request, options(timing, pacing)));
     expect(gaps(provider.calls)).toEqual([1_000, 2_000, 4_000, 8_000]);
   });
@@ -75,14 +80,25 @@ describe('the pause after a 429 has a floor', () => {
   it('a max_retry_after of 10 ms (refused by the config) still pauses a second each time', async () => {
     const timing = new FakeTiming();
     const provider = new RateLimitedThenOk(timing, 2);
-    const pacing = { burst: 1, cooldown_seconds: 60, max_retry_after: 10 };
+    const pacing = {
+      burst: 1,
+      cooldown_seconds: 60,
+      max_retry_after: 10,
+      scope: 'process' as const,
+    };
     await timing.run(callProvider(provider, request, options(timing, pacing)));
     expect(gaps(provider.calls)).toEqual([1_000, 1_000]);
   });
 
   describe.each([
-    ['cooldown_seconds: 0', { burst: 1, cooldown_seconds: 0, max_retry_after: 15 * 60_000 }],
-    ['max_retry_after: 10ms', { burst: 1, cooldown_seconds: 60, max_retry_after: 10 }],
+    [
+      'cooldown_seconds: 0',
+      { burst: 1, cooldown_seconds: 0, max_retry_after: 15 * 60_000, scope: 'process' as const },
+    ],
+    [
+      'max_retry_after: 10ms',
+      { burst: 1, cooldown_seconds: 60, max_retry_after: 10, scope: 'process' as const },
+    ],
   ] satisfies [string, PacingConfig][])(
     'against a provider that answers 429 forever, with %s',
     (_label, pacing) => {

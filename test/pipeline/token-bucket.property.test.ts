@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../src/pipeline/policies/token-bucket.js';
+import { expectWithinBudget } from '../helpers/budget-bound.js';
 import { FakeTiming } from '../helpers/fake-timing.js';
 
 /** Requests arriving at the given monotonic times; resolves to their start times, ascending. */
@@ -49,13 +50,7 @@ describe('TokenBucket pacing (property)', () => {
           const starts = await startTimes(timing, options, arrivals);
           expect(starts).toHaveLength(arrivals.length);
           const perMs = options.requestsPerMinute / 60_000;
-          for (let i = 0; i < starts.length; i++) {
-            for (let j = i; j < starts.length; j++) {
-              const windowMs = (starts[j] as number) - (starts[i] as number);
-              // All starts in [starts[i], starts[j]] are starts[i..j]: j - i + 1 of them.
-              expect(j - i + 1).toBeLessThanOrEqual(options.burst + windowMs * perMs + 1e-9);
-            }
-          }
+          expectWithinBudget(starts, options.burst, perMs);
         },
       ),
       { numRuns: 150 },

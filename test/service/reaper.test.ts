@@ -1,27 +1,14 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { JobRun, RunStart } from '../../src/store/store.js';
+import type { JobRun } from '../../src/store/store.js';
 import { Reaper } from '../../src/service/reaper.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { FakeTiming, settle } from '../helpers/fake-timing.js';
+import { foreignRunStart } from '../helpers/foreign-run-start.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 
 const tempDir = useTempDir();
-
-function start(jobName: string): RunStart {
-  return {
-    jobName,
-    mode: 'backfill',
-    profile: null,
-    dryRun: false,
-    host: 'other-host',
-    pid: 4242,
-    configHash: 'h',
-    params: {},
-    heartbeatIntervalMs: 1000,
-  };
-}
 
 describe('Reaper', () => {
   it('marks stale runs abandoned at once and then every interval, until its signal aborts', async () => {
@@ -42,14 +29,14 @@ describe('Reaper', () => {
       onReaped: (runs: readonly JobRun[]) => heard.push(runs.map((run) => run.runId)),
     });
     try {
-      const first = await store.startRun(start('job_a'));
+      const first = await store.startRun(foreignRunStart('job_a'));
       now += 10_000;
       const stop = new AbortController();
       const running = reaper.run(stop.signal);
       await settle();
       expect((await store.getRun(first.runId))?.status).toBe('abandoned');
 
-      const second = await store.startRun(start('job_b'));
+      const second = await store.startRun(foreignRunStart('job_b'));
       now += 10_000;
       // Nothing reaps between passes: listing is a pure read.
       expect((await store.listRuns({ jobName: 'job_b' }))[0]?.status).toBe('running');

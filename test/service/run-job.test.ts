@@ -3,15 +3,11 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/core/config/load-config.js';
-import { ProviderRegistry } from '../../src/core/provider-registry.js';
-import { PacingRegistry } from '../../src/pipeline/policies/pacing-registry.js';
 import { RunEvents } from '../../src/pipeline/run-events.js';
-import { systemTiming } from '../../src/pipeline/timing.js';
-import { SyntheticProvider } from '../../src/providers/synthetic/synthetic-provider.js';
-import { ProcessRuntime } from '../../src/service/process-runtime.js';
 import { ProcessTelemetry } from '../../src/service/process-telemetry.js';
 import { runJob } from '../../src/service/run-job.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { syntheticRuntime } from '../helpers/synthetic-runtime.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { testConfig } from '../helpers/test-config.js';
 
@@ -25,17 +21,7 @@ describe('runJob', () => {
       stringify(testConfig(dir, { end: '2024-01-01T06:00:00Z', metrics: { port: 0 } })),
       { file: join(dir, 'mdp.yaml'), cwd: dir, env: {} },
     );
-    const runtime = new ProcessRuntime(config, {
-      providers: new ProviderRegistry().register(
-        'synthetic',
-        (name, cfg) => new SyntheticProvider(name, cfg),
-      ),
-      pacing: new PacingRegistry(systemTiming),
-      createSpool: () => undefined,
-      logger: silent,
-      host: 'test-host',
-      pid: process.pid,
-    });
+    const runtime = syntheticRuntime(config, silent);
     const store = new SqliteStore({ path: join(dir, 'data', 'test.db') });
     await store.open();
     const telemetry = new ProcessTelemetry({ config, logger: silent, storages: [store.kind] });

@@ -90,6 +90,7 @@ describe('PostgresStore', () => {
       'job_runs',
       'mdp_meta',
       'mdp_migrations',
+      'provider_budgets',
       'schedule_ticks',
     ]);
   });

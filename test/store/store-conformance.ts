@@ -7,7 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bar, BarColumn } from '../../src/core/bar.js';
-import { JobLockedError, JobSupersededError, StoreError } from '../../src/core/errors.js';
+import {
+  CancelledError,
+  JobLockedError,
+  JobSupersededError,
+  StoreError,
+} from '../../src/core/errors.js';
 import type { RejectedBar, RunStart, Store } from '../../src/store/store.js';
 
 /** What a conformance test may ask of the store it gets. */
@@ -762,6 +767,20 @@ export function describeStoreConformance(label: string, makeStore: MakeStore): v
         expect(reaped[0]?.error).toMatch(/no heartbeat for 4\.5s/);
         expect(await store.getRun(run.runId)).toEqual(reaped[0]);
         expect(await store.reapAbandoned()).toEqual([]);
+      });
+
+      it('reapAbandoned with an aborted signal throws its reason and marks nothing', async () => {
+        const store = await open();
+        const stale = await store.startRun(runStart({ heartbeatIntervalMs: 1000 }));
+        now += 3001;
+        const stop = new AbortController();
+        const reason = new CancelledError('stopping', { kind: 'shutdown' });
+        stop.abort(reason);
+        await expect(store.reapAbandoned(undefined, stop.signal)).rejects.toBe(reason);
+        expect((await store.getRun(stale.runId))?.status).toBe('running');
+        expect(
+          (await store.reapAbandoned(undefined, new AbortController().signal))[0],
+        ).toMatchObject({ runId: stale.runId, status: 'abandoned' });
       });
 
       it('lets a new run start once the old one is stale, marking the old one abandoned', async () => {

@@ -257,6 +257,11 @@ export const pacingSchema = z.strictObject({
   cooldown_seconds: numeric(z.number().nonnegative()).default(60),
   /** Longest Retry-After mdp waits; a server asking for longer fails the request. */
   max_retry_after: maxRetryAfter.default(DEFAULT_MAX_RETRY_AFTER_MS),
+  /**
+   * Whose budget the rate and a 429's pause are: `store` shares them with every process on the
+   * same store (the provider's limit holds across processes), `process` keeps them in-process.
+   */
+  scope: z.enum(['store', 'process']).default('store'),
 });
 
 export const retrySchema = z.strictObject({

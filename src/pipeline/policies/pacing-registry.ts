@@ -1,26 +1,40 @@
 import { DEFAULT_MAX_RETRY_AFTER_MS, type PacingConfig } from '../../core/config/config-schema.js';
+import type { StoreError } from '../../core/errors.js';
+import type { ProviderBudgets } from '../../store/provider-budgets.js';
 import type { Timing } from '../timing.js';
 import { DEFAULT_COOLDOWN_MS, RateLimitCooldown } from './rate-limit-cooldown.js';
-import { TokenBucket } from './token-bucket.js';
+import { sharedBucketRate, StoreTokenBucket } from './store-token-bucket.js';
+import { TokenBucket, type PacingBucket } from './token-bucket.js';
 
-/** One token bucket and one 429 cooldown per provider, shared by every job and chunk of the process. */
+/** Where `pacing.scope: store` budgets live, for a registry that shares them. */
+export interface SharedBudgets {
+  readonly budgets: ProviderBudgets;
+  /** The store could not answer a take or a pause: the provider is paced in-process meanwhile. */
+  readonly onStoreUnavailable?: (provider: string, error: StoreError) => void;
+}
+
+/**
+ * One bucket and one 429 cooldown per provider, shared by every job and chunk of the process. With
+ * `shared` budgets, a provider whose `pacing.scope` is `store` (the default) draws from the store's
+ * bucket instead, shared with every process on the store; without, every bucket is in-process.
+ */
 export class PacingRegistry {
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly buckets = new Map<string, PacingBucket | undefined>();
   private readonly cooldowns = new Map<string, RateLimitCooldown>();
 
-  constructor(private readonly timing: Timing) {}
+  constructor(
+    private readonly timing: Timing,
+    private readonly shared?: SharedBudgets,
+  ) {}
 
-  /** The provider's bucket, or undefined when its `pacing:` sets no rate (unpaced). */
-  bucketFor(provider: string, pacing: PacingConfig | undefined): TokenBucket | undefined {
-    if (pacing?.requests_per_minute === undefined) return undefined;
-    let bucket = this.buckets.get(provider);
-    if (!bucket) {
-      bucket = new TokenBucket(
-        { burst: pacing.burst, requestsPerMinute: pacing.requests_per_minute },
-        this.timing,
-      );
-      this.buckets.set(provider, bucket);
-    }
+  /**
+   * The provider's bucket. Undefined for an in-process provider without a rate (unpaced); a
+   * store-scoped one always has one, as a 429's pause is shared through it even without a rate.
+   */
+  bucketFor(provider: string, pacing: PacingConfig | undefined): PacingBucket | undefined {
+    if (this.buckets.has(provider)) return this.buckets.get(provider);
+    const bucket = this.newBucket(provider, pacing);
+    this.buckets.set(provider, bucket);
     return bucket;
   }
 
@@ -47,5 +61,29 @@ export class PacingRegistry {
   forget(provider: string): void {
     this.buckets.delete(provider);
     this.cooldowns.delete(provider);
+  }
+
+  private newBucket(provider: string, pacing: PacingConfig | undefined): PacingBucket | undefined {
+    const perMinute = pacing?.requests_per_minute;
+    const local =
+      perMinute === undefined
+        ? undefined
+        : new TokenBucket({ burst: pacing?.burst ?? 1, requestsPerMinute: perMinute }, this.timing);
+    const shared = this.shared;
+    if (shared === undefined || (pacing?.scope ?? 'store') === 'process') return local;
+    const cooldown = this.cooldownFor(provider, pacing);
+    return new StoreTokenBucket({
+      provider,
+      budgets: shared.budgets,
+      rate: perMinute === undefined ? undefined : sharedBucketRate(pacing?.burst ?? 1, perMinute),
+      // Without a rate, the process's own cooldown is what paces it while the store is away.
+      fallback: local ?? {
+        acquire: (signal) => cooldown.wait(signal),
+        pause: () => undefined,
+        estimateMs: () => 0,
+      },
+      timing: this.timing,
+      onStoreUnavailable: (error) => shared.onStoreUnavailable?.(provider, error),
+    });
   }
 }

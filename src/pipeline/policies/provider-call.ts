@@ -19,7 +19,7 @@ import type {
 import type { Timing } from '../timing.js';
 import type { RateLimitCooldown } from './rate-limit-cooldown.js';
 import { backoffDelayMs, isRetryable } from './retry-policy.js';
-import type { TokenBucket } from './token-bucket.js';
+import type { PacingBucket } from './token-bucket.js';
 
 /** What happened to one request, for telemetry. */
 export interface RequestOutcome {
@@ -32,7 +32,8 @@ export interface ProviderCallOptions {
   readonly retry: RetryConfig;
   /** The provider's 429 cooldown, shared like its bucket (see PacingRegistry). */
   readonly cooldown: RateLimitCooldown;
-  readonly bucket: TokenBucket | undefined;
+  /** The provider's budget (in-process or shared through the store); undefined when unpaced. */
+  readonly bucket: PacingBucket | undefined;
   readonly timeoutMs: number;
   readonly timing: Timing;
   readonly random: () => number;
@@ -138,7 +139,8 @@ async function pacedCall<T>(
           throw new RateLimitBudgetError(providerName, rateLimited, heldMs, budgetMs, error);
         }
         options.onPause?.({ waitMs, error });
-        options.bucket?.pause(waitMs);
+        // Awaited: with a shared bucket, the next take must find the pause stored.
+        await options.bucket?.pause(waitMs);
         continue;
       }
       rateLimited = 0;

@@ -1,4 +1,12 @@
+import {
+  fullBucket,
+  pausedUntil,
+  takeToken,
+  type BucketLevel,
+  type BucketRate,
+} from '../../core/bucket-level.js';
 import type { Timing } from '../timing.js';
+import { ArrivalQueue } from './arrival-queue.js';
 
 /** Settings of one provider's bucket, from its `pacing:` config. */
 export interface TokenBucketOptions {
@@ -21,91 +29,69 @@ export interface TokenBucketOptions {
  */
 export const DEFAULT_PHASE_MARGIN_MS = 25;
 
+/** What the pipeline asks of a provider's pacing budget, in-process or shared through the store. */
+export interface PacingBucket {
+  /** Resolves when a request may start; rejects with the signal's reason at once if aborted first. */
+  acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * Stops all starts for `ms` (the provider said we were too fast). The bucket restarts empty so
+   * the end of a cooldown is not followed by a burst. Resolves once later takes see the pause.
+   */
+  pause(ms: number): void | Promise<void>;
+  /** Milliseconds the budget needs to start `requests` requests from a full bucket. */
+  estimateMs(requests: number): number;
+}
+
 /**
  * A token bucket on the monotonic clock: over any window of W seconds at most
  * `burst + W * rate` requests start. Waiters are served in arrival order.
  */
-export class TokenBucket {
-  private tokens: number;
-  private updatedAt: number;
-  private tail: Promise<void> = Promise.resolve();
-  private readonly ratePerMs: number;
-  private readonly phaseMarginMs: number;
-  /** When the bucket last became full; a take after a quiet period restarts the refill clock. */
-  private fullSince = -Infinity;
+export class TokenBucket implements PacingBucket {
+  private level: BucketLevel;
+  private readonly queue = new ArrivalQueue();
+  private readonly rate: BucketRate;
 
   constructor(
     private readonly options: TokenBucketOptions,
     private readonly timing: Timing,
   ) {
-    this.tokens = options.burst;
-    this.updatedAt = timing.monotonic();
-    this.ratePerMs = options.requestsPerMinute / 60_000;
-    this.phaseMarginMs = options.phaseMarginMs ?? DEFAULT_PHASE_MARGIN_MS;
+    this.rate = bucketRate(options);
+    this.level = fullBucket(this.rate, timing.monotonic());
   }
 
-  /** Resolves when a request may start; rejects with the signal's reason if aborted first. */
   acquire(signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    const turn = this.tail.then(() => this.take(signal));
-    this.tail = turn.catch(() => undefined);
-    if (!signal) return turn;
-    // The bucket is shared across jobs: a cancelled waiter must not wait for others' turns to leave.
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => reject(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-      turn.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
+    return this.queue.turn(() => this.take(signal), signal);
   }
 
-  /**
-   * Stops all starts for `ms` (the provider said we were too fast). The bucket restarts empty so
-   * the end of a cooldown is not followed by a burst.
-   */
   pause(ms: number): void {
-    const until = this.timing.monotonic() + ms;
-    this.refill();
-    if (until > this.updatedAt) {
-      this.tokens = 0;
-      this.updatedAt = until;
-    }
+    this.level = pausedUntil(this.level, this.timing.monotonic() + ms);
   }
 
-  /** Milliseconds the budget needs to start `requests` requests from a full bucket. */
   estimateMs(requests: number): number {
-    return Math.max(0, requests - this.options.burst) / this.ratePerMs;
-  }
-
-  private refill(): void {
-    const now = this.timing.monotonic();
-    // updatedAt may lie in the future during a pause: no refill until it has passed.
-    if (now > this.updatedAt) {
-      const level = this.tokens + (now - this.updatedAt) * this.ratePerMs;
-      if (level >= this.options.burst && this.tokens < this.options.burst) {
-        this.fullSince = this.updatedAt + (this.options.burst - this.tokens) / this.ratePerMs;
-      }
-      this.tokens = Math.min(this.options.burst, level);
-      this.updatedAt = now;
-    }
+    return estimatePacingMs(this.rate, requests);
   }
 
   private async take(signal?: AbortSignal): Promise<void> {
     for (;;) {
       signal?.throwIfAborted();
-      this.refill();
-      if (this.tokens >= 1) {
-        const now = this.timing.monotonic();
-        // Only a bucket that sat full (a quiet period) starts a new busy period; one that just
-        // refilled to its last token is mid-stream and keeps its phase.
-        const quiet =
-          this.tokens >= this.options.burst && now - this.fullSince >= this.phaseMarginMs;
-        this.tokens -= 1;
-        if (quiet) this.updatedAt = Math.max(this.updatedAt, now + this.phaseMarginMs);
-        return;
-      }
-      const now = this.timing.monotonic();
-      const pausedFor = Math.max(0, this.updatedAt - now);
-      await this.timing.sleep(Math.max(1, pausedFor + (1 - this.tokens) / this.ratePerMs), signal);
+      const { level, waitMs } = takeToken(this.level, this.rate, this.timing.monotonic());
+      this.level = level;
+      if (waitMs === 0) return;
+      await this.timing.sleep(waitMs, signal);
     }
   }
+}
+
+/** The bucket rate of a provider's `pacing:`, with the default phase margin. */
+export function bucketRate(options: TokenBucketOptions): BucketRate {
+  return {
+    burst: options.burst,
+    ratePerMs: options.requestsPerMinute / 60_000,
+    phaseMarginMs: options.phaseMarginMs ?? DEFAULT_PHASE_MARGIN_MS,
+  };
+}
+
+/** Milliseconds `rate` needs to start `requests` requests from a full bucket. */
+export function estimatePacingMs(rate: BucketRate, requests: number): number {
+  return Math.max(0, requests - rate.burst) / rate.ratePerMs;
 }

@@ -4,7 +4,7 @@ import type { BatchFetchRequest, FetchRequest, Provider } from '../../core/provi
 import type { Store } from '../../store/store.js';
 import type { RunEvents } from '../run-events.js';
 import type { Timing } from '../timing.js';
-import type { TokenBucket } from '../policies/token-bucket.js';
+import type { PacingBucket } from '../policies/token-bucket.js';
 import type { BarSink } from './bar-sink.js';
 import type { BatchWindow, FetchedWindow } from './fetch-window.js';
 import type { RunTotalsCounter } from './run-totals-counter.js';
@@ -17,7 +17,7 @@ export interface JobContext {
   readonly providerName: string;
   readonly providerConfig: ProviderConfig;
   readonly provider: Provider;
-  readonly bucket: TokenBucket | undefined;
+  readonly bucket: PacingBucket | undefined;
   readonly store: Store;
   readonly timing: Timing;
   readonly logger: Logger;

@@ -59,6 +59,9 @@ const PROVIDER_REQUEST_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
  */
 export class PipelineMetrics {
   readonly registry = new Registry();
+  /** Each job's series were pre-set under these labels (a reload may change its mode or provider). */
+  private readonly jobs = new Map<string, MetricsJob[]>();
+  private readonly providers = new Set<string>();
 
   readonly jobRuns = new Counter({
     name: 'pipeline_job_runs_total',
@@ -135,6 +138,12 @@ export class PipelineMetrics {
     labelNames: ['job_name'] as const,
     registers: [this.registry],
   });
+  readonly lastRunFailed = new Gauge({
+    name: 'pipeline_job_last_run_failed',
+    help: "1 when the job's latest run ended in failure, 0 when it ended otherwise.",
+    labelNames: ['job_name'] as const,
+    registers: [this.registry],
+  });
   readonly barsRejected = new Counter({
     name: 'pipeline_bars_rejected_total',
     help: 'Bars that failed validation and went to bars_rejected, by reason.',
@@ -190,19 +199,60 @@ export class PipelineMetrics {
     this.lastSuccess.set({ job_name: jobName }, atMs / 1000);
   }
 
-  private addJob(job: MetricsJob): void {
+  /** Sets whether a job's latest run failed from an earlier process's record (job_runs). */
+  seedLastRunFailed(jobName: string, failed: boolean): void {
+    this.lastRunFailed.set({ job_name: jobName }, failed ? 1 : 0);
+  }
+
+  /**
+   * Pre-sets a job's series at 0. Idempotent, and safe for a job with series (a reload, a new
+   * run): what is counted stays, only labels new to the job are added.
+   */
+  addJob(job: MetricsJob): void {
+    const known = this.jobs.get(job.name) ?? [];
+    if (known.some((k) => k.mode === job.mode && k.provider === job.provider)) return;
+    this.jobs.set(job.name, [...known, job]);
     // The last-success and heartbeat gauges stay absent: a 0 would read as "in 1970".
     for (const status of RUN_END_STATUSES) this.jobRuns.inc({ job_name: job.name, status }, 0);
     const written = { job_name: job.name, provider: job.provider };
     this.rowsWritten.inc(written, 0);
     this.batches.inc(written, 0);
-    this.activeJobs.set({ job_name: job.name }, 0);
-    this.jobDuration.zero({ job_name: job.name, mode: job.mode });
+    // inc, not set: a run of the job may be in progress, or its last run known to have failed.
+    this.activeJobs.inc({ job_name: job.name }, 0);
+    this.lastRunFailed.inc({ job_name: job.name }, 0);
+    // zero() resets a histogram: only for a mode the job had no series of.
+    if (!known.some((k) => k.mode === job.mode)) {
+      this.jobDuration.zero({ job_name: job.name, mode: job.mode });
+    }
     // Only a backfill has chunks: a live job's series would stay 0 for ever.
     if (job.mode === 'backfill') this.incompleteChunks.inc(written, 0);
   }
 
-  private addProvider(provider: string): void {
+  /**
+   * Drops every series of a job gone from the config, so no alert speaks of it (its last success
+   * ageing into MdpJobNoRecentSuccess) and no dashboard lists it.
+   */
+  removeJob(jobName: string): void {
+    const job_name = jobName;
+    for (const gauge of [this.activeJobs, this.lastSuccess, this.lastRunFailed, this.heartbeat]) {
+      gauge.remove({ job_name });
+    }
+    this.spoolBars.remove({ job_name });
+    for (const status of RUN_END_STATUSES) this.jobRuns.remove({ job_name, status });
+    for (const { mode, provider } of this.jobs.get(jobName) ?? []) {
+      const written = { job_name, provider };
+      this.rowsWritten.remove(written);
+      this.batches.remove(written);
+      this.incompleteChunks.remove(written);
+      this.jobDuration.remove({ job_name, mode });
+    }
+    this.jobs.delete(jobName);
+  }
+
+  /** Pre-sets a provider's series at 0; idempotent (what is counted stays). */
+  addProvider(provider: string): void {
+    if (this.providers.has(provider)) return;
+    this.providers.add(provider);
     for (const status of REQUEST_STATUSES) this.providerRequests.inc({ provider, status }, 0);
     this.rateLimitViolations.inc({ provider }, 0);
     this.pacingWait.inc({ provider }, 0);

@@ -32,6 +32,9 @@ export function recordRunEvents(
       metrics.jobRuns.inc({ job_name, status });
       metrics.activeJobs.dec({ job_name });
       metrics.jobDuration.observe({ job_name, mode: run.mode }, durationMs / 1000);
+      // A gauge, not the failure counter: a process runs a job many times (the service), and
+      // the counter keeps a failure after the job's next run succeeded (MdpJobFailed reads this).
+      metrics.lastRunFailed.set({ job_name }, status === 'failure' ? 1 : 0);
       // A dry run stores nothing, so it must not hold off the "no recent success" alert.
       if (status === 'success' && !run.dryRun) metrics.lastSuccess.set({ job_name }, now() / 1000);
     },

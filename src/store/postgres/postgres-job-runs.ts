@@ -5,6 +5,7 @@ import { livenessProbe, type RunHost } from '../run-host.js';
 import { endedByItself } from '../run-ended-by-itself.js';
 import { jobRunFromRow, type JobRunRow } from '../run-rows.js';
 import type { JobRun, RunProgress, RunStart, RunStatus } from '../store.js';
+import { withCancellableConnection } from './postgres-cancellable-connection.js';
 import { RUN_COLUMNS } from './postgres-run-rows.js';
 import { PostgresRunFence } from './postgres-run-fence.js';
 import { databaseNow, msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
@@ -162,9 +163,15 @@ export class PostgresJobRuns {
     }
   }
 
-  /** Marks abandoned runs (of one job, or all) and returns them as they are now stored. */
-  async reap(jobName?: string): Promise<JobRun[]> {
-    return this.reapWith(this.pool, jobName, await this.now(this.pool));
+  /**
+   * Marks abandoned runs (of one job, or all) and returns them as they are now stored. Aborting
+   * `signal` cancels the statement waiting (on a lock) and throws the abort reason.
+   */
+  async reap(jobName?: string, signal?: AbortSignal): Promise<JobRun[]> {
+    if (signal === undefined) return this.reapWith(this.pool, jobName, await this.now(this.pool));
+    return withCancellableConnection(this.pool, signal, async (client) =>
+      this.reapWith(client, jobName, await this.now(client)),
+    );
   }
 
   /** Throws JobSupersededError when the run is no longer `running` (marked abandoned). */

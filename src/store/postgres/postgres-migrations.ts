@@ -186,6 +186,23 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     ],
   },
   {
+    id: 7,
+    name: 'provider budgets',
+    // One token bucket per provider, shared by every process on the schema (see ProviderBudgets).
+    // Times are the database's epoch ms as float8, not timestamptz: the bucket's arithmetic is in
+    // fractional milliseconds, and no host reads them as times.
+    statements: ({ schema: s }) => [
+      `
+      CREATE TABLE ${s}.provider_budgets (
+        provider text PRIMARY KEY,
+        tokens double precision NOT NULL,
+        updated_at double precision NOT NULL,
+        full_since double precision
+      )
+      `,
+    ],
+  },
+  {
     id: 8,
     name: 'schedule tick claims',
     // One row per claimed tick: the key makes a tick claimable once across every service.

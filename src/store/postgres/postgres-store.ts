@@ -18,6 +18,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.js';
+import type { ProviderBudgets } from '../provider-budgets.js';
 import { checkStoredUpsertKeys, checkUpsertKeys, DEFAULT_UPSERT_KEYS } from '../upsert-keys.js';
 import { PostgresBatchWriter } from './postgres-batch-writer.js';
 import { cancellableQuery } from './postgres-cancellable-connection.js';
@@ -25,6 +26,7 @@ import { CHECKPOINT_COLUMNS } from './postgres-checkpoint-rows.js';
 import { PostgresJobSummaries } from './postgres-job-summaries.js';
 import { quoteIdentifier } from './postgres-identifier.js';
 import { PostgresJobRuns } from './postgres-job-runs.js';
+import { PostgresProviderBudgets } from './postgres-provider-budgets.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import {
@@ -85,6 +87,7 @@ interface Session {
   readonly writer: PostgresBatchWriter;
   readonly runs: PostgresJobRuns;
   readonly summaries: PostgresJobSummaries;
+  readonly budgets: PostgresProviderBudgets;
   readonly ticks: PostgresTickClaims;
 }
 
@@ -105,6 +108,10 @@ export class PostgresStore implements Store {
   private readonly host: RunHost;
   private readonly timeouts: PostgresTimeouts;
   private session: Session | undefined;
+  readonly budgets: ProviderBudgets = {
+    take: (provider, rate) => this.guard('write', (s) => s.budgets.take(provider, rate)),
+    pause: (provider, ms) => this.guard('write', (s) => s.budgets.pause(provider, ms)),
+  };
   private layout: HypertableOutcome | undefined;
 
   readonly ticks: TickClaims = {
@@ -195,6 +202,7 @@ export class PostgresStore implements Store {
         this.options.databaseClock,
       ),
       summaries: new PostgresJobSummaries(pool, this.schema),
+      budgets: new PostgresProviderBudgets(pool, this.schema, this.options.databaseClock),
       ticks: new PostgresTickClaims(pool, this.schema, this.schemaName, this.options.databaseClock),
     };
   }
@@ -296,8 +304,8 @@ export class PostgresStore implements Store {
     await this.guard('write', (s) => s.runs.complete(runId, status, progress, error));
   }
 
-  async reapAbandoned(jobName?: string): Promise<JobRun[]> {
-    return this.guard('write', (s) => s.runs.reap(jobName));
+  async reapAbandoned(jobName?: string, signal?: AbortSignal): Promise<JobRun[]> {
+    return this.guard('write', (s) => s.runs.reap(jobName, signal));
   }
 
   async listRuns(options: { jobName?: string; limit?: number } = {}): Promise<JobRun[]> {

@@ -200,6 +200,20 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     sql: `UPDATE job_runs SET config_hash = '' WHERE config_hash <> '';`,
   },
   {
+    id: 7,
+    name: 'provider budgets',
+    // One token bucket per provider, shared by every process on the file (see ProviderBudgets).
+    // Times are this host's epoch ms, fractional: a bucket refills in fractions of a token.
+    sql: `
+      CREATE TABLE provider_budgets (
+        provider TEXT PRIMARY KEY,
+        tokens REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        full_since REAL
+      ) STRICT;
+    `,
+  },
+  {
     id: 8,
     name: 'schedule tick claims',
     // One row per claimed tick: the key makes a tick claimable once across every service.

@@ -18,6 +18,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.js';
+import type { ProviderBudgets } from '../provider-budgets.js';
 import { refuseNewerSchema } from '../numbered-migration.js';
 import { runHost, type RunHost } from '../run-host.js';
 import { storeClosedError } from '../store-closed-error.js';
@@ -30,6 +31,7 @@ import {
 } from './sqlite-checkpoint-rows.js';
 import { SqliteJobSummaries } from './sqlite-job-summaries.js';
 import { SqliteJobRuns } from './sqlite-job-runs.js';
+import { SqliteProviderBudgets } from './sqlite-provider-budgets.js';
 import { migrateSqlite } from './sqlite-migrate.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { sqliteStoreError, type SqliteAction } from './sqlite-store-error.js';
@@ -90,6 +92,7 @@ interface Session {
   readonly writer: SqliteBatchWriter;
   readonly runs: SqliteJobRuns;
   readonly summaries: SqliteJobSummaries;
+  readonly budgets: SqliteProviderBudgets;
   readonly ticks: SqliteTickClaims;
   readonly lastBarTs: Database.Statement<[string, string, string], { ts: number | null }>;
   readonly checkpoints: Database.Statement<[string], SqliteCheckpointRow>;
@@ -120,6 +123,10 @@ export class SqliteStore implements Store {
   readonly upsertKeys: readonly BarColumn[];
   private readonly host: RunHost;
   private session: Session | undefined;
+  readonly budgets: ProviderBudgets = {
+    take: async (provider, rate) => this.guard('write', (s) => s.budgets.take(provider, rate)),
+    pause: async (provider, ms) => this.guard('write', (s) => s.budgets.pause(provider, ms)),
+  };
 
   readonly ticks: TickClaims = {
     claim: async (jobName, tickAt, claimant, options) =>
@@ -188,6 +195,7 @@ export class SqliteStore implements Store {
         writer: new SqliteBatchWriter(db, this.upsertKeys),
         runs: new SqliteJobRuns(db, this.host),
         summaries: new SqliteJobSummaries(db),
+        budgets: new SqliteProviderBudgets(db, this.host.clock),
         ticks: new SqliteTickClaims(db, this.host.clock),
         lastBarTs: db.prepare(LAST_BAR_TS),
         checkpoints: db.prepare(SELECT_CHECKPOINTS),
@@ -274,7 +282,9 @@ export class SqliteStore implements Store {
     this.guard('write', (s) => s.runs.complete(runId, status, progress, error));
   }
 
-  async reapAbandoned(jobName?: string): Promise<JobRun[]> {
+  /** `signal` is only checked first: SQLite's calls are synchronous and never wait on a lock. */
+  async reapAbandoned(jobName?: string, signal?: AbortSignal): Promise<JobRun[]> {
+    signal?.throwIfAborted();
     return this.guard('write', (s) => s.runs.reap(jobName));
   }
 

@@ -338,6 +338,7 @@ describe('parseConfig reports each kind of mistake with its path, position and a
       burst: 1,
       cooldown_seconds: 5,
       max_retry_after: 3_600_000,
+      scope: 'store',
     });
   });
 

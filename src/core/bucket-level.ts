@@ -1,0 +1,87 @@
+/*
+ * A token bucket as data plus pure functions, so the in-process bucket (pipeline/policies) and
+ * the bucket a store keeps for every process (store/*-provider-budgets) follow one rule: over any
+ * window of W ms at most `burst + W * ratePerMs` takes are granted.
+ */
+
+/** What a bucket holds at `updatedAt` (ms on whatever clock its owner reads). */
+export interface BucketLevel {
+  readonly tokens: number;
+  /** Lies in the future during a pause or a phase margin: no refill until it has passed. */
+  readonly updatedAt: number;
+  /** When the bucket last became full; -Infinity when it never was. */
+  readonly fullSince: number;
+}
+
+/** A provider's rate, from its `pacing:` config. */
+export interface BucketRate {
+  readonly burst: number;
+  readonly ratePerMs: number;
+  /** See DEFAULT_PHASE_MARGIN_MS in pipeline/policies/token-bucket.ts. */
+  readonly phaseMarginMs: number;
+  /**
+   * When the margin is paid. `quiet` (default): by a take from a bucket that sat full for
+   * phaseMarginMs, which starts a busy period. `near-full`: by every take that leaves a token
+   * behind (demand fell below the rate) from a bucket within phaseMarginMs of full, in part (what
+   * the refill to full has not covered yet): the server's bucket, which the margin keeps ahead of
+   * ours, may be full and capped then, and restarts its clock at the arrival of that request,
+   * however late it travels. A stream at the full rate takes its last token and pays nothing.
+   * See sharedBucketRate.
+   */
+  readonly margin?: 'quiet' | 'near-full';
+}
+
+/** The answer to one take: granted (waitMs 0), or how long to wait before asking again. */
+export interface BucketTake {
+  readonly level: BucketLevel;
+  readonly waitMs: number;
+}
+
+/** A bucket nobody has taken from yet: full. */
+export function fullBucket(rate: BucketRate, now: number): BucketLevel {
+  return { tokens: rate.burst, updatedAt: now, fullSince: -Infinity };
+}
+
+/** The level at `now`, refilled since `updatedAt` (unchanged while a pause lasts). */
+export function refilled(level: BucketLevel, rate: BucketRate, now: number): BucketLevel {
+  if (now <= level.updatedAt) return level;
+  const reached = level.tokens + (now - level.updatedAt) * rate.ratePerMs;
+  // A burst smaller than the stored tokens (the config changed) caps them at once.
+  const tokens = Math.min(rate.burst, reached);
+  const fullSince =
+    reached >= rate.burst && level.tokens < rate.burst
+      ? level.updatedAt + (rate.burst - level.tokens) / rate.ratePerMs
+      : level.fullSince;
+  return { tokens, updatedAt: now, fullSince };
+}
+
+/** Takes one token at `now` if there is one; otherwise says how long until there is. */
+export function takeToken(level: BucketLevel, rate: BucketRate, now: number): BucketTake {
+  const current = refilled(level, rate, now);
+  if (current.tokens >= 1) {
+    // Only a bucket that sat full (a quiet period) starts a new busy period; one that just
+    // refilled to its last token is mid-stream and keeps its phase.
+    const shiftMs =
+      rate.margin === 'near-full'
+        ? current.tokens >= 2
+          ? rate.phaseMarginMs - (rate.burst - current.tokens) / rate.ratePerMs
+          : 0
+        : current.tokens >= rate.burst && now - current.fullSince >= rate.phaseMarginMs
+          ? rate.phaseMarginMs
+          : 0;
+    const updatedAt = shiftMs > 0 ? Math.max(current.updatedAt, now + shiftMs) : current.updatedAt;
+    return { level: { ...current, tokens: current.tokens - 1, updatedAt }, waitMs: 0 };
+  }
+  const pausedFor = Math.max(0, current.updatedAt - now);
+  const waitMs = Math.max(1, pausedFor + (1 - current.tokens) / rate.ratePerMs);
+  return { level: current, waitMs };
+}
+
+/**
+ * The level after a pause until `until`: empty then, so the end of a cooldown is not followed by
+ * a burst. A pause ending before one already set changes nothing. Needs no rate: what the bucket
+ * had refilled by now is lost anyway.
+ */
+export function pausedUntil(level: BucketLevel, until: number): BucketLevel {
+  return until > level.updatedAt ? { ...level, tokens: 0, updatedAt: until } : level;
+}

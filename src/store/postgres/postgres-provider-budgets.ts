@@ -1,0 +1,109 @@
+import type pg from 'pg';
+import {
+  pausedUntil,
+  takeToken,
+  type BucketLevel,
+  type BucketRate,
+} from '../../core/bucket-level.js';
+import { bucketLevelFromRow, fullSinceColumn, type BudgetRow } from '../budget-rows.js';
+import type { BudgetTake, ProviderBudgets } from '../provider-budgets.js';
+import { inTransaction } from './postgres-transaction.js';
+
+/** SQL for the database's clock in epoch ms, or the test's stand-in in parameter `$n`. */
+function budgetNow(parameter: string): string {
+  return `COALESCE(${parameter}::float8, (extract(epoch from clock_timestamp()) * 1000)::float8)`;
+}
+
+/**
+ * The `provider_budgets` half of PostgresStore. A take is one transaction: the upsert creates a
+ * missing row (full) or locks the existing one, and returns it with the database's clock read
+ * after the lock was granted; the new level is written and committed before the lock is let go.
+ * Every process is timed by the database's clock, never its host's: hosts' clocks may disagree,
+ * and a bucket's refill is a difference of two readings of one clock.
+ */
+export class PostgresProviderBudgets implements ProviderBudgets {
+  private readonly sql: { readonly lock: string; readonly write: string; readonly read: string };
+
+  constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+    /** Stands in for the database's clock (tests that move time); undefined in production. */
+    private readonly databaseClock?: () => number,
+  ) {
+    const s = schema;
+    this.sql = {
+      // DO UPDATE (not DO NOTHING) so the row comes back locked whether it was there or not.
+      lock: `
+        INSERT INTO ${s}.provider_budgets AS b (provider, tokens, updated_at, full_since)
+        VALUES ($1, $2, ${budgetNow('$3')}, NULL)
+        ON CONFLICT (provider) DO UPDATE SET provider = b.provider
+        RETURNING tokens, updated_at, full_since, ${budgetNow('$3')} AS now`,
+      write: `
+        UPDATE ${s}.provider_budgets SET tokens = $2, updated_at = $3, full_since = $4
+        WHERE provider = $1`,
+      read: `
+        SELECT updated_at - ${budgetNow('$2')} AS left
+        FROM ${s}.provider_budgets WHERE provider = $1`,
+    };
+  }
+
+  async take(provider: string, rate: BucketRate | undefined): Promise<BudgetTake> {
+    const waitMs =
+      rate === undefined ? await this.pauseLeft(provider) : await this.takeOne(provider, rate);
+    return waitMs === 0 ? { granted: true } : { granted: false, waitMs };
+  }
+
+  async pause(provider: string, ms: number): Promise<void> {
+    // A provider nobody took from yet gets its row, empty (tokens 0) until the pause ends.
+    await inTransaction(this.pool, 'BEGIN', async (client) => {
+      const { row, now } = await this.lock(client, provider, 0);
+      const level = pausedUntil(bucketLevelFromRow(row), now + ms);
+      await this.write(client, provider, level);
+    });
+  }
+
+  /** Without a rate only a pause holds a take back: one read, no lock. */
+  private async pauseLeft(provider: string): Promise<number> {
+    const result = await this.pool.query<{ left: number }>(this.sql.read, [
+      provider,
+      this.standIn(),
+    ]);
+    return Math.max(0, result.rows[0]?.left ?? 0);
+  }
+
+  private takeOne(provider: string, rate: BucketRate): Promise<number> {
+    return inTransaction(this.pool, 'BEGIN', async (client) => {
+      const { row, now } = await this.lock(client, provider, rate.burst);
+      const { level, waitMs } = takeToken(bucketLevelFromRow(row), rate, now);
+      if (waitMs === 0) await this.write(client, provider, level);
+      return waitMs;
+    });
+  }
+
+  private async lock(
+    client: pg.PoolClient,
+    provider: string,
+    tokens: number,
+  ): Promise<{ row: BudgetRow; now: number }> {
+    const result = await client.query<BudgetRow & { now: number }>(this.sql.lock, [
+      provider,
+      tokens,
+      this.standIn(),
+    ]);
+    const row = result.rows[0] as BudgetRow & { now: number };
+    return { row, now: row.now };
+  }
+
+  private async write(client: pg.PoolClient, provider: string, level: BucketLevel): Promise<void> {
+    await client.query(this.sql.write, [
+      provider,
+      level.tokens,
+      level.updatedAt,
+      fullSinceColumn(level),
+    ]);
+  }
+
+  private standIn(): number | null {
+    return this.databaseClock?.() ?? null;
+  }
+}

@@ -1,0 +1,31 @@
+import type { BucketRate } from '../core/bucket-level.js';
+
+/** The answer to one take from a provider's shared budget. */
+export type BudgetTake =
+  | { readonly granted: true }
+  | {
+      /** Not now: ask again after `waitMs` (another process may take the token meanwhile). */
+      readonly granted: false;
+      readonly waitMs: number;
+    };
+
+/**
+ * One pacing budget per provider, shared by every process on the store (a row of
+ * `provider_budgets`), so processes that each pace themselves to a provider's limit do not
+ * together exceed it. Each take is atomic across processes and timed by one clock: the
+ * database's on PostgreSQL (hosts' clocks may disagree), this host's on SQLite (one file, one
+ * host). A granted take is spent, used or not: a process killed before its request costs the
+ * budget one token, never more than the rate.
+ */
+export interface ProviderBudgets {
+  /**
+   * Takes one token of `provider`'s bucket at `rate`; the first take creates the row, full. With
+   * no rate (a provider without `requests_per_minute`) only a pause holds the take back.
+   */
+  take(provider: string, rate: BucketRate | undefined): Promise<BudgetTake>;
+  /**
+   * Pauses `provider` for `ms` for every process (it answered 429); its bucket restarts empty
+   * afterwards. A pause ending before one already stored changes nothing.
+   */
+  pause(provider: string, ms: number): Promise<void>;
+}

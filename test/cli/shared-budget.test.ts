@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { concurrentBackfills, POLYGON_TEST_KEY } from '../helpers/concurrent-backfills.js';
+import { useFixtureServer, type FixtureHandler } from '../helpers/fixture-server.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+import { STORAGE_KINDS, type StorageKind } from '../helpers/test-storage.js';
+import { polygonFakeApi } from '../providers/polygon/polygon-fake-api.js';
+
+const tempDir = useTempDir();
+const serve = useFixtureServer();
+
+/** The provider's limit and mdp's `pacing:` alike: the budget is exactly what the server allows. */
+const LIMIT = { requests_per_minute: 600, burst: 4 };
+
+/**
+ * A provider's own limit, as a server keeps it: a token bucket on the server's clock refilled
+ * from the arrival of requests; a request finding it empty is answered 429 without Retry-After.
+ * Written apart from mdp's buckets on purpose: it is the provider, not the code under test.
+ */
+function rateLimited(handler: FixtureHandler): {
+  handler: FixtureHandler;
+  served: number[];
+  refused: number[];
+} {
+  const perMs = LIMIT.requests_per_minute / 60_000;
+  let tokens: number = LIMIT.burst;
+  let at = performance.now();
+  const served: number[] = [];
+  const refused: number[] = [];
+  return {
+    served,
+    refused,
+    handler: (request) => {
+      const now = performance.now();
+      tokens = Math.min(LIMIT.burst, tokens + (now - at) * perMs);
+      at = now;
+      if (tokens < 1) {
+        refused.push(now);
+        return { status: 429, json: { status: 'ERROR', error: 'exceeded requests per minute' } };
+      }
+      tokens -= 1;
+      served.push(now);
+      return handler(request);
+    },
+  };
+}
+
+/**
+ * Three backfills of different jobs on the one provider, run at once as three processes, paced
+ * with `scope`; what the server saw.
+ */
+async function threeBackfills(
+  storage: StorageKind,
+  scope: 'store' | 'process',
+  days: { start: string; end: string },
+): Promise<{ served: number[]; refused: number[] }> {
+  const server = rateLimited(polygonFakeApi({ apiKey: POLYGON_TEST_KEY, pageSize: 200 }));
+  const { url } = await serve(server.handler);
+  await concurrentBackfills({
+    dir: tempDir(),
+    storage,
+    baseUrl: url,
+    pacing: { ...LIMIT, cooldown_seconds: 1, scope },
+    symbols: ['SPY', 'QQQ', 'IWM'],
+    days,
+  });
+  return server;
+}
+
+describe.each(STORAGE_KINDS)(
+  'three processes on one provider, one budget in the %s store',
+  (storage) => {
+    it(
+      'draw no 429 from a server whose limit is the budget, and use at least 90% of it',
+      { timeout: 120_000 },
+      async () => {
+        const { served, refused } = await threeBackfills(storage, 'store', {
+          start: '2023-01-02',
+          end: '2023-01-06',
+        });
+        expect(refused).toEqual([]);
+        // The budget over the busy period: a full bucket, then the rate from first to last arrival.
+        const busyMs = (served.at(-1) as number) - (served[0] as number);
+        const allowed = LIMIT.burst + (busyMs * LIMIT.requests_per_minute) / 60_000;
+        // 4 days of minutes in 200-minute chunks, a request each, for each of the three jobs.
+        expect(served.length).toBeGreaterThanOrEqual(3 * Math.ceil((4 * 1440) / 200));
+        expect(served.length).toBeLessThanOrEqual(allowed + 1e-9);
+        expect(
+          served.length / allowed,
+          `${served.length} of ${allowed.toFixed(1)}`,
+        ).toBeGreaterThanOrEqual(0.9);
+      },
+    );
+  },
+);
+
+describe('three processes on one provider, each with its own budget (scope: process)', () => {
+  it(
+    'draw 429s from the same server: each paces itself to the whole limit',
+    { timeout: 90_000 },
+    async () => {
+      const { served, refused } = await threeBackfills('sqlite', 'process', {
+        start: '2023-01-03',
+        end: '2023-01-05',
+      });
+      expect(refused.length).toBeGreaterThan(0);
+      // Every chunk was still fetched in the end: the 429s paused the processes, no more.
+      expect(served.length).toBeGreaterThanOrEqual(3 * Math.ceil((2 * 1440) / 200));
+    },
+  );
+});

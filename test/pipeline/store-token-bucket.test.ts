@@ -1,0 +1,215 @@
+import fc from 'fast-check';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BucketRate } from '../../src/core/bucket-level.js';
+import {
+  sharedBucketRate,
+  STORE_PHASE_MARGIN_MS,
+  StoreTokenBucket,
+} from '../../src/pipeline/policies/store-token-bucket.js';
+import { bucketRate, TokenBucket } from '../../src/pipeline/policies/token-bucket.js';
+import type { BudgetTake, ProviderBudgets } from '../../src/store/provider-budgets.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { FakeTiming } from '../helpers/fake-timing.js';
+import { expectWithinBudget } from '../helpers/budget-bound.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+
+const tempDir = useTempDir();
+const opened: SqliteStore[] = [];
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+});
+
+/** Epoch ms the fake monotonic clock starts from, as the store's clock. */
+const EPOCH = 1_800_000_000_000;
+
+/**
+ * `count` processes' views of one SQLite file, timed by the fake clock; each one's budgets count
+ * the takes they send to the store.
+ */
+async function processes(
+  timing: FakeTiming,
+  count: number,
+): Promise<{ budgets: ProviderBudgets; takes: () => number }[]> {
+  const path = join(tempDir(), 'budgets.db');
+  const views = [];
+  for (let i = 0; i < count; i++) {
+    const store = new SqliteStore({ path, clock: () => EPOCH + timing.monotonic() });
+    opened.push(store);
+    await store.open();
+    let takes = 0;
+    const budgets: ProviderBudgets = {
+      take: (provider, rate): Promise<BudgetTake> => {
+        takes += 1;
+        return store.budgets.take(provider, rate);
+      },
+      pause: (provider, ms) => store.budgets.pause(provider, ms),
+    };
+    views.push({ budgets, takes: () => takes });
+  }
+  return views;
+}
+
+function sharedBucket(
+  timing: FakeTiming,
+  budgets: ProviderBudgets,
+  options: { burst: number; requestsPerMinute: number } | undefined,
+): StoreTokenBucket {
+  const rate: BucketRate | undefined =
+    options && sharedBucketRate(options.burst, options.requestsPerMinute);
+  return new StoreTokenBucket({
+    provider: 'synth',
+    budgets,
+    rate,
+    fallback: new TokenBucket(options ?? { burst: 1, requestsPerMinute: 60 }, timing),
+    timing,
+  });
+}
+
+/** Requests arriving at the given times at the given processes; their start times, ascending. */
+async function startTimes(
+  timing: FakeTiming,
+  buckets: readonly StoreTokenBucket[],
+  arrivals: readonly (readonly [number, number])[],
+): Promise<number[]> {
+  const starts: number[] = [];
+  const all = Promise.all(
+    arrivals.map(async ([at, who]) => {
+      await timing.sleep(at);
+      await (buckets[who % buckets.length] as StoreTokenBucket).acquire();
+      starts.push(timing.monotonic());
+    }),
+  );
+  await timing.run(all);
+  return starts.sort((a, b) => a - b);
+}
+
+const budget = fc.record({
+  burst: fc.integer({ min: 1, max: 10 }),
+  requestsPerMinute: fc.integer({ min: 1, max: 600 }),
+});
+
+describe('StoreTokenBucket: one budget for every process on a store (SQLite, fake clock)', () => {
+  it('never starts more than burst + W * rate in any window, across three processes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        budget,
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 300_000 }), fc.nat()), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        async (options, arrivals) => {
+          const timing = new FakeTiming();
+          const buckets = (await processes(timing, 3)).map((p) =>
+            sharedBucket(timing, p.budgets, options),
+          );
+          const starts = await startTimes(timing, buckets, arrivals);
+          expect(starts).toHaveLength(arrivals.length);
+          const perMs = options.requestsPerMinute / 60_000;
+          expectWithinBudget(starts, options.burst, perMs);
+          for (const store of opened.splice(0)) await store.close();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('uses at least 95% of the budget when three processes want more than it', async () => {
+    await fc.assert(
+      fc.asyncProperty(budget, fc.integer({ min: 40, max: 120 }), async (options, refills) => {
+        const perMs = options.requestsPerMinute / 60_000;
+        const horizonMs = refills / perMs;
+        const allowed = options.burst + refills;
+        const timing = new FakeTiming();
+        const buckets = (await processes(timing, 3)).map((p) =>
+          sharedBucket(timing, p.budgets, options),
+        );
+        const arrivals = Array.from({ length: allowed + 20 }, (_, i) => [0, i] as const);
+        const starts = await startTimes(timing, buckets, arrivals);
+        const within = starts.filter((t) => t <= horizonMs).length;
+        expect(within).toBeLessThanOrEqual(allowed);
+        // The margin leaves its share of the budget unused once, at the start.
+        const unused = STORE_PHASE_MARGIN_MS * perMs;
+        expect(within).toBeGreaterThanOrEqual(0.95 * (allowed - unused));
+        for (const store of opened.splice(0)) await store.close();
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('local waiters queue in arrival order and ask the store one at a time', async () => {
+    const timing = new FakeTiming();
+    const [view] = await processes(timing, 1);
+    if (!view) throw new Error('no process');
+    const bucket = sharedBucket(timing, view.budgets, { burst: 1, requestsPerMinute: 60 });
+    const order: number[] = [];
+    await timing.run(
+      Promise.all(Array.from({ length: 10 }, (_, i) => bucket.acquire().then(() => order.push(i)))),
+    );
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(timing.monotonic()).toBeGreaterThanOrEqual(9_000);
+    // Each waiter asks once, is told how long, and asks again then: ten waiters asking at every
+    // wake-up would have sent ~55 takes.
+    expect(view.takes()).toBeLessThanOrEqual(2 * 10);
+  });
+
+  it('a waiting acquire rejects at once when its signal aborts; the queue moves on', async () => {
+    const timing = new FakeTiming();
+    const [view] = await processes(timing, 1);
+    if (!view) throw new Error('no process');
+    const bucket = sharedBucket(timing, view.budgets, { burst: 1, requestsPerMinute: 1 });
+    await timing.run(bucket.acquire());
+    const controller = new AbortController();
+    const waiting = bucket.acquire(controller.signal);
+    const reason = new Error('cancelled');
+    setImmediate(() => controller.abort(reason));
+    await expect(waiting).rejects.toBe(reason);
+    expect(timing.monotonic()).toBe(0);
+  });
+
+  it('a 429 in one process pauses the others, for a provider with or without a rate', async () => {
+    for (const options of [{ burst: 5, requestsPerMinute: 600 }, undefined]) {
+      const timing = new FakeTiming();
+      const [a, b] = await processes(timing, 2);
+      if (!a || !b) throw new Error('no process');
+      const inA = sharedBucket(timing, a.budgets, options);
+      const inB = sharedBucket(timing, b.budgets, options);
+      await timing.run(inB.acquire());
+      await inA.pause(5_000);
+      await timing.run(inB.acquire());
+      // Restarted empty: one interval after the pause for a rate, the pause's end without one.
+      expect(timing.monotonic()).toBe(options ? 5_100 : 5_000);
+      for (const store of opened.splice(0)) await store.close();
+    }
+  });
+
+  it('paces the process alone while the store cannot answer, and says so once', async () => {
+    const timing = new FakeTiming();
+    const path = join(tempDir(), 'budgets.db');
+    const store = new SqliteStore({ path, clock: () => EPOCH + timing.monotonic() });
+    await store.open();
+    // A closed store fails every take with a StoreError, as a database outage does.
+    await store.close();
+    const told: string[] = [];
+    const options = { burst: 2, requestsPerMinute: 60 };
+    const bucket = new StoreTokenBucket({
+      provider: 'synth',
+      budgets: store.budgets,
+      rate: bucketRate(options),
+      fallback: new TokenBucket(options, timing),
+      timing,
+      onStoreUnavailable: (error) => told.push(error.code),
+    });
+    const starts: number[] = [];
+    await timing.run(
+      Promise.all(
+        Array.from({ length: 4 }, () =>
+          bucket.acquire().then(() => starts.push(timing.monotonic())),
+        ),
+      ),
+    );
+    await bucket.pause(1_000);
+    expect(starts).toEqual([0, 0, 1_025, 2_025]);
+    expect(told).toEqual(['MDP_STORE_CLOSED']);
+  });
+});
