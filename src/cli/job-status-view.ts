@@ -1,5 +1,6 @@
 import { isoSeconds, type JobStatus } from '../store/status-json.js';
 import type { Checkpoint, JobRun } from '../store/store.js';
+import type { TickRecord } from '../store/tick-claims.js';
 import { formatElapsed } from './run-report.js';
 import { formatTable } from './text-table.js';
 
@@ -74,4 +75,36 @@ export function formatJobStatuses(jobs: readonly JobStatus[], now: number): stri
     );
   }
   return lines.join('\n');
+}
+
+/** The last tick in words: `2026-12-01T18:00:00Z ran (run 12)`, with a catch-up marked. */
+function tickCell(tick: TickRecord | undefined): string {
+  if (tick === undefined) return 'never';
+  const outcome = tick.outcome ?? 'running';
+  const run = tick.runId === null ? '' : ` (run ${tick.runId})`;
+  return `${isoSeconds(tick.tickAt)} ${outcome}${run}${tick.catchup ? ', catch-up' : ''}`;
+}
+
+/**
+ * Per job `mdp serve` runs: its schedule and zone, next tick and last claimed tick (or that it is
+ * followed); undefined when the config schedules and follows nothing.
+ */
+export function formatServing(jobs: readonly JobStatus[]): string | undefined {
+  const rows: string[][] = [];
+  for (const job of jobs) {
+    const serving = job.serving;
+    if (serving === undefined) continue;
+    rows.push(
+      serving.kind === 'follow'
+        ? [job.jobName, 'follow', '-', '-']
+        : [
+            job.jobName,
+            `${serving.expression} ${serving.timeZone}`,
+            serving.nextTickAt === undefined ? 'never' : isoSeconds(serving.nextTickAt),
+            tickCell(serving.lastTick),
+          ],
+    );
+  }
+  if (rows.length === 0) return undefined;
+  return formatTable([['JOB', 'SCHEDULE', 'NEXT TICK', 'LAST TICK'], ...rows]);
 }

@@ -4,6 +4,7 @@ import type { MdpConfig } from '../core/config/load-config.js';
 import { createCommandContext } from './command-context.js';
 import { registerBackfillCommand } from './commands/backfill-command.js';
 import { registerRunCommand } from './commands/run-command.js';
+import { registerServeCommand } from './commands/serve-command.js';
 import { registerStatusCommand } from './commands/status-command.js';
 import { registerValidateCommand } from './commands/validate-command.js';
 import { reportError } from './error-report.js';
@@ -33,6 +34,7 @@ export function buildProgram(state: { config?: MdpConfig }): Command {
   registerRunCommand(program, context);
   registerBackfillCommand(program, context);
   registerStatusCommand(program, context);
+  registerServeCommand(program, context);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

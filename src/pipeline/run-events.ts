@@ -33,6 +33,8 @@ export interface RunEventMap {
   'storage:error': [{ storage: Store['kind']; kind: string; error: Error; willRetry: boolean }];
   'provider:request': [RequestOutcome];
   'provider:retry': [{ provider: string; attempt: number; delayMs: number; error: Error }];
+  /** A request waited `waitMs` for its provider's pacing budget (shared bucket or cooldown). */
+  'provider:paced': [{ provider: string; waitMs: number }];
   'bars:rejected': [{ provider: string; reason: string; count: number }];
   /** Bars of a job waiting in the spool for the primary storage to come back. */
   'spool:depth': [{ jobName: string; bars: number }];

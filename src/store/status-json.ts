@@ -1,14 +1,30 @@
 import type { Checkpoint, JobRun, JobSummary } from './store.js';
+import type { TickRecord } from './tick-claims.js';
 
 /**
  * The status read model as JSON (`mdp status --json`, and the web API's shape): snake_case keys,
  * times as ISO 8601 UTC to the second, heartbeat ages in seconds against the store's clock.
  */
 
+/** How `mdp serve` runs a job: at the ticks of its schedule, or followed continuously. */
+export type JobServing =
+  | {
+      readonly kind: 'schedule';
+      readonly expression: string;
+      readonly timeZone: string;
+      /** By the schedule, after the store's now; undefined when it never fires again. */
+      readonly nextTickAt: number | undefined;
+      /** The newest tick a service claimed, with its outcome. */
+      readonly lastTick: TickRecord | undefined;
+    }
+  | { readonly kind: 'follow' };
+
 /** A job's summary with what only this machine knows: bars in its local spool. */
 export interface JobStatus extends JobSummary {
   /** Bars of the job in `storage.spool`, waiting for the primary; 0 without a spool. */
   readonly spoolBars: number;
+  /** How the service runs it; undefined for a job it does not run (or not in the config). */
+  readonly serving?: JobServing;
 }
 
 /** Epoch ms as ISO 8601 UTC to the second, the form status times are shown in. */
@@ -91,5 +107,28 @@ export function jobStatusJson(job: JobStatus, now: number): Record<string, unkno
     provisional_chunks: job.provisionalChunks.map(chunkJson),
     rejected_by_reason: job.rejectedByReason,
     spool_bars: job.spoolBars,
+    schedule: job.serving?.kind === 'schedule' ? scheduleJson(job.serving) : null,
+    follow: job.serving?.kind === 'follow',
+  };
+}
+
+/** `schedule` of a job in `mdp status --json`. */
+function scheduleJson(serving: Extract<JobServing, { kind: 'schedule' }>): Record<string, unknown> {
+  const last = serving.lastTick;
+  return {
+    cron: serving.expression,
+    timezone: serving.timeZone,
+    next_tick: serving.nextTickAt === undefined ? null : isoSeconds(serving.nextTickAt),
+    last_tick:
+      last === undefined
+        ? null
+        : {
+            tick_at: isoSeconds(last.tickAt),
+            outcome: last.outcome,
+            run_id: last.runId,
+            catchup: last.catchup,
+            claimant: last.claimant,
+            detail: last.detail,
+          },
   };
 }

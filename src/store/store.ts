@@ -1,6 +1,7 @@
 import type { Bar } from '../core/bar.js';
 import type { Interval } from '../core/interval.js';
 import type { ProviderBudgets } from './provider-budgets.js';
+import type { TickClaims } from './tick-claims.js';
 
 /** Statuses of a `job_runs` row; see DESIGN.md. */
 export type RunStatus = 'running' | 'success' | 'failure' | 'cancelled' | 'abandoned';
@@ -187,6 +188,8 @@ export interface Store {
   readonly target: string;
   /** Pacing budgets shared by every process on this store, one per provider. */
   readonly budgets: ProviderBudgets;
+  /** Ticks of scheduled jobs claimed by services on this store (usable once open). */
+  readonly ticks: TickClaims;
 
   /** Opens the database and applies pending migrations. Idempotent. */
   open(): Promise<void>;

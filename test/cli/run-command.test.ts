@@ -239,6 +239,8 @@ describe.each(STORAGE_KINDS)('mdp status on %s', (kind) => {
         provisional_chunks: [],
         rejected_by_reason: {},
         spool_bars: 0,
+        schedule: null,
+        follow: false,
       },
       {
         job_name: 'backfill_job',
@@ -249,6 +251,8 @@ describe.each(STORAGE_KINDS)('mdp status on %s', (kind) => {
         provisional_chunks: [],
         rejected_by_reason: {},
         spool_bars: 0,
+        schedule: null,
+        follow: false,
       },
     ]);
 

@@ -263,7 +263,7 @@ describe('mdp validate', () => {
       [22, 'storage.primary.write.batch_size'],
       [29, 'datasets.synthetic_smoke.interval'],
       [33, 'jobs.synthetic_live.dataset'],
-      [47, 'jobs.synthetic_backfill.backfill.end'],
+      [49, 'jobs.synthetic_backfill.backfill.end'],
     ]);
     expect(reported.every((issue) => issue.file === file)).toBe(true);
     expect(result.stderr).not.toContain(PASSWORD);

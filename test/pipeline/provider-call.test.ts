@@ -203,6 +203,23 @@ describe('callProvider', () => {
     expect(retries[0]?.error.message).toBe('socket hang up');
   });
 
+  it("reports the time a request waited for its provider's budget, and nothing when it did not wait", async () => {
+    const timing = new FakeTiming();
+    const bucket = new TokenBucket({ burst: 1, requestsPerMinute: 60, phaseMarginMs: 0 }, timing);
+    const paced: number[] = [];
+    const { provider, options } = setup([{ bars: BARS }, { bars: BARS }, { bars: BARS }], {
+      timing,
+      bucket,
+      onPaced: ({ waitMs }) => paced.push(waitMs),
+    });
+    // One token at first, then one a second: the second and third requests wait for theirs.
+    await timing.run(callProvider(provider, request, options));
+    await timing.run(callProvider(provider, request, options));
+    await timing.run(callProvider(provider, request, options));
+    expect(provider.calls.map((c) => c.at)).toEqual([0, 1_000, 2_000]);
+    expect(paced).toEqual([1_000, 1_000]);
+  });
+
   describe('rate limits (429)', () => {
     it('pauses the bucket for the cooldown when it is longer than Retry-After', async () => {
       const timing = new FakeTiming();

@@ -1,14 +1,11 @@
-import { createLogger } from '../logger.js';
 import { instantProblem, parseInstant } from '../../core/config/config-schema.js';
 import { UsageError } from '../../core/errors.js';
 import type { RunMode } from '../../store/store.js';
 import type { CommandContext } from '../command-context.js';
-import { ExitCode } from '../exit-code.js';
 import { formatNotes, formatPlan, formatRunEnd } from '../run-report.js';
-import { createProcessRuntime, RunEvents, withStore } from '../runtime.js';
-import { ProcessTelemetry } from '../../service/process-telemetry.js';
+import { withProcessScope } from '../process-scope.js';
+import { RunEvents } from '../runtime.js';
 import { runJob } from '../../service/run-job.js';
-import { abortOnSignals } from '../signal-abort.js';
 
 /** Options shared by `mdp run` and `mdp backfill`. */
 export interface JobCommandOptions {
@@ -33,7 +30,7 @@ function instantOption(flag: string, text: string | undefined): number | undefin
   return ms;
 }
 
-function portOption(flag: string, text: string | undefined): number | undefined {
+export function portOption(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port <= 65535)) {
@@ -57,25 +54,13 @@ export async function runJobCommand(
     throw new UsageError(`--to (${options.to}) must be after --from (${options.from})`);
   }
   const config = context.loadConfig(options);
-  const logger = createLogger(config.telemetry.log_level, config.redactor, {
-    verbose: context.verbose(),
-  });
   const events = new RunEvents();
   // The summary line comes last, after the plan, whatever the outcome.
   let endLine: string | undefined;
   events.on('run:end', (end) => (endLine = formatRunEnd(end)));
-  const abort = abortOnSignals((signal) =>
-    context.exit(signal === 'SIGTERM' ? ExitCode.Sigterm : ExitCode.Sigint),
-  );
   try {
-    await withStore(config, async (store) => {
-      const runtime = createProcessRuntime(config, logger, store);
-      const telemetry = new ProcessTelemetry({
-        config,
-        logger,
-        storages: [store.kind],
-        metricsPort,
-      });
+    await withProcessScope(config, context, { metricsPort }, async (scope) => {
+      const { runtime, store, telemetry } = scope;
       try {
         const summary = await runJob(
           { runtime, store, telemetry, events, serveOnStart: true },
@@ -88,7 +73,7 @@ export async function runJobCommand(
             to,
             force: options.force,
           },
-          abort.signal,
+          scope.signal,
         );
         if (summary.plan && summary.dryRun) context.print(formatPlan(summary.plan));
         for (const note of formatNotes(summary)) context.print(note);
@@ -98,7 +83,6 @@ export async function runJobCommand(
       }
     });
   } finally {
-    abort.dispose();
     if (endLine) context.print(endLine);
   }
 }

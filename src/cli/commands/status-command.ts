@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { MdpConfig } from '../../core/config/load-config.js';
-import type { JobRun, JobSummary } from '../../store/store.js';
+import { CronSchedule } from '../../core/cron-schedule.js';
+import type { JobRun, JobSummary, Store } from '../../store/store.js';
 import type { CommandContext } from '../command-context.js';
-import { isoSeconds, statusJson, type JobStatus } from '../../store/status-json.js';
-import { formatJobStatuses } from '../job-status-view.js';
+import {
+  isoSeconds,
+  statusJson,
+  type JobServing,
+  type JobStatus,
+} from '../../store/status-json.js';
+import { formatJobStatuses, formatServing } from '../job-status-view.js';
 import { formatElapsed } from '../run-report.js';
 import { createSpool, withStore } from '../runtime.js';
 import { formatTable } from '../text-table.js';
@@ -48,13 +54,15 @@ export function registerStatusCommand(program: Command, context: CommandContext)
         // Reaping first, so the listing and the summaries see abandoned runs as such.
         await store.reapAbandoned(options.job);
         const recent = await store.listRuns({ jobName: options.job, limit: options.limit });
-        const summaries = [];
-        for (const name of jobNames(config, options.job, recent)) {
-          summaries.push(await store.jobSummary(name));
-        }
         // Heartbeats are stamped by the store's clock (the database's on PostgreSQL): their age
         // is measured against it, so a host whose clock is off shows no live run as stale.
-        return { runs: recent, jobs: summaries, now: await store.runClock() };
+        const now = await store.runClock();
+        const summaries: (JobSummary & { serving?: JobServing })[] = [];
+        for (const name of jobNames(config, options.job, recent)) {
+          const serving = await jobServing(config, store, name, now);
+          summaries.push({ ...(await store.jobSummary(name)), ...(serving ? { serving } : {}) });
+        }
+        return { runs: recent, jobs: summaries, now };
       }).catch(async (error: unknown) => {
         // The primary is away: what this machine holds for it in the spool matters all the more.
         if (!options.json) {
@@ -72,6 +80,8 @@ export function registerStatusCommand(program: Command, context: CommandContext)
       } else {
         context.print(`${formatRunTable(runs, now)}\n\n${formatJobStatuses(statuses, now)}`);
       }
+      const serving = formatServing(statuses);
+      if (!options.json && serving !== undefined) context.print(`\n${serving}`);
     });
 }
 
@@ -81,10 +91,29 @@ function jobNames(config: MdpConfig, job: string | undefined, runs: readonly Job
   return [...new Set([...Object.keys(config.jobs), ...runs.map((run) => run.jobName)])];
 }
 
+/** How `mdp serve` runs the job by `config`: its schedule with next and last tick, or follow. */
+async function jobServing(
+  config: MdpConfig,
+  store: Store,
+  name: string,
+  now: number,
+): Promise<JobServing | undefined> {
+  const job = config.jobs[name];
+  if (job?.follow) return { kind: 'follow' };
+  if (job?.schedule === undefined) return undefined;
+  return {
+    kind: 'schedule',
+    expression: job.schedule,
+    timeZone: job.timezone,
+    nextTickAt: new CronSchedule(job.schedule, job.timezone).nextTick(now),
+    lastTick: await store.ticks.lastTick(name),
+  };
+}
+
 /** Adds each job's bars in the local spool; a spool never written reads as empty. */
 async function withSpoolDepths(
   config: MdpConfig,
-  jobs: readonly JobSummary[],
+  jobs: readonly (JobSummary & { serving?: JobServing })[],
 ): Promise<JobStatus[]> {
   const spool = createSpool(config);
   try {

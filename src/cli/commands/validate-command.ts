@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_MAX_RETRY_AFTER_MS, type PacingConfig } from '../../core/config/config-schema.js';
 import type { MdpConfig } from '../../core/config/load-config.js';
+import { CronSchedule } from '../../core/cron-schedule.js';
 import { formatDuration } from '../../core/duration.js';
 import { MdpError, toError } from '../../core/errors.js';
 import { MIN_COOLDOWN_MS } from '../../pipeline/policies/rate-limit-cooldown.js';
@@ -88,7 +89,7 @@ function resolvedView(config: MdpConfig): unknown {
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 /** A short human summary of the resolved config, with the storage check if any; secrets masked. */
-export function describeConfig(config: MdpConfig, reachability?: string): string {
+export function describeConfig(config: MdpConfig, reachability?: string, now = Date.now()): string {
   const { source } = config;
   const profile =
     source.profile === undefined
@@ -154,6 +155,8 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
     lines.push(
       `  ${name}  ${job.mode}  ${job.dataset}  ${window}  concurrency ${job.execution.concurrency}`,
     );
+    const service = describeJobService(job, now);
+    if (service !== undefined) lines.push(`    ${service}`);
   }
 
   const { features, telemetry } = config;
@@ -163,6 +166,19 @@ export function describeConfig(config: MdpConfig, reachability?: string): string
     `telemetry: log_level ${telemetry.log_level}, metrics ${telemetry.metrics.enabled ? `on ${telemetry.metrics.host}:${telemetry.metrics.port}` : 'off'}`,
   );
   return config.redactor.redact(lines.join('\n'));
+}
+
+/** How many upcoming ticks validate lists per scheduled job. */
+const NEXT_TICKS_SHOWN = 2;
+
+/** What `mdp serve` does with a job: its schedule and next ticks, or that it follows it. */
+function describeJobService(job: MdpConfig['jobs'][string], now: number): string | undefined {
+  if (job.follow) return 'follow: mdp serve runs it continuously';
+  if (job.schedule === undefined) return undefined;
+  const ticks = new CronSchedule(job.schedule, job.timezone).nextTicks(NEXT_TICKS_SHOWN, now);
+  const catchup =
+    job.catchup === 'all' ? `catchup all (up to ${job.catchup_limit})` : `catchup ${job.catchup}`;
+  return `schedule "${job.schedule}" ${job.timezone}  next ${ticks.map(iso).join(', ')}  ${catchup}  overlap ${job.overlap}`;
 }
 
 /** `pacing 5/min burst 1 cooldown 60s`, naming max_retry_after only when it is not the default. */

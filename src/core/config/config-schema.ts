@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeDuration, parseDuration } from '../duration.js';
 import { INTERVALS } from '../interval.js';
 import { BAR_COLUMNS } from '../bar.js';
+import { cronProblem } from '../cron-schedule.js';
 
 /*
  * The config schema: the single source of both the types and the rules. Input types describe what
@@ -611,10 +612,40 @@ export const datasetSchema = z.strictObject({
   interval: z.enum(INTERVALS),
 });
 
+/** What a service does with the ticks it missed while it was down: see `catchup`. */
+export const CATCHUP_POLICIES = ['latest', 'all', 'none'] as const;
+
+/** What a tick does when its job is still running: see `overlap`. */
+export const OVERLAP_POLICIES = ['skip', 'wait'] as const;
+
+/** The most missed ticks a job may catch up at one start. */
+export const MAX_CATCHUP_LIMIT = 1_000;
+
+/** A cron expression croner reads and that fires at least once. */
+const cronExpression = z
+  .string()
+  .trim()
+  .superRefine((expression, ctx) => {
+    const problem = cronProblem(expression);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const jobSchema = z.strictObject({
   dataset: z.string().min(1),
   mode: z.enum(['live', 'backfill']),
   description: z.string().optional(),
+  /** `mdp serve` runs the job at every tick of this cron expression (in `timezone`). */
+  schedule: cronExpression.optional(),
+  /** The IANA time zone `schedule` is read in. */
+  timezone: timeZone.default('UTC'),
+  /** Live jobs only: `mdp serve` follows the job continuously (as `mdp run --follow`). */
+  follow: boolean().default(false),
+  /** Ticks missed while no service ran: run the newest (`latest`), each (`all`) or none. */
+  catchup: z.enum(CATCHUP_POLICIES).default('latest'),
+  /** The most missed ticks `catchup: all` runs at one start (the newest ones). */
+  catchup_limit: numeric(z.number().int().positive().max(MAX_CATCHUP_LIMIT)).default(10),
+  /** A tick that finds its job still running is skipped, or waits for the run to end. */
+  overlap: z.enum(OVERLAP_POLICIES).default('skip'),
   live: z
     .strictObject({
       lookback: duration.prefault('2h'),

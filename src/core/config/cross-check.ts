@@ -1,6 +1,7 @@
 import { didYouMean } from './did-you-mean.js';
 import { isPlainObject } from './deep-merge.js';
 import { parseInstant } from './config-schema.js';
+import { scheduleIssues } from './schedule-check.js';
 
 /** A rule that spans sections, found on the merged config before schema defaults. */
 export interface CrossIssue {
@@ -58,6 +59,7 @@ export function crossCheck(config: Record<string, unknown>): CrossIssue[] {
         message: `unknown dataset "${dataset}"${didYouMean(dataset, [...datasets.keys()])}; define it under datasets: or use one of: ${oneOf([...datasets.keys()])}`,
       });
     }
+    issues.push(...scheduleIssues(name, job));
     if (job.mode === 'live' && job.backfill !== undefined) {
       issues.push({
         path: ['jobs', name, 'backfill'],

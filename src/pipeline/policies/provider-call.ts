@@ -42,6 +42,8 @@ export interface ProviderCallOptions {
   readonly onRetry?: (info: { attempt: number; delayMs: number; error: Error }) => void;
   /** A 429 paused the provider for `waitMs` before this request is asked again. */
   readonly onPause?: (info: { waitMs: number; error: Error }) => void;
+  /** The request waited `waitMs` for the provider's budget (its bucket or cooldown) before going. */
+  readonly onPaced?: (info: { waitMs: number }) => void;
 }
 
 /**
@@ -89,9 +91,11 @@ async function pacedCall<T>(
   let firstRateLimitedAt = 0;
   for (;;) {
     // A bucket holds the pause itself (it restarts empty, so no burst follows a cooldown).
+    const waitFrom = timing.monotonic();
     if (options.bucket) await options.bucket.acquire(signal);
     else await options.cooldown.wait(signal);
     const started = timing.monotonic();
+    if (started > waitFrom) options.onPaced?.({ waitMs: started - waitFrom });
     requests += 1;
     const timeout = requestTimeout(options.timeoutMs);
     const requestSignal = AbortSignal.any([signal, timeout.signal]);

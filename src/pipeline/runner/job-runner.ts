@@ -195,6 +195,7 @@ export class JobRunner {
       random: this.random,
       signal,
       onRequest: (outcome) => events.emit('provider:request', outcome),
+      onPaced: ({ waitMs }) => events.emit('provider:paced', { provider: providerName, waitMs }),
       // Logged once the pause is decided: a 429 that fails the request pauses nothing.
       onPause: ({ waitMs }) =>
         logger.warn(

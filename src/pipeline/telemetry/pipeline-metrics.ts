@@ -93,6 +93,12 @@ export class PipelineMetrics {
     labelNames: ['provider'] as const,
     registers: [this.registry],
   });
+  readonly pacingWait = new Counter({
+    name: 'pipeline_provider_pacing_wait_seconds_total',
+    help: "Time requests waited for their provider's pacing budget (its token bucket, or a 429 cooldown) before they went.",
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
   readonly activeJobs = new Gauge({
     name: 'pipeline_active_jobs',
     help: 'Runs in progress in this process.',
@@ -249,6 +255,7 @@ export class PipelineMetrics {
     this.providers.add(provider);
     for (const status of REQUEST_STATUSES) this.providerRequests.inc({ provider, status }, 0);
     this.rateLimitViolations.inc({ provider }, 0);
+    this.pacingWait.inc({ provider }, 0);
     this.providerRequestDuration.zero({ provider });
     for (const reason of REJECT_REASONS) this.barsRejected.inc({ provider, reason }, 0);
   }

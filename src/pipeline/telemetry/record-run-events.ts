@@ -54,6 +54,9 @@ export function recordRunEvents(
       if (status === 'rate_limited') metrics.rateLimitViolations.inc({ provider });
     },
     'provider:retry': () => {},
+    'provider:paced': ({ provider, waitMs }) => {
+      metrics.pacingWait.inc({ provider }, waitMs / 1000);
+    },
     'bars:rejected': ({ provider, reason, count }) => {
       metrics.barsRejected.inc({ provider, reason: boundedLabel(reason) }, count);
     },

@@ -202,4 +202,25 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       `,
     ],
   },
+  {
+    id: 8,
+    name: 'schedule tick claims',
+    // One row per claimed tick: the key makes a tick claimable once across every service.
+    statements: ({ schema: s }) => [
+      `
+      CREATE TABLE ${s}.schedule_ticks (
+        job_name text NOT NULL,
+        tick_at timestamptz NOT NULL,
+        claimant text NOT NULL,
+        claimed_at timestamptz NOT NULL,
+        catchup boolean NOT NULL DEFAULT false,
+        outcome text CHECK (outcome IN ('ran', 'skipped', 'failed', 'missed')),
+        run_id bigint,
+        detail text,
+        finished_at timestamptz,
+        PRIMARY KEY (job_name, tick_at)
+      )
+      `,
+    ],
+  },
 ];

@@ -38,6 +38,8 @@ import {
   type PostgresTimeouts,
 } from './postgres-pool.js';
 import { postgresStoreError, type PostgresAction } from './postgres-store-error.js';
+import { PostgresTickClaims } from './postgres-tick-claims.js';
+import type { TickClaims } from '../tick-claims.js';
 import { msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
 import { ensureHypertable, type HypertableOutcome } from './timescale-hypertable.js';
 
@@ -86,6 +88,7 @@ interface Session {
   readonly runs: PostgresJobRuns;
   readonly summaries: PostgresJobSummaries;
   readonly budgets: PostgresProviderBudgets;
+  readonly ticks: PostgresTickClaims;
 }
 
 /**
@@ -110,6 +113,15 @@ export class PostgresStore implements Store {
     pause: (provider, ms) => this.guard('write', (s) => s.budgets.pause(provider, ms)),
   };
   private layout: HypertableOutcome | undefined;
+
+  readonly ticks: TickClaims = {
+    claim: (jobName, tickAt, claimant, options) =>
+      this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
+    record: (jobName, tickAt, result) =>
+      this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
+    lastTick: (jobName) => this.guard('read', (s) => s.ticks.lastTick(jobName)),
+    list: (jobName, options) => this.guard('read', (s) => s.ticks.list(jobName, options)),
+  };
   private readonly sql: {
     readonly lastBarTs: string;
     readonly checkpoints: string;
@@ -191,6 +203,7 @@ export class PostgresStore implements Store {
       ),
       summaries: new PostgresJobSummaries(pool, this.schema),
       budgets: new PostgresProviderBudgets(pool, this.schema, this.options.databaseClock),
+      ticks: new PostgresTickClaims(pool, this.schema, this.schemaName, this.options.databaseClock),
     };
   }
 

@@ -213,4 +213,23 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) STRICT;
     `,
   },
+  {
+    id: 8,
+    name: 'schedule tick claims',
+    // One row per claimed tick: the key makes a tick claimable once across every service.
+    sql: `
+      CREATE TABLE schedule_ticks (
+        job_name TEXT NOT NULL,
+        tick_at INTEGER NOT NULL,
+        claimant TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL,
+        catchup INTEGER NOT NULL DEFAULT 0 CHECK (catchup IN (0, 1)),
+        outcome TEXT CHECK (outcome IN ('ran', 'skipped', 'failed', 'missed')),
+        run_id INTEGER,
+        detail TEXT,
+        finished_at INTEGER,
+        PRIMARY KEY (job_name, tick_at)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

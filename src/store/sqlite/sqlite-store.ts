@@ -35,6 +35,8 @@ import { SqliteProviderBudgets } from './sqlite-provider-budgets.js';
 import { migrateSqlite } from './sqlite-migrate.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { sqliteStoreError, type SqliteAction } from './sqlite-store-error.js';
+import { SqliteTickClaims } from './sqlite-tick-claims.js';
+import type { TickClaims } from '../tick-claims.js';
 
 /** How long a statement waits for another process's write lock before failing with BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -91,6 +93,7 @@ interface Session {
   readonly runs: SqliteJobRuns;
   readonly summaries: SqliteJobSummaries;
   readonly budgets: SqliteProviderBudgets;
+  readonly ticks: SqliteTickClaims;
   readonly lastBarTs: Database.Statement<[string, string, string], { ts: number | null }>;
   readonly checkpoints: Database.Statement<[string], SqliteCheckpointRow>;
 }
@@ -123,6 +126,15 @@ export class SqliteStore implements Store {
   readonly budgets: ProviderBudgets = {
     take: async (provider, rate) => this.guard('write', (s) => s.budgets.take(provider, rate)),
     pause: async (provider, ms) => this.guard('write', (s) => s.budgets.pause(provider, ms)),
+  };
+
+  readonly ticks: TickClaims = {
+    claim: async (jobName, tickAt, claimant, options) =>
+      this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
+    record: async (jobName, tickAt, result) =>
+      this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
+    lastTick: async (jobName) => this.guard('read', (s) => s.ticks.lastTick(jobName)),
+    list: async (jobName, options) => this.guard('read', (s) => s.ticks.list(jobName, options)),
   };
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -184,6 +196,7 @@ export class SqliteStore implements Store {
         runs: new SqliteJobRuns(db, this.host),
         summaries: new SqliteJobSummaries(db),
         budgets: new SqliteProviderBudgets(db, this.host.clock),
+        ticks: new SqliteTickClaims(db, this.host.clock),
         lastBarTs: db.prepare(LAST_BAR_TS),
         checkpoints: db.prepare(SELECT_CHECKPOINTS),
       };

@@ -192,6 +192,16 @@ describe('recordRunEvents', () => {
     expect(latencyBuckets['30']).toBe(6);
   });
 
+  it("budget waits: the seconds requests waited for their provider's pacing, from 0", async () => {
+    const { events, scrape } = setup();
+    const waited = async () =>
+      valueOf(await scrape(), 'pipeline_provider_pacing_wait_seconds_total', { provider: 'synth' });
+    expect(await waited()).toBe(0);
+    events.emit('provider:paced', { provider: 'synth', waitMs: 1_500 });
+    events.emit('provider:paced', { provider: 'synth', waitMs: 250 });
+    expect(await waited()).toBeCloseTo(1.75);
+  });
+
   it('rejected bars by reason, and storage errors by kind, with labels kept bounded', async () => {
     const { events, scrape } = setup();
     events.emit('bars:rejected', { provider: 'synth', reason: 'high_below_low', count: 3 });

@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+
+/** One tick of a scheduled job, as the scheduler hands it to the job's runner. */
+export interface Tick {
+  readonly jobName: string;
+  /** The tick's time by the schedule, epoch ms (not when it fired). */
+  readonly tickAt: number;
+  /** True for a tick missed while no service ran (or the process slept), run late. */
+  readonly catchup: boolean;
+}
+
+/** Why a claimed tick did not start a run. */
+export type SkipReason = 'overlap' | 'backoff' | 'runner';
+
+/** The scheduler's lifecycle, as typed events: the log and the metrics subscribe to them. */
+export interface SchedulerEventMap {
+  /** The job's next tick is now `tickAt` (undefined: its schedule never fires again). */
+  'tick:next': [{ jobName: string; tickAt: number | undefined }];
+  /**
+   * Ticks that passed while no service ran (or this one slept) and are not run, by the job's
+   * catchup policy; `capped`: counting stopped at `count`, there were more.
+   */
+  'tick:missed': [{ jobName: string; count: number; capped: boolean }];
+  /** Another service claimed the tick first: it runs there, not here. */
+  'tick:taken': [Tick];
+  /** A claimed tick starts its run. */
+  'tick:start': [Tick];
+  /** A claimed tick waits for the job's running tick to end (`overlap: wait`). */
+  'tick:waiting': [Tick];
+  'tick:ran': [Tick & { runId: number | undefined; durationMs: number }];
+  'tick:skipped': [Tick & { reason: SkipReason; detail: string }];
+  /** The tick's run failed; the job backs off until `backoffUntil` after `failures` in a row. */
+  'tick:failed': [Tick & { error: Error; failures: number; backoffUntil: number }];
+  /** The tick's run was cancelled by the scheduler's stop (not a failure of the job). */
+  'tick:cancelled': [Tick & { error: Error }];
+  /** A store call of the scheduler itself failed; the tick is not run (claim) or not recorded. */
+  'store:error': [{ jobName: string; action: 'claim' | 'record' | 'lastTick'; error: Error }];
+}
+
+/** The event bus of one scheduler. */
+export class SchedulerEvents extends EventEmitter<SchedulerEventMap> {}
+
+/** Listeners for some of the scheduler's events, typed by event. */
+export type SchedulerListeners = {
+  readonly [K in keyof SchedulerEventMap]?: (...args: SchedulerEventMap[K]) => void;
+};
+
+/** Adds `listeners` to `events`; returns the function that removes them all. */
+export function subscribe(events: SchedulerEvents, listeners: SchedulerListeners): () => void {
+  // TypeScript cannot pair each key with its own listener in a loop: the bus is used untyped.
+  const untyped = events as unknown as EventEmitter;
+  const entries = Object.entries(listeners) as [string, (...args: unknown[]) => void][];
+  for (const [name, listener] of entries) untyped.on(name, listener);
+  return () => {
+    for (const [name, listener] of entries) untyped.off(name, listener);
+  };
+}

@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import { MdpError } from '../core/errors.js';
+import { subscribe, type SchedulerEvents, type SchedulerListeners } from './scheduler-events.js';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Says in the log what becomes of each tick; returns a function that stops listening. */
+export function logSchedulerEvents(events: SchedulerEvents, logger: Logger): () => void {
+  const listeners: SchedulerListeners = {
+    'tick:start': (tick: { jobName: string; tickAt: number; catchup: boolean }) =>
+      logger.info(
+        { job: tick.jobName, tick: iso(tick.tickAt), catchup: tick.catchup },
+        tick.catchup ? 'catching up a missed tick' : 'tick',
+      ),
+    'tick:ran': (event: { jobName: string; tickAt: number; runId: number | undefined }) =>
+      logger.info({ job: event.jobName, tick: iso(event.tickAt), run_id: event.runId }, 'tick ran'),
+    'tick:skipped': (event: { jobName: string; tickAt: number; reason: string; detail: string }) =>
+      logger.warn(
+        { job: event.jobName, tick: iso(event.tickAt), reason: event.reason },
+        `tick skipped: ${event.detail}`,
+      ),
+    'tick:waiting': (tick: { jobName: string; tickAt: number }) =>
+      logger.info(
+        { job: tick.jobName, tick: iso(tick.tickAt) },
+        'tick waits for the running one (overlap: wait)',
+      ),
+    'tick:missed': (event: { jobName: string; count: number; capped: boolean }) =>
+      logger.warn(
+        { job: event.jobName, missed: event.count },
+        `${event.capped ? 'at least ' : ''}${event.count} tick${event.count === 1 ? '' : 's'} missed, not run (catchup policy)`,
+      ),
+    'tick:taken': (tick: { jobName: string; tickAt: number }) =>
+      logger.debug(
+        { job: tick.jobName, tick: iso(tick.tickAt) },
+        'tick claimed by another service first',
+      ),
+    'tick:failed': (event: {
+      jobName: string;
+      tickAt: number;
+      error: Error;
+      failures: number;
+      backoffUntil: number;
+    }) =>
+      logger.error(
+        {
+          job: event.jobName,
+          tick: iso(event.tickAt),
+          code: event.error instanceof MdpError ? event.error.code : undefined,
+          failures: event.failures,
+          backoff_until: iso(event.backoffUntil),
+        },
+        `tick failed: ${event.error.message}`,
+      ),
+    'tick:cancelled': (event: { jobName: string; tickAt: number; error: Error }) =>
+      logger.warn({ job: event.jobName, tick: iso(event.tickAt) }, event.error.message),
+    'store:error': (event: { jobName: string; action: string; error: Error }) =>
+      logger.error(
+        {
+          job: event.jobName,
+          code: event.error instanceof MdpError ? event.error.code : undefined,
+        },
+        `the scheduler could not ${event.action === 'lastTick' ? 'read the last tick' : `${event.action} a tick`}: ${event.error.message}`,
+      ),
+  };
+  return subscribe(events, listeners);
+}

@@ -1,0 +1,96 @@
+import type pg from 'pg';
+import type { TickClaims, TickRecord, TickResult } from '../tick-claims.js';
+import { tickFromRow, type TickRow } from '../tick-rows.js';
+import { inTransaction } from './postgres-transaction.js';
+import { databaseNow, msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
+
+const TICK_COLUMNS = `job_name, ${msFromTimestamptz('tick_at')} AS tick_at, claimant,
+  ${msFromTimestamptz('claimed_at')} AS claimed_at, catchup, outcome, run_id, detail,
+  ${msFromTimestamptz('finished_at')} AS finished_at`;
+
+/**
+ * The `schedule_ticks` half of PostgresStore. A claim takes a transaction-level advisory lock on
+ * the job, so the "no later tick claimed" check and the insert are one step for every service:
+ * the primary key alone would keep a tick to one claimer, but not the ticks in order.
+ */
+export class PostgresTickClaims implements TickClaims {
+  private readonly sql: {
+    readonly claim: string;
+    readonly record: string;
+    readonly list: string;
+  };
+
+  constructor(
+    private readonly pool: pg.Pool,
+    /** The quoted schema, e.g. `"public"`. */
+    schema: string,
+    /** The schema unquoted: part of the lock key, so two schemas never share locks. */
+    private readonly schemaName: string,
+    /** Stands in for the database's clock (tests that move time); undefined in production. */
+    private readonly databaseClock: (() => number) | undefined,
+  ) {
+    const ticks = `${schema}.schedule_ticks`;
+    this.sql = {
+      claim: `
+        INSERT INTO ${ticks} (job_name, tick_at, claimant, claimed_at, catchup)
+        SELECT $1, ${timestamptzFromMs('$2')}, $3, ${databaseNow('$4')}, $5
+        WHERE NOT EXISTS (
+          SELECT 1 FROM ${ticks} WHERE job_name = $1 AND tick_at >= ${timestamptzFromMs('$2')})
+        ON CONFLICT (job_name, tick_at) DO NOTHING
+        RETURNING 1`,
+      record: `
+        UPDATE ${ticks} SET outcome = $1, run_id = $2, detail = $3,
+          finished_at = ${databaseNow('$4')}
+        WHERE job_name = $5 AND tick_at = ${timestamptzFromMs('$6')}`,
+      // LIMIT NULL is no limit.
+      list: `SELECT ${TICK_COLUMNS} FROM ${ticks} WHERE job_name = $1
+        ORDER BY tick_at DESC LIMIT $2`,
+    };
+  }
+
+  async claim(
+    jobName: string,
+    tickAt: number,
+    claimant: string,
+    options: { readonly catchup?: boolean } = {},
+  ): Promise<boolean> {
+    return inTransaction(this.pool, 'BEGIN', async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `mdp:ticks:${this.schemaName}:${jobName}`,
+      ]);
+      const result = await client.query(this.sql.claim, [
+        jobName,
+        tickAt,
+        claimant,
+        this.stamp(),
+        options.catchup === true,
+      ]);
+      return result.rowCount === 1;
+    });
+  }
+
+  async record(jobName: string, tickAt: number, result: TickResult): Promise<void> {
+    await this.pool.query(this.sql.record, [
+      result.outcome,
+      result.runId ?? null,
+      result.detail ?? null,
+      this.stamp(),
+      jobName,
+      tickAt,
+    ]);
+  }
+
+  async lastTick(jobName: string): Promise<TickRecord | undefined> {
+    return (await this.list(jobName, { limit: 1 }))[0];
+  }
+
+  async list(jobName: string, options: { readonly limit?: number } = {}): Promise<TickRecord[]> {
+    const result = await this.pool.query<TickRow>(this.sql.list, [jobName, options.limit ?? null]);
+    return result.rows.map(tickFromRow);
+  }
+
+  /** The test stand-in for the database's clock, or null for the database's own. */
+  private stamp(): number | null {
+    return this.databaseClock?.() ?? null;
+  }
+}

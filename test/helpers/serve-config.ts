@@ -1,0 +1,89 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { ChildProcess } from 'node:child_process';
+import type { TickRecord } from '../../src/store/tick-claims.js';
+import { collect, spawnCli, type CliResult } from './run-cli.js';
+import { waitFor } from './wait-for.js';
+import { testConfig, type TestConfigOptions } from './test-config.js';
+import { openTestStore, type StorageKind } from './test-storage.js';
+
+/** Keys added to the test config's jobs (`live_job`, `backfill_job`); null removes a job. */
+export type JobExtras = Record<string, Record<string, unknown> | null>;
+
+/** The test config of `dir` with `jobs` merged into its jobs, as YAML text. */
+export function serveConfigText(
+  dir: string,
+  jobs: JobExtras,
+  options: TestConfigOptions = {},
+): string {
+  const config = testConfig(dir, { logLevel: 'info', ...options }) as {
+    jobs: Record<string, Record<string, unknown>>;
+  };
+  for (const [name, extra] of Object.entries(jobs)) {
+    if (extra === null) delete config.jobs[name];
+    else config.jobs[name] = { ...config.jobs[name], ...extra };
+  }
+  return stringify(config);
+}
+
+/** Writes the serve config to `dir/mdp.yaml` and returns its path. */
+export function writeServeConfig(
+  dir: string,
+  jobs: JobExtras,
+  options: TestConfigOptions = {},
+): string {
+  const file = join(dir, 'mdp.yaml');
+  writeFileSync(file, serveConfigText(dir, jobs, options));
+  return file;
+}
+
+/** The job's claimed ticks, oldest first, read through the store's TickClaims port. */
+export async function claimedTicks(
+  kind: StorageKind,
+  dir: string,
+  jobName: string,
+): Promise<TickRecord[]> {
+  const store = await openTestStore(kind, dir);
+  try {
+    return (await store.ticks.list(jobName)).reverse();
+  } finally {
+    await store.close();
+  }
+}
+
+/** JSON log lines of a child's stderr, parsed (non-JSON lines left out). */
+export function logLines(stderr: string): { msg: string; [key: string]: unknown }[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg: string });
+}
+
+/** A running `mdp serve`, its stderr so far, and its end. */
+export interface Served {
+  readonly child: ChildProcess;
+  readonly stderr: () => string;
+  readonly exited: Promise<CliResult>;
+}
+
+export function serve(file: string, extra: string[] = []): Served {
+  const child = spawnCli(['serve', '--config', file, ...extra]);
+  const exited = collect(child, 120_000);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: string) => (stderr += chunk));
+  return { child, stderr: () => stderr, exited };
+}
+
+/** Waits until the job has at least `n` ticks with an outcome; returns them all. */
+export async function ticksDone(kind: StorageKind, dir: string, job: string, n: number) {
+  return waitFor(
+    `${n} finished ticks of ${job}`,
+    async () => {
+      const ticks = await claimedTicks(kind, dir, job);
+      return ticks.filter((tick) => tick.outcome !== null).length >= n ? ticks : undefined;
+    },
+    90_000,
+    200,
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * The TickClaims port (Store.ticks), the same on both stores: a tick is claimed once ever, in
+ * order, by whichever service gets there first, and its outcome is kept.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { useTempDir } from '../helpers/temp-dir.js';
+import { openTestStore, STORAGE_KINDS } from '../helpers/test-storage.js';
+import { afterEach } from 'vitest';
+
+const T0 = Date.UTC(2024, 0, 2, 23, 30);
+const MINUTE = 60_000;
+
+describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
+  const tempDir = useTempDir();
+  const opened: Store[] = [];
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+  });
+
+  async function open(dir: string, clock?: () => number): Promise<Store> {
+    const store = await openTestStore(kind, dir, clock ? { clock } : {});
+    opened.push(store);
+    return store;
+  }
+
+  it('a job that never ticked has no last tick', async () => {
+    const store = await open(tempDir());
+    expect(await store.ticks.lastTick('daily')).toBeUndefined();
+    expect(await store.ticks.list('daily')).toEqual([]);
+  });
+
+  it('the first claim of a tick wins; a second claim of it, by anyone, loses', async () => {
+    const store = await open(tempDir());
+    expect(await store.ticks.claim('daily', T0, 'host-a:1')).toBe(true);
+    expect(await store.ticks.claim('daily', T0, 'host-b:2')).toBe(false);
+    expect(await store.ticks.claim('daily', T0, 'host-a:1')).toBe(false);
+    // Another job's tick at the same time is its own.
+    expect(await store.ticks.claim('hourly', T0, 'host-b:2')).toBe(true);
+    const last = await store.ticks.lastTick('daily');
+    expect(last).toMatchObject({
+      jobName: 'daily',
+      tickAt: T0,
+      claimant: 'host-a:1',
+      catchup: false,
+      outcome: null,
+      runId: null,
+      detail: null,
+      finishedAt: null,
+    });
+    expect(typeof last?.claimedAt).toBe('number');
+  });
+
+  it('an older tick cannot be claimed once a later one is', async () => {
+    const store = await open(tempDir());
+    expect(await store.ticks.claim('daily', T0 + 2 * MINUTE, 'a')).toBe(true);
+    expect(await store.ticks.claim('daily', T0 + MINUTE, 'b')).toBe(false);
+    expect(await store.ticks.claim('daily', T0 + 3 * MINUTE, 'b')).toBe(true);
+    expect((await store.ticks.list('daily')).map((tick) => tick.tickAt)).toEqual([
+      T0 + 3 * MINUTE,
+      T0 + 2 * MINUTE,
+    ]);
+  });
+
+  it('records the outcome, run and detail of a claimed tick, and a catch-up claim says so', async () => {
+    let now = T0 + 5_000;
+    const store = await open(tempDir(), () => now);
+    await store.ticks.claim('daily', T0, 'a', { catchup: true });
+    now += 7_000;
+    await store.ticks.record('daily', T0, { outcome: 'ran', runId: 17 });
+    await store.ticks.claim('daily', T0 + MINUTE, 'a');
+    await store.ticks.record('daily', T0 + MINUTE, {
+      outcome: 'skipped',
+      detail: 'run 17 of daily is still running',
+    });
+    const [skipped, ran] = await store.ticks.list('daily');
+    expect(ran).toMatchObject({ tickAt: T0, catchup: true, outcome: 'ran', runId: 17 });
+    expect(skipped).toMatchObject({
+      tickAt: T0 + MINUTE,
+      catchup: false,
+      outcome: 'skipped',
+      runId: null,
+      detail: 'run 17 of daily is still running',
+    });
+    if (kind === 'sqlite') {
+      // SQLite stamps with this host's clock; PostgreSQL with its own.
+      expect(ran?.claimedAt).toBe(T0 + 5_000);
+      expect(ran?.finishedAt).toBe(T0 + 12_000);
+    } else {
+      expect(ran?.finishedAt).toBeGreaterThanOrEqual(ran?.claimedAt ?? Infinity);
+    }
+    expect(await store.ticks.list('daily', { limit: 1 })).toEqual([skipped]);
+  });
+
+  it('claimers racing on one store claim every tick exactly once between them', async () => {
+    const dir = tempDir();
+    const stores = [await open(dir), await open(dir), await open(dir)];
+    const ticks = Array.from({ length: 30 }, (_, i) => T0 + i * MINUTE);
+    const wins = await Promise.all(
+      stores.map(async (store, index) => {
+        const won: number[] = [];
+        for (const tick of ticks) {
+          if (await store.ticks.claim('race', tick, `claimer-${index}`)) won.push(tick);
+        }
+        return won;
+      }),
+    );
+    const all = wins.flat().sort((a, b) => a - b);
+    expect(all).toEqual(ticks);
+    const claims = await stores[0]!.ticks.list('race');
+    expect(claims).toHaveLength(30);
+    for (const claim of claims) {
+      const winner = wins.findIndex((won) => won.includes(claim.tickAt));
+      expect(claim.claimant).toBe(`claimer-${winner}`);
+    }
+  });
+});
