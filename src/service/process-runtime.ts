@@ -34,9 +34,10 @@ export interface RunnerParts {
 /**
  * What a process keeps across runs: the config of the current generation and the provider and
  * pacing registries every run of the process shares, so two jobs on one provider draw from one
- * bucket. `reconfigure` starts a new generation: providers and pacing whose config changed are
- * rebuilt at their next use, unchanged ones keep their state (a bucket keeps its tokens, a
- * cooldown its pause); runs already going finish with what they hold.
+ * bucket. `reconfigure` starts a new generation: providers whose config changed are rebuilt at
+ * their next use (runs already going finish with the instance they hold); a changed `pacing:`
+ * reconfigures the provider's bucket and cooldown in place, for runs already going too, and they
+ * keep their state (a bucket its level, a cooldown its pause).
  */
 export class ProcessRuntime {
   private current: MdpConfig;
@@ -69,13 +70,16 @@ export class ProcessRuntime {
   }
 
   /**
-   * Makes `config` the one of the next runs; returns the providers whose instance or pacing was
-   * dropped (changed, disabled or removed).
+   * Makes `config` the one of the next runs; returns the providers whose instance was dropped or
+   * whose pacing changed (changed, disabled or removed). A changed pacing applies at once to
+   * runs already going too: one provider has one budget.
    */
   reconfigure(config: MdpConfig): string[] {
     const changed = changedProviders(this.current, config);
     for (const name of changed.instances) this.deps.providers.forget(name);
-    for (const name of changed.pacing) this.deps.pacing.forget(name);
+    // In place, not dropped: the provider's pacing state is the server's (see PacingRegistry).
+    for (const [name, provider] of Object.entries(config.providers))
+      this.deps.pacing.reconfigure(name, provider.pacing);
     this.current = config;
     this.generationNumber += 1;
     return [...new Set([...changed.instances, ...changed.pacing])].sort();

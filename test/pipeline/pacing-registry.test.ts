@@ -17,8 +17,8 @@ const pacing: PacingConfig = {
 };
 
 describe('PacingRegistry', () => {
-  it('has no bucket for an unpaced provider', () => {
-    expect(new PacingRegistry(new FakeTiming()).bucketFor('csv_1', undefined)).toBeUndefined();
+  it('has an unpaced bucket (only the cooldown holds it) for a provider without pacing', () => {
+    expect(new PacingRegistry(new FakeTiming()).bucketFor('csv_1', undefined).kind).toBe('unpaced');
   });
 
   it('shares one bucket per provider across callers', async () => {
@@ -60,9 +60,9 @@ describe('PacingRegistry', () => {
     expect(timing.monotonic()).toBe(0);
   });
 
-  it('a pacing block without a rate has no bucket', () => {
+  it('a pacing block without a rate has an unpaced bucket', () => {
     const { requests_per_minute: _rate, ...noRate } = pacing;
-    expect(new PacingRegistry(new FakeTiming()).bucketFor('csv_1', noRate)).toBeUndefined();
+    expect(new PacingRegistry(new FakeTiming()).bucketFor('csv_1', noRate).kind).toBe('unpaced');
   });
 
   it('gives every provider a 429 cooldown: the defaults without pacing, its settings with', () => {
@@ -77,5 +77,29 @@ describe('PacingRegistry', () => {
     expect(paced.options).toEqual({ cooldownMs: 30_000, maxRetryAfterMs: 3_600_000 });
     // Shared like the bucket: every job of the process sees the same pause.
     expect(registry.cooldownFor('synthetic_1', pacing)).toBe(paced);
+  });
+
+  it('a provider removed by a reload and added back with another pacing still waits out its pause', async () => {
+    const timing = new FakeTiming();
+    const registry = new PacingRegistry(timing);
+    const cooldown = registry.cooldownFor('synthetic_1', pacing);
+    registry.bucketFor('synthetic_1', pacing).pause(cooldown.rateLimited(0, 60_000));
+    // Gone from the config, then back at another rate: the registry kept the server's pause.
+    const back = { ...pacing, requests_per_minute: 600, cooldown_seconds: 5 };
+    await timing.run(registry.bucketFor('synthetic_1', back).acquire());
+    expect(timing.monotonic()).toBeGreaterThanOrEqual(60_000);
+    expect(registry.cooldownFor('synthetic_1', back)).toBe(cooldown);
+    expect(cooldown.options.cooldownMs).toBe(5_000);
+  });
+
+  it('a reload that lowers the burst caps the tokens left at once', async () => {
+    const timing = new FakeTiming();
+    const registry = new PacingRegistry(timing);
+    const bucket = registry.bucketFor('synthetic_1', { ...pacing, burst: 5 });
+    registry.reconfigure('synthetic_1', { ...pacing, burst: 1 });
+    const starts: number[] = [];
+    const record = (): number => starts.push(timing.monotonic());
+    await timing.run(Promise.all([bucket.acquire().then(record), bucket.acquire().then(record)]));
+    expect(starts).toEqual([0, 1_000 + DEFAULT_PHASE_MARGIN_MS]);
   });
 });

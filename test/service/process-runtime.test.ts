@@ -101,7 +101,7 @@ describe('ProcessRuntime', () => {
     ]);
   });
 
-  it('a changed pacing gets a fresh bucket at the next use and keeps the provider', async () => {
+  it('a changed pacing reconfigures the bucket in place (the token taken stays taken) and keeps the provider', async () => {
     const dir = tempDir();
     const h = runtimeOver(configIn(dir));
     const provider = synth(h);
@@ -111,10 +111,11 @@ describe('ProcessRuntime', () => {
     );
     expect(changed).toEqual(['synth']);
     const now = (h.timing as FakeTiming).monotonic();
-    // A new bucket starts full: the first take goes at once, the next after 60000/120 ms.
+    // The same bucket at the new rate: the token taken before the reload is still gone (burst 1
+    // allows no second request at once), so the takes wait 60000/120 ms each, after the margin.
     expect((await takeTimes(h, 2)).map((at) => at - now)).toEqual([
-      0,
       500 + DEFAULT_PHASE_MARGIN_MS,
+      1_000 + DEFAULT_PHASE_MARGIN_MS,
     ]);
     expect(synth(h)).toBe(provider);
   });

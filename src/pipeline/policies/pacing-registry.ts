@@ -1,26 +1,34 @@
+import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_MAX_RETRY_AFTER_MS, type PacingConfig } from '../../core/config/config-schema.js';
-import type { StoreError } from '../../core/errors.js';
-import type { ProviderBudgets } from '../../store/provider-budgets.js';
 import type { Timing } from '../timing.js';
-import { DEFAULT_COOLDOWN_MS, RateLimitCooldown } from './rate-limit-cooldown.js';
-import { sharedBucketRate, StoreTokenBucket } from './store-token-bucket.js';
-import { TokenBucket, type PacingBucket } from './token-bucket.js';
+import { ProviderBucket, type SharedBudgets } from './provider-bucket.js';
+import {
+  DEFAULT_COOLDOWN_MS,
+  RateLimitCooldown,
+  type RateLimitCooldownOptions,
+} from './rate-limit-cooldown.js';
 
-/** Where `pacing.scope: store` budgets live, for a registry that shares them. */
-export interface SharedBudgets {
-  readonly budgets: ProviderBudgets;
-  /** The store could not answer a take or a pause: the provider is paced in-process meanwhile. */
-  readonly onStoreUnavailable?: (provider: string, error: StoreError) => void;
+export type { SharedBudgets } from './provider-bucket.js';
+
+/** One provider's pacing state and the `pacing:` it now follows. */
+interface ProviderPacing {
+  pacing: PacingConfig | undefined;
+  readonly cooldown: RateLimitCooldown;
+  readonly bucket: ProviderBucket;
 }
 
 /**
  * One bucket and one 429 cooldown per provider, shared by every job and chunk of the process. With
  * `shared` budgets, a provider whose `pacing.scope` is `store` (the default) draws from the store's
  * bucket instead, shared with every process on the store; without, every bucket is in-process.
+ *
+ * Both live as long as the process: a reload (or a run composed from a newer config) reconfigures
+ * them in place, as what they hold is the server's state (the requests it just saw, the pause it
+ * asked for), which no config change resets. A provider removed from the config keeps its state
+ * here, so one added back later finds its pause.
  */
 export class PacingRegistry {
-  private readonly buckets = new Map<string, PacingBucket | undefined>();
-  private readonly cooldowns = new Map<string, RateLimitCooldown>();
+  private readonly providers = new Map<string, ProviderPacing>();
 
   constructor(
     private readonly timing: Timing,
@@ -28,62 +36,47 @@ export class PacingRegistry {
   ) {}
 
   /**
-   * The provider's bucket. Undefined for an in-process provider without a rate (unpaced); a
-   * store-scoped one always has one, as a 429's pause is shared through it even without a rate.
+   * The provider's bucket, moved to `pacing` if it was built for another. Without a rate and
+   * in-process (kind `unpaced`), only the provider's cooldown holds it.
    */
-  bucketFor(provider: string, pacing: PacingConfig | undefined): PacingBucket | undefined {
-    if (this.buckets.has(provider)) return this.buckets.get(provider);
-    const bucket = this.newBucket(provider, pacing);
-    this.buckets.set(provider, bucket);
-    return bucket;
+  bucketFor(provider: string, pacing: PacingConfig | undefined): ProviderBucket {
+    return this.entry(provider, pacing).bucket;
   }
 
   /** The provider's 429 cooldown: every provider has one, with defaults when `pacing:` is absent. */
   cooldownFor(provider: string, pacing: PacingConfig | undefined): RateLimitCooldown {
-    let cooldown = this.cooldowns.get(provider);
-    if (!cooldown) {
-      cooldown = new RateLimitCooldown(
-        {
-          cooldownMs: pacing ? pacing.cooldown_seconds * 1000 : DEFAULT_COOLDOWN_MS,
-          maxRetryAfterMs: pacing?.max_retry_after ?? DEFAULT_MAX_RETRY_AFTER_MS,
-        },
-        this.timing,
-      );
-      this.cooldowns.set(provider, cooldown);
-    }
-    return cooldown;
+    return this.entry(provider, pacing).cooldown;
   }
 
   /**
-   * Drops the provider's bucket and cooldown (its `pacing:` changed or went away): the next run
-   * builds them from its config. Runs still holding the old ones finish with them.
+   * Moves the provider's bucket and cooldown to `pacing` now, for every run holding them (a
+   * followed live job holds them for as long as it runs). Nothing to do for a provider no run
+   * has used: its first use builds them from its config.
    */
-  forget(provider: string): void {
-    this.buckets.delete(provider);
-    this.cooldowns.delete(provider);
+  reconfigure(provider: string, pacing: PacingConfig | undefined): void {
+    const known = this.providers.get(provider);
+    if (known === undefined || isDeepStrictEqual(known.pacing, pacing)) return;
+    known.pacing = pacing;
+    known.cooldown.reconfigure(cooldownOptions(pacing));
+    known.bucket.reconfigure(pacing);
   }
 
-  private newBucket(provider: string, pacing: PacingConfig | undefined): PacingBucket | undefined {
-    const perMinute = pacing?.requests_per_minute;
-    const local =
-      perMinute === undefined
-        ? undefined
-        : new TokenBucket({ burst: pacing?.burst ?? 1, requestsPerMinute: perMinute }, this.timing);
-    const shared = this.shared;
-    if (shared === undefined || (pacing?.scope ?? 'store') === 'process') return local;
-    const cooldown = this.cooldownFor(provider, pacing);
-    return new StoreTokenBucket({
-      provider,
-      budgets: shared.budgets,
-      rate: perMinute === undefined ? undefined : sharedBucketRate(pacing?.burst ?? 1, perMinute),
-      // Without a rate, the process's own cooldown is what paces it while the store is away.
-      fallback: local ?? {
-        acquire: (signal) => cooldown.wait(signal),
-        pause: () => undefined,
-        estimateMs: () => 0,
-      },
-      timing: this.timing,
-      onStoreUnavailable: (error) => shared.onStoreUnavailable?.(provider, error),
-    });
+  private entry(provider: string, pacing: PacingConfig | undefined): ProviderPacing {
+    this.reconfigure(provider, pacing);
+    let entry = this.providers.get(provider);
+    if (!entry) {
+      const cooldown = new RateLimitCooldown(cooldownOptions(pacing), this.timing);
+      const bucket = new ProviderBucket(provider, pacing, cooldown, this.timing, this.shared);
+      entry = { pacing, cooldown, bucket };
+      this.providers.set(provider, entry);
+    }
+    return entry;
   }
+}
+
+function cooldownOptions(pacing: PacingConfig | undefined): RateLimitCooldownOptions {
+  return {
+    cooldownMs: pacing ? pacing.cooldown_seconds * 1000 : DEFAULT_COOLDOWN_MS,
+    maxRetryAfterMs: pacing?.max_retry_after ?? DEFAULT_MAX_RETRY_AFTER_MS,
+  };
 }

@@ -33,9 +33,21 @@ export class RateLimitCooldown {
   private pausedUntil = -Infinity;
 
   constructor(
-    readonly options: RateLimitCooldownOptions,
+    private settings: RateLimitCooldownOptions,
     private readonly timing: Timing,
   ) {}
+
+  get options(): RateLimitCooldownOptions {
+    return this.settings;
+  }
+
+  /**
+   * New settings for the same provider (a reload): the pause the server asked for and the run of
+   * consecutive 429s are the server's, not the config's, so both stay.
+   */
+  reconfigure(options: RateLimitCooldownOptions): void {
+    this.settings = options;
+  }
 
   /** The longest pause a run of 429s without Retry-After reaches: where the doubling stops. */
   get longestPauseMs(): number {

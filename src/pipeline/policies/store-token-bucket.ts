@@ -54,8 +54,16 @@ export interface StoreTokenBucketOptions {
 export class StoreTokenBucket implements PacingBucket {
   private readonly queue = new ArrivalQueue();
   private unavailable = false;
+  private rate: BucketRate | undefined;
 
-  constructor(private readonly options: StoreTokenBucketOptions) {}
+  constructor(private readonly options: StoreTokenBucketOptions) {
+    this.rate = options.rate;
+  }
+
+  /** The provider's new rate (a reload): the store's row keeps its level and pause. */
+  reconfigure(rate: BucketRate | undefined): void {
+    this.rate = rate;
+  }
 
   acquire(signal?: AbortSignal): Promise<void> {
     return this.queue.turn(() => this.take(signal), signal);
@@ -75,17 +83,17 @@ export class StoreTokenBucket implements PacingBucket {
   }
 
   estimateMs(requests: number): number {
-    const rate = this.options.rate;
+    const rate = this.rate;
     return rate === undefined ? 0 : estimatePacingMs(rate, requests);
   }
 
   private async take(signal?: AbortSignal): Promise<void> {
-    const { budgets, provider, rate, timing } = this.options;
+    const { budgets, provider, timing } = this.options;
     for (;;) {
       signal?.throwIfAborted();
       let answer: BudgetTake;
       try {
-        answer = await budgets.take(provider, rate);
+        answer = await budgets.take(provider, this.rate);
       } catch (error: unknown) {
         this.storeFailed(error);
         return this.options.fallback.acquire(signal);

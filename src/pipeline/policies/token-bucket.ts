@@ -1,6 +1,7 @@
 import {
   fullBucket,
   pausedUntil,
+  refilled,
   takeToken,
   type BucketLevel,
   type BucketRate,
@@ -49,14 +50,32 @@ export interface PacingBucket {
 export class TokenBucket implements PacingBucket {
   private level: BucketLevel;
   private readonly queue = new ArrivalQueue();
-  private readonly rate: BucketRate;
+  private rate: BucketRate;
 
+  /**
+   * `start` empty: for a bucket that replaces another pacing of the same provider (a reload),
+   * which does not know what was sent just before.
+   */
   constructor(
-    private readonly options: TokenBucketOptions,
+    options: TokenBucketOptions,
     private readonly timing: Timing,
+    start: 'full' | 'empty' = 'full',
   ) {
     this.rate = bucketRate(options);
-    this.level = fullBucket(this.rate, timing.monotonic());
+    const now = timing.monotonic();
+    this.level =
+      start === 'full' ? fullBucket(this.rate, now) : pausedUntil(fullBucket(this.rate, now), now);
+  }
+
+  /**
+   * New settings for the same provider (a reload): the level refilled so far at the old rate is
+   * kept, capped at the new burst, and so is a pause; waiters take their next token at the new rate.
+   */
+  reconfigure(options: TokenBucketOptions): void {
+    const now = this.timing.monotonic();
+    const level = refilled(this.level, this.rate, now);
+    this.rate = bucketRate(options);
+    this.level = { ...level, tokens: Math.min(level.tokens, this.rate.burst) };
   }
 
   acquire(signal?: AbortSignal): Promise<void> {

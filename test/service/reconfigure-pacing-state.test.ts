@@ -13,9 +13,10 @@ import { useTempDir } from '../helpers/temp-dir.js';
 import { testConfig, type TestConfigOptions } from '../helpers/test-config.js';
 
 /**
- * Review of issue 13 (ProcessRuntime.reconfigure): a reload that changes a provider's `pacing:`
- * drops its bucket and cooldown, so state that describes the provider's server, not our config,
- * is lost: a Retry-After the server asked for, and the requests just sent.
+ * ProcessRuntime.reconfigure (found in review of issue 13): a reload that changes a provider's
+ * `pacing:` dropped its bucket and cooldown, so state that describes the provider's server, not
+ * our config, was lost: a Retry-After the server asked for, and the requests just sent. Both now
+ * survive the reload, and every holder moves to the new rate at once.
  */
 const tempDir = useTempDir();
 const silent = pino({ level: 'silent' });
