@@ -58,4 +58,48 @@ describe('mdp serve: SIGHUP removing a scheduled job', { timeout: 120_000 }, () 
       await service.exited;
     }
   });
+  it('starts the tick series of a job added by the reload at 0, as for the configured ones', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const options = { storage: 'sqlite' as const, metrics: { port } };
+    const jobs = { live_job: { schedule: '*/2 * * * * *' }, backfill_job: null };
+    const file = writeServeConfig(dir, jobs, options);
+    const service = serve(file);
+    const ticksTotal = async (job: string): Promise<string[]> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return samplesOf(parseExposition(text), 'pipeline_schedule_ticks_total', { job_name: job })
+        .map((sample) => sample.labels.outcome ?? '')
+        .sort();
+    };
+    try {
+      await waitFor(
+        'live_job on /metrics',
+        async () => ((await ticksTotal('live_job').catch(() => [])).length > 0 ? true : undefined),
+        60_000,
+        200,
+      );
+      // The operator adds a nightly job (it will not tick during the test) and reloads.
+      writeFileSync(
+        file,
+        serveConfigText(dir, { ...jobs, backfill_job: { schedule: '0 2 * * *' } }, options),
+      );
+      service.child.kill('SIGHUP');
+      const reloaded = await waitFor('the applied reload in the log', () =>
+        logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
+      );
+      expect(reloaded.rescheduled).toEqual(['backfill_job']);
+      // Seen: no series at all for backfill_job, so increase() misses its first tick.
+      expect(await ticksTotal('backfill_job')).toEqual([
+        'cancelled',
+        'failed',
+        'missed',
+        'ran',
+        'skipped',
+        'taken',
+      ]);
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+  });
 });
