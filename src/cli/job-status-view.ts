@@ -80,7 +80,9 @@ export function formatJobStatuses(jobs: readonly JobStatus[], now: number): stri
 /** The last tick in words: `2026-12-01T18:00:00Z ran (run 12)`, with a catch-up marked. */
 function tickCell(tick: TickRecord | undefined): string {
   if (tick === undefined) return 'never';
-  const outcome = tick.outcome ?? 'running';
+  // No outcome: being run, unless its claimant stopped beating (it died before recording).
+  const outcome =
+    tick.outcome ?? (tick.claimantAlive ? 'running' : 'claimed by a service that stopped');
   const run = tick.runId === null ? '' : ` (run ${tick.runId})`;
   return `${isoSeconds(tick.tickAt)} ${outcome}${run}${tick.catchup ? ', catch-up' : ''}`;
 }

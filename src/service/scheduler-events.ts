@@ -18,9 +18,15 @@ export interface SchedulerEventMap {
   'tick:next': [{ jobName: string; tickAt: number | undefined }];
   /**
    * Ticks that passed while no service ran (or this one slept) and are not run, by the job's
-   * catchup policy; `capped`: counting stopped at `count`, there were more.
+   * catchup policy; `capped`: counting stopped at `count`, there were more. `detail` says why when
+   * it is not the policy (a claim the store kept failing, a dead service's claim not run).
    */
-  'tick:missed': [{ jobName: string; count: number; capped: boolean }];
+  'tick:missed': [{ jobName: string; count: number; capped: boolean; detail?: string }];
+  /**
+   * A tick claimed by a service that stopped before recording what became of it (`from`, its
+   * claimant) is now this scheduler's: it runs as a catch-up, or is recorded missed.
+   */
+  'tick:orphaned': [Tick & { from: string }];
   /** Another service claimed the tick first: it runs there, not here. */
   'tick:taken': [Tick];
   /** A claimed tick starts its run. */
@@ -33,8 +39,13 @@ export interface SchedulerEventMap {
   'tick:failed': [Tick & { error: Error; failures: number; backoffUntil: number }];
   /** The tick's run was cancelled by the scheduler's stop (not a failure of the job). */
   'tick:cancelled': [Tick & { error: Error }];
-  /** A store call of the scheduler itself failed; the tick is not run (claim) or not recorded. */
-  'store:error': [{ jobName: string; action: 'claim' | 'record' | 'lastTick'; error: Error }];
+  /**
+   * A store call of the scheduler itself failed: a claim is retried until the job's next tick
+   * (then the tick is missed), a record or beat is not; `jobName` is empty for a beat.
+   */
+  'store:error': [
+    { jobName: string; action: 'claim' | 'record' | 'lastTick' | 'beat'; error: Error },
+  ];
 }
 
 /** The event bus of one scheduler. */

@@ -4,6 +4,12 @@ import { subscribe, type SchedulerEvents, type SchedulerListeners } from './sche
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** Store actions whose words are not "<action> a tick". */
+const STORE_ACTIONS: Readonly<Record<string, string>> = {
+  lastTick: 'read the last tick',
+  beat: 'beat in the store (its claims look dead to other services after a minute)',
+};
+
 /** Says in the log what becomes of each tick; returns a function that stops listening. */
 export function logSchedulerEvents(events: SchedulerEvents, logger: Logger): () => void {
   const listeners: SchedulerListeners = {
@@ -24,10 +30,15 @@ export function logSchedulerEvents(events: SchedulerEvents, logger: Logger): () 
         { job: tick.jobName, tick: iso(tick.tickAt) },
         'tick waits for the running one (overlap: wait)',
       ),
-    'tick:missed': (event: { jobName: string; count: number; capped: boolean }) =>
+    'tick:missed': (event: { jobName: string; count: number; capped: boolean; detail?: string }) =>
       logger.warn(
         { job: event.jobName, missed: event.count },
-        `${event.capped ? 'at least ' : ''}${event.count} tick${event.count === 1 ? '' : 's'} missed, not run (catchup policy)`,
+        `${event.capped ? 'at least ' : ''}${event.count} tick${event.count === 1 ? '' : 's'} missed, not run (${event.detail ?? 'catchup policy'})`,
+      ),
+    'tick:orphaned': (event: { jobName: string; tickAt: number; from: string }) =>
+      logger.warn(
+        { job: event.jobName, tick: iso(event.tickAt), claimant: event.from },
+        'tick claimed by a service that stopped before recording it: taken over',
       ),
     'tick:taken': (tick: { jobName: string; tickAt: number }) =>
       logger.debug(
@@ -59,7 +70,7 @@ export function logSchedulerEvents(events: SchedulerEvents, logger: Logger): () 
           job: event.jobName,
           code: event.error instanceof MdpError ? event.error.code : undefined,
         },
-        `the scheduler could not ${event.action === 'lastTick' ? 'read the last tick' : `${event.action} a tick`}: ${event.error.message}`,
+        `the scheduler could not ${STORE_ACTIONS[event.action] ?? `${event.action} a tick`}: ${event.error.message}`,
       ),
   };
   return subscribe(events, listeners);

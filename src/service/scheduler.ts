@@ -1,6 +1,12 @@
 import { CancelledError, toError } from '../core/errors.js';
 import type { Timing } from '../pipeline/timing.js';
-import type { TickClaims, TickResult } from '../store/tick-claims.js';
+import {
+  CLAIM_BEAT_MS,
+  CLAIM_LEASE_MS,
+  type TickClaims,
+  type TickRecord,
+  type TickResult,
+} from '../store/tick-claims.js';
 import type { ScheduledJob } from './scheduled-job.js';
 import { SchedulerEvents, type SkipReason, type Tick } from './scheduler-events.js';
 
@@ -28,6 +34,18 @@ export const DEFAULT_FAILURE_BACKOFF: FailureBackoff = { baseMs: 10_000, maxMs: 
 
 /** How often the scheduler's loop wakes at least, and so how fresh its heartbeat is. */
 export const DEFAULT_BEAT_MS = 1_000;
+
+/**
+ * A claim that fails for a store error (SQLite write-locked past busy_timeout, a PostgreSQL blip)
+ * is tried again after 1 s, 2 s, ... at most 30 s apart, until the job's next tick and for at least
+ * a minute; only then is the tick missed. A tick is never dropped for one failed statement.
+ */
+export const CLAIM_RETRY_FIRST_MS = 1_000;
+export const CLAIM_RETRY_MAX_MS = 30_000;
+export const CLAIM_RETRY_MIN_SPAN_MS = 60_000;
+
+/** Ticks missed for store errors kept to be written once the store answers; older ones only counted. */
+const MAX_UNRECORDED = 100;
 
 export interface SchedulerOptions {
   readonly jobs: readonly ScheduledJob[];
@@ -84,7 +102,15 @@ interface JobState {
   failures: number;
   backoffUntil: number;
   readonly counts: TickCounts;
+  /** Ticks missed because their claim kept failing, to be written missed once the store answers. */
+  readonly unrecorded: { readonly tickAt: number; readonly detail: string }[];
 }
+
+/** How a tick is made this scheduler's: claimed fresh, or taken over from a dead claimant. */
+type ClaimWay = { readonly kind: 'claim' } | { readonly kind: 'takeOver'; readonly from: string };
+
+const CLAIM: ClaimWay = { kind: 'claim' };
+const takeOverFrom = (from: string): ClaimWay => ({ kind: 'takeOver', from });
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -109,6 +135,11 @@ export class Scheduler {
   private readonly pending = new Set<Promise<unknown>>();
   private stateNow: SchedulerState = 'idle';
   private beatAt: number | undefined;
+  /** Monotonic time of the last beat the store took; claims beat first when it is old. */
+  private storeBeatAt: number | undefined;
+  /** ... and of the last beat tried: a failing store is not tried at every pass of the loop. */
+  private storeBeatTriedAt: number | undefined;
+  private storeBeating: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -126,6 +157,7 @@ export class Scheduler {
       failures: 0,
       backoffUntil: 0,
       counts: { ran: 0, skipped: 0, missed: 0, failed: 0, taken: 0, cancelled: 0 },
+      unrecorded: [],
     }));
   }
 
@@ -183,6 +215,10 @@ export class Scheduler {
     this.loopAbort.abort(new Error('scheduler stopping'));
     this.stopped = (async () => {
       if (wasRunning) await this.settleAll();
+      // Last chance to leave a trace of ticks lost to store errors; failing here is logged.
+      for (const state of this.jobs) {
+        if (state.unrecorded.length > 0) await this.flushUnrecorded(state).catch(() => undefined);
+      }
       this.stateNow = 'stopped';
     })();
     return this.stopped;
@@ -208,6 +244,10 @@ export class Scheduler {
     const { timing } = this.options;
     while (this.stateNow === 'running') {
       this.beatAt = timing.monotonic();
+      const sinceTried = this.beatAt - (this.storeBeatTriedAt ?? Number.NEGATIVE_INFINITY);
+      if (sinceTried >= CLAIM_BEAT_MS) {
+        this.track(this.beatStore().catch(() => undefined));
+      }
       const now = timing.now();
       let wake = now + this.beatMs;
       for (const state of this.jobs) {
@@ -269,12 +309,18 @@ export class Scheduler {
     this.nudge.abort();
   }
 
-  /** Runs the ticks missed since the job's last claimed tick, by its `catchup` policy. */
+  /**
+   * Runs the ticks missed since the job's last claimed tick, and the ticks a dead service claimed
+   * but never finished (orphans), by the job's `catchup` policy: the newest `limit` of them all run,
+   * oldest first; the older orphans are taken over and recorded missed, so none stays "running".
+   */
   private async catchUp(state: JobState, startedAt: number): Promise<void> {
     const { job } = state;
     let last: number | undefined;
+    let orphans: TickRecord[];
     try {
       last = (await this.options.ticks.lastTick(job.name))?.tickAt;
+      orphans = await this.options.ticks.orphans(job.name);
     } catch (error: unknown) {
       this.events.emit('store:error', {
         jobName: job.name,
@@ -285,33 +331,56 @@ export class Scheduler {
     }
     const limit = job.catchup === 'all' ? job.catchupLimit : job.catchup === 'latest' ? 1 : 0;
     const missed = job.schedule.missedTicks(last, startedAt, Math.max(1, limit));
-    const late = missed.newest.slice(Math.max(0, missed.newest.length - limit));
-    this.reportMissed(state, missed.count - late.length, missed.countCapped);
-    for (const tickAt of late) {
-      await this.runInTurn(state, { jobName: job.name, tickAt, catchup: true });
+    // Orphans are at or before the last claimed tick, the missed ones after it: oldest first.
+    const candidates: { readonly tickAt: number; readonly way: ClaimWay }[] = [
+      ...orphans.reverse().map((o) => ({ tickAt: o.tickAt, way: takeOverFrom(o.claimant) })),
+      ...missed.newest.map((tickAt) => ({ tickAt, way: CLAIM })),
+    ];
+    const late = candidates.slice(Math.max(0, candidates.length - limit));
+    const freshRun = late.filter((c) => c.way.kind === 'claim').length;
+    this.reportMissed(state, missed.count - freshRun, missed.countCapped);
+    for (const { tickAt, way } of candidates.slice(0, candidates.length - late.length)) {
+      if (way.kind === 'takeOver') await this.dropOrphan(state, tickAt, way.from);
+    }
+    for (const { tickAt, way } of late) {
+      await this.runInTurn(state, { jobName: job.name, tickAt, catchup: true }, way);
     }
   }
 
-  private reportMissed(state: JobState, count: number, capped: boolean): void {
+  /** Takes over an orphaned claim the catch-up policy does not run, and records it missed. */
+  private async dropOrphan(state: JobState, tickAt: number, from: string): Promise<void> {
+    const tick: Tick = { jobName: state.job.name, tickAt, catchup: true };
+    if (!(await this.claim(state, tick, takeOverFrom(from)))) return;
+    const detail = `claimed by ${from}, a service that stopped before running it; not run (catchup: ${state.job.catchup})`;
+    this.reportMissed(state, 1, false, detail);
+    await this.record(tick, { outcome: 'missed', detail });
+  }
+
+  private reportMissed(state: JobState, count: number, capped: boolean, detail?: string): void {
     if (count <= 0) return;
     state.counts.missed += count;
-    this.events.emit('tick:missed', { jobName: state.job.name, count, capped });
+    this.events.emit('tick:missed', {
+      jobName: state.job.name,
+      count,
+      capped,
+      ...(detail === undefined ? {} : { detail }),
+    });
   }
 
   /** Starts `tick` after the job's running tick (if any) and waits until it has run. */
-  private async runInTurn(state: JobState, tick: Tick): Promise<void> {
+  private async runInTurn(state: JobState, tick: Tick, way: ClaimWay = CLAIM): Promise<void> {
     if (this.stateNow !== 'running') return;
     await state.running;
     if (this.stateNow !== 'running') return;
-    this.startTick(state, tick);
+    this.startTick(state, tick, way);
     await state.running;
   }
 
   /** Fires `tick` now, or deals with it by the job's `overlap` when a tick is still running. */
-  private startTick(state: JobState, tick: Tick): void {
+  private startTick(state: JobState, tick: Tick, way: ClaimWay = CLAIM): void {
     const previous = state.running;
     if (previous === undefined) {
-      this.setRunning(state, this.claimAndRun(state, tick));
+      this.setRunning(state, this.claimAndRun(state, tick, way));
       return;
     }
     const current = state.current;
@@ -323,11 +392,11 @@ export class Scheduler {
         state.waiting === undefined
           ? `${busy} (overlap: skip)`
           : `${busy} and tick ${iso(state.waiting.tickAt)} already waits for it (overlap: wait)`;
-      this.track(this.claimAndSkip(state, tick, 'overlap', detail));
+      this.track(this.claimAndSkip(state, tick, way, 'overlap', detail));
       return;
     }
     state.waiting = tick;
-    this.setRunning(state, this.waitThenRun(state, tick, previous));
+    this.setRunning(state, this.waitThenRun(state, tick, way, previous));
   }
 
   private setRunning(state: JobState, work: Promise<void>): void {
@@ -338,9 +407,14 @@ export class Scheduler {
     });
   }
 
-  private async waitThenRun(state: JobState, tick: Tick, previous: Promise<void>): Promise<void> {
+  private async waitThenRun(
+    state: JobState,
+    tick: Tick,
+    way: ClaimWay,
+    previous: Promise<void>,
+  ): Promise<void> {
     try {
-      if (!(await this.claim(state, tick))) return;
+      if (!(await this.claim(state, tick, way))) return;
       this.events.emit('tick:waiting', tick);
       await previous;
     } finally {
@@ -357,18 +431,20 @@ export class Scheduler {
     await this.runClaimed(state, tick);
   }
 
-  private async claimAndRun(state: JobState, tick: Tick): Promise<void> {
-    if (!(await this.claim(state, tick))) return;
+  private async claimAndRun(state: JobState, tick: Tick, way: ClaimWay): Promise<void> {
+    if (!(await this.claim(state, tick, way))) return;
     await this.runClaimed(state, tick);
   }
 
   private async claimAndSkip(
     state: JobState,
     tick: Tick,
+    way: ClaimWay,
     reason: SkipReason,
     detail: string,
   ): Promise<void> {
-    if (!(await this.claim(state, tick))) return;
+    // No retries: the job is busy, and a skip's claim only records the skip.
+    if (!(await this.claim(state, tick, way, { retry: false }))) return;
     await this.skip(state, tick, reason, detail);
   }
 
@@ -441,25 +517,109 @@ export class Scheduler {
     }
   }
 
-  /** Claims the tick in the store; false when another service has it (or the store failed). */
-  private async claim(state: JobState, tick: Tick): Promise<boolean> {
-    try {
-      const won = await this.options.ticks.claim(tick.jobName, tick.tickAt, this.options.claimant, {
-        catchup: tick.catchup,
-      });
-      if (!won) {
-        state.counts.taken += 1;
-        this.events.emit('tick:taken', tick);
+  /**
+   * Claims the tick in the store (or takes it over from its dead claimant); false when another
+   * service has it, or when the store kept failing until the retries ran out: then the tick is
+   * counted missed with the error, and written missed once the store answers again.
+   */
+  private async claim(
+    state: JobState,
+    tick: Tick,
+    way: ClaimWay,
+    options: { readonly retry?: boolean } = {},
+  ): Promise<boolean> {
+    const { timing } = this.options;
+    const next = state.job.schedule.nextTick(tick.tickAt) ?? Number.POSITIVE_INFINITY;
+    const deadline = Math.max(next, timing.now() + CLAIM_RETRY_MIN_SPAN_MS);
+    let delay = CLAIM_RETRY_FIRST_MS;
+    for (;;) {
+      try {
+        const won = await this.tryClaim(state, tick, way);
+        if (!won) {
+          state.counts.taken += 1;
+          this.events.emit('tick:taken', tick);
+        } else if (way.kind === 'takeOver') {
+          this.events.emit('tick:orphaned', { ...tick, from: way.from });
+        }
+        return won;
+      } catch (thrown: unknown) {
+        const error = toError(thrown);
+        this.events.emit('store:error', { jobName: tick.jobName, action: 'claim', error });
+        const retry =
+          options.retry !== false &&
+          this.stateNow === 'running' &&
+          timing.now() + delay <= deadline &&
+          (await this.pause(delay));
+        if (!retry) {
+          this.loseTick(state, tick, error);
+          return false;
+        }
+        delay = Math.min(delay * 2, CLAIM_RETRY_MAX_MS);
       }
-      return won;
-    } catch (error: unknown) {
-      this.events.emit('store:error', {
-        jobName: tick.jobName,
-        action: 'claim',
-        error: toError(error),
-      });
+    }
+  }
+
+  /** One claim attempt: beats first if the store has not heard from this scheduler lately. */
+  private async tryClaim(state: JobState, tick: Tick, way: ClaimWay): Promise<boolean> {
+    const { ticks, claimant, timing } = this.options;
+    const beatAge = timing.monotonic() - (this.storeBeatAt ?? Number.NEGATIVE_INFINITY);
+    // A claim must never look dead to another service: past half the lease, beat before it.
+    if (beatAge >= CLAIM_LEASE_MS / 2) await this.beatStore();
+    await this.flushUnrecorded(state);
+    return way.kind === 'claim'
+      ? ticks.claim(tick.jobName, tick.tickAt, claimant, { catchup: tick.catchup })
+      : ticks.takeOver(tick.jobName, tick.tickAt, way.from, claimant);
+  }
+
+  /** Sleeps `ms` unless stopping: false when stop() cut it short. */
+  private async pause(ms: number): Promise<boolean> {
+    try {
+      await this.options.timing.sleep(ms, this.loopAbort.signal);
+      return this.stateNow === 'running';
+    } catch {
       return false;
     }
+  }
+
+  /** A tick the store would not let be claimed in time: counted and logged missed, kept to write. */
+  private loseTick(state: JobState, tick: Tick, error: Error): void {
+    const detail = `its claim failed on a store error until ${iso(this.options.timing.now())}: ${error.message}`;
+    this.reportMissed(state, 1, false, `tick ${iso(tick.tickAt)}: ${detail}`);
+    if (state.unrecorded.length < MAX_UNRECORDED)
+      state.unrecorded.push({ tickAt: tick.tickAt, detail });
+  }
+
+  /** Writes the ticks lost to store errors as missed (unless claimed meanwhile); throws on error. */
+  private async flushUnrecorded(state: JobState): Promise<void> {
+    while (state.unrecorded.length > 0) {
+      const lost = state.unrecorded[0] as { tickAt: number; detail: string };
+      await this.options.ticks.recordUnclaimed(
+        state.job.name,
+        lost.tickAt,
+        this.options.claimant,
+        lost.detail,
+      );
+      state.unrecorded.shift();
+    }
+  }
+
+  /** Tells the store this scheduler is alive, so its unfinished claims are not taken over. */
+  private beatStore(): Promise<void> {
+    this.storeBeating ??= (async () => {
+      const { ticks, claimant, timing } = this.options;
+      const at = timing.monotonic();
+      this.storeBeatTriedAt = at;
+      try {
+        await ticks.beat(claimant);
+        this.storeBeatAt = at;
+      } catch (error: unknown) {
+        this.events.emit('store:error', { jobName: '', action: 'beat', error: toError(error) });
+        throw error;
+      } finally {
+        this.storeBeating = undefined;
+      }
+    })();
+    return this.storeBeating;
   }
 
   private async record(tick: Tick, result: TickResult): Promise<void> {

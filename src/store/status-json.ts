@@ -128,6 +128,7 @@ function scheduleJson(serving: Extract<JobServing, { kind: 'schedule' }>): Recor
             run_id: last.runId,
             catchup: last.catchup,
             claimant: last.claimant,
+            claimant_alive: last.claimantAlive,
             detail: last.detail,
           },
   };

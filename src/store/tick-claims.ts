@@ -4,6 +4,17 @@ export type TickOutcome = 'ran' | 'skipped' | 'failed' | 'missed';
 /** The outcomes a tick may end with, for checks and metrics labels. */
 export const TICK_OUTCOMES: readonly TickOutcome[] = ['ran', 'skipped', 'failed', 'missed'];
 
+/**
+ * How long a claimant (a service's scheduler) counts as alive after its last beat, by the store's
+ * clock. A claim without an outcome whose claimant has not beaten for this long was left by a
+ * service that died (SIGKILL, OOM, a kill after TimeoutStopSec): a later service takes it over.
+ * Long against the beat (CLAIM_BEAT_MS) so a slow store or a busy event loop never looks dead.
+ */
+export const CLAIM_LEASE_MS = 60_000;
+
+/** How often a running scheduler beats in the store, well inside CLAIM_LEASE_MS. */
+export const CLAIM_BEAT_MS = 15_000;
+
 /** One claimed tick of a scheduled job. Times are epoch milliseconds. */
 export interface TickRecord {
   readonly jobName: string;
@@ -16,6 +27,11 @@ export interface TickRecord {
   readonly catchup: boolean;
   /** Null while the tick is being run (or its claimant died before recording). */
   readonly outcome: TickOutcome | null;
+  /**
+   * Whether the claimant beat within CLAIM_LEASE_MS, by the store's clock: with no outcome, false
+   * means the service that claimed the tick stopped before recording what became of it.
+   */
+  readonly claimantAlive: boolean;
   /** The run the tick started, if it got that far. */
   readonly runId: number | null;
   /** Why it was skipped or failed, in words. */
@@ -45,6 +61,32 @@ export interface TickClaims {
     tickAt: number,
     claimant: string,
     options?: { readonly catchup?: boolean },
+  ): Promise<boolean>;
+  /**
+   * Says that `claimant` is alive now, by the store's clock: its claims without an outcome are
+   * its own until it has not beaten for CLAIM_LEASE_MS. A scheduler beats before it claims.
+   */
+  beat(claimant: string): Promise<void>;
+  /**
+   * Claims of the job without an outcome whose claimant is gone (see CLAIM_LEASE_MS), newest
+   * first: ticks a dead service claimed and never finished.
+   */
+  orphans(jobName: string): Promise<TickRecord[]>;
+  /**
+   * Moves the orphaned claim of `tickAt` from its gone claimant `from` to `to` (marked catch-up):
+   * true for one taker only, and only while `from` is still gone and no outcome is recorded.
+   */
+  takeOver(jobName: string, tickAt: number, from: string, to: string): Promise<boolean>;
+  /**
+   * Records `tickAt` as missed with `detail` when no claim of it exists, whatever later ticks are
+   * claimed: a tick the service could not claim (the store failed) leaves a trace for catch-ups
+   * and `mdp status`. False when the tick was claimed meanwhile.
+   */
+  recordUnclaimed(
+    jobName: string,
+    tickAt: number,
+    claimant: string,
+    detail: string,
   ): Promise<boolean>;
   /** Records how a claimed tick ended; a later record replaces an earlier one. */
   record(jobName: string, tickAt: number, result: TickResult): Promise<void>;

@@ -12,6 +12,8 @@ export interface TickRow {
   readonly run_id: number | null;
   readonly detail: string | null;
   readonly finished_at: number | null;
+  /** boolean on PostgreSQL, 0 or 1 on SQLite. */
+  readonly claimant_alive: boolean | number;
 }
 
 /** The TickRecord of a row. */
@@ -23,6 +25,7 @@ export function tickFromRow(row: TickRow): TickRecord {
     claimedAt: row.claimed_at,
     catchup: row.catchup === true || row.catchup === 1,
     outcome: row.outcome,
+    claimantAlive: row.claimant_alive === true || row.claimant_alive === 1,
     runId: row.run_id,
     detail: row.detail,
     finishedAt: row.finished_at,

@@ -61,4 +61,41 @@ describe.each(STORAGE_KINDS)('mdp status of served jobs, on %s', (kind) => {
       follow: true,
     });
   });
+
+  it('says a tick without an outcome is running only while its service beats', async () => {
+    const dir = tempDir();
+    const file = writeServeConfig(
+      dir,
+      {
+        backfill_job: { schedule: '30 18 * * 1-5', timezone: 'America/New_York' },
+        live_job: { schedule: '30 18 * * 1-5', timezone: 'America/New_York' },
+      },
+      { storage: kind },
+    );
+    const store = await openTestStore(kind, dir);
+    try {
+      // A service SIGKILLed after its claim: no outcome, and no beat of its claimant.
+      await store.ticks.claim('backfill_job', TICK, 'dead-host:41:2024-03-08T20:00:00Z');
+      await store.ticks.beat('live-host:7:2024-03-08T20:00:00Z');
+      await store.ticks.claim('live_job', TICK, 'live-host:7:2024-03-08T20:00:00Z');
+    } finally {
+      await store.close();
+    }
+    const text = await runCli(['status', '--config', file]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(
+      /\nbackfill_job +.* 2024-03-08T23:30:00Z claimed by a service that stopped\n/,
+    );
+    expect(text.stdout).toMatch(/\nlive_job +.* 2024-03-08T23:30:00Z running\n/);
+    const json = await runCli(['status', '--config', file, '--json']);
+    const jobs = (
+      JSON.parse(json.stdout) as {
+        jobs: { job_name: string; schedule: { last_tick: Record<string, unknown> } }[];
+      }
+    ).jobs;
+    expect(jobs.find((job) => job.job_name === 'backfill_job')?.schedule.last_tick).toMatchObject({
+      outcome: null,
+      claimant_alive: false,
+    });
+  });
 });

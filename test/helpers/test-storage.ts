@@ -83,12 +83,24 @@ function perRun(rows: readonly { run_id: number; n: number }[]): Record<number, 
 export async function openTestStore(
   kind: StorageKind,
   dir: string,
-  options: { hostname?: string; upsertKeys?: readonly BarColumn[]; clock?: () => number } = {},
+  options: {
+    hostname?: string;
+    upsertKeys?: readonly BarColumn[];
+    clock?: () => number;
+    /** PostgreSQL's stand-in for the database's clock (SQLite judges by `clock`). */
+    databaseClock?: () => number;
+  } = {},
 ): Promise<Store> {
+  const { databaseClock, ...common } = options;
   const store =
     kind === 'sqlite'
-      ? new SqliteStore({ path: join(dir, 'data', 'test.db'), ...options })
-      : new PostgresStore({ uri: testPostgresUrl(), schema: schemaForDir(dir), ...options });
+      ? new SqliteStore({ path: join(dir, 'data', 'test.db'), ...common })
+      : new PostgresStore({
+          uri: testPostgresUrl(),
+          schema: schemaForDir(dir),
+          ...common,
+          databaseClock,
+        });
   await store.open();
   return store;
 }

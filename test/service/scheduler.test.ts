@@ -162,6 +162,8 @@ describe('Scheduler', () => {
     async function storeWithLastTick(): Promise<Store> {
       const store = await openStore('sqlite', tempDir());
       await store.ticks.claim('hourly', at('2024-01-01T07:00:00Z'), 'earlier-service');
+      // Finished: a claim without an outcome would be a dead service's, to be taken over.
+      await store.ticks.record('hourly', at('2024-01-01T07:00:00Z'), { outcome: 'ran' });
       return store;
     }
 

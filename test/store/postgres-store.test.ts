@@ -91,6 +91,7 @@ describe('PostgresStore', () => {
       'mdp_meta',
       'mdp_migrations',
       'provider_budgets',
+      'schedule_claimants',
       'schedule_ticks',
     ]);
   });

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/store.js';
+import { CLAIM_LEASE_MS } from '../../src/store/tick-claims.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { openTestStore, STORAGE_KINDS } from '../helpers/test-storage.js';
 import { afterEach } from 'vitest';
@@ -113,5 +114,59 @@ describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
       const winner = wins.findIndex((won) => won.includes(claim.tickAt));
       expect(claim.claimant).toBe(`claimer-${winner}`);
     }
+  });
+
+  it("a claim without an outcome is its claimant's while it beats, and taken over once it stops", async () => {
+    let now = T0;
+    // Beats are judged by the store's clock: the host's on SQLite, the database's on PostgreSQL.
+    const store = await openTestStore(kind, tempDir(), {
+      clock: () => now,
+      databaseClock: () => now,
+    });
+    opened.push(store);
+    await store.ticks.beat('live:1');
+    expect(await store.ticks.claim('daily', T0, 'live:1')).toBe(true);
+    expect(await store.ticks.lastTick('daily')).toMatchObject({ claimantAlive: true });
+    expect(await store.ticks.orphans('daily')).toEqual([]);
+    expect(await store.ticks.takeOver('daily', T0, 'live:1', 'next:2')).toBe(false);
+
+    // The claimant dies (no beat for a lease): its claim is an orphan, for one taker only.
+    now = T0 + CLAIM_LEASE_MS + 1;
+    expect(await store.ticks.lastTick('daily')).toMatchObject({
+      claimant: 'live:1',
+      claimantAlive: false,
+      outcome: null,
+    });
+    expect((await store.ticks.orphans('daily')).map((tick) => tick.tickAt)).toEqual([T0]);
+    await store.ticks.beat('next:2');
+    expect(await store.ticks.takeOver('daily', T0, 'live:1', 'next:2')).toBe(true);
+    expect(await store.ticks.takeOver('daily', T0, 'live:1', 'other:3')).toBe(false);
+    expect(await store.ticks.lastTick('daily')).toMatchObject({
+      claimant: 'next:2',
+      claimantAlive: true,
+      catchup: true,
+      outcome: null,
+    });
+    expect(await store.ticks.orphans('daily')).toEqual([]);
+  });
+
+  it('a claim whose claimant never beat is an orphan; one with an outcome is not', async () => {
+    const store = await open(tempDir());
+    expect(await store.ticks.claim('daily', T0, 'never-beat:1')).toBe(true);
+    expect(await store.ticks.claim('daily', T0 + MINUTE, 'never-beat:1')).toBe(true);
+    await store.ticks.record('daily', T0 + MINUTE, { outcome: 'ran', runId: 3 });
+    expect((await store.ticks.orphans('daily')).map((tick) => tick.tickAt)).toEqual([T0]);
+    expect(await store.ticks.takeOver('daily', T0 + MINUTE, 'never-beat:1', 'b')).toBe(false);
+  });
+
+  it('a tick lost to store errors is written missed, whatever later ticks are claimed, once', async () => {
+    const store = await open(tempDir());
+    expect(await store.ticks.claim('daily', T0 + MINUTE, 'a')).toBe(true);
+    expect(await store.ticks.recordUnclaimed('daily', T0, 'a', 'store down')).toBe(true);
+    expect(await store.ticks.recordUnclaimed('daily', T0, 'a', 'again')).toBe(false);
+    expect(await store.ticks.recordUnclaimed('daily', T0 + MINUTE, 'a', 'claimed')).toBe(false);
+    const [newest, lost] = await store.ticks.list('daily');
+    expect(newest).toMatchObject({ tickAt: T0 + MINUTE, outcome: null });
+    expect(lost).toMatchObject({ tickAt: T0, outcome: 'missed', detail: 'store down' });
   });
 });

@@ -206,6 +206,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     id: 8,
     name: 'schedule tick claims',
     // One row per claimed tick: the key makes a tick claimable once across every service.
+    // The claimants' beats (by the database's clock) tell a running claim from one its dead
+    // claimant left.
     statements: ({ schema: s }) => [
       `
       CREATE TABLE ${s}.schedule_ticks (
@@ -219,6 +221,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         detail text,
         finished_at timestamptz,
         PRIMARY KEY (job_name, tick_at)
+      )
+      `,
+      `
+      CREATE TABLE ${s}.schedule_claimants (
+        claimant text PRIMARY KEY,
+        beat_at timestamptz NOT NULL
       )
       `,
     ],

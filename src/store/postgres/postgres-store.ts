@@ -119,6 +119,12 @@ export class PostgresStore implements Store {
       this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
     record: (jobName, tickAt, result) =>
       this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
+    beat: (claimant) => this.guard('write', (s) => s.ticks.beat(claimant)),
+    orphans: (jobName) => this.guard('read', (s) => s.ticks.orphans(jobName)),
+    takeOver: (jobName, tickAt, from, to) =>
+      this.guard('write', (s) => s.ticks.takeOver(jobName, tickAt, from, to)),
+    recordUnclaimed: (jobName, tickAt, claimant, detail) =>
+      this.guard('write', (s) => s.ticks.recordUnclaimed(jobName, tickAt, claimant, detail)),
     lastTick: (jobName) => this.guard('read', (s) => s.ticks.lastTick(jobName)),
     list: (jobName, options) => this.guard('read', (s) => s.ticks.list(jobName, options)),
   };

@@ -1,5 +1,10 @@
 import type pg from 'pg';
-import type { TickClaims, TickRecord, TickResult } from '../tick-claims.js';
+import {
+  CLAIM_LEASE_MS,
+  type TickClaims,
+  type TickRecord,
+  type TickResult,
+} from '../tick-claims.js';
 import { tickFromRow, type TickRow } from '../tick-rows.js';
 import { inTransaction } from './postgres-transaction.js';
 import { databaseNow, msFromTimestamptz, timestamptzFromMs } from './postgres-timestamps.js';
@@ -7,6 +12,12 @@ import { databaseNow, msFromTimestamptz, timestamptzFromMs } from './postgres-ti
 const TICK_COLUMNS = `job_name, ${msFromTimestamptz('tick_at')} AS tick_at, claimant,
   ${msFromTimestamptz('claimed_at')} AS claimed_at, catchup, outcome, run_id, detail,
   ${msFromTimestamptz('finished_at')} AS finished_at`;
+
+/** True when the claimant of row `t` beat within the lease, by the clock of parameter `now`. */
+function claimantAlive(claimants: string, now: string): string {
+  return `EXISTS (SELECT 1 FROM ${claimants} c WHERE c.claimant = t.claimant
+    AND c.beat_at >= ${databaseNow(now)} - ${CLAIM_LEASE_MS} * interval '1 millisecond')`;
+}
 
 /**
  * The `schedule_ticks` half of PostgresStore. A claim takes a transaction-level advisory lock on
@@ -16,8 +27,12 @@ const TICK_COLUMNS = `job_name, ${msFromTimestamptz('tick_at')} AS tick_at, clai
 export class PostgresTickClaims implements TickClaims {
   private readonly sql: {
     readonly claim: string;
+    readonly beat: string;
+    readonly takeOver: string;
+    readonly recordUnclaimed: string;
     readonly record: string;
     readonly list: string;
+    readonly orphans: string;
   };
 
   constructor(
@@ -30,6 +45,7 @@ export class PostgresTickClaims implements TickClaims {
     private readonly databaseClock: (() => number) | undefined,
   ) {
     const ticks = `${schema}.schedule_ticks`;
+    const claimants = `${schema}.schedule_claimants`;
     this.sql = {
       claim: `
         INSERT INTO ${ticks} (job_name, tick_at, claimant, claimed_at, catchup)
@@ -38,13 +54,30 @@ export class PostgresTickClaims implements TickClaims {
           SELECT 1 FROM ${ticks} WHERE job_name = $1 AND tick_at >= ${timestamptzFromMs('$2')})
         ON CONFLICT (job_name, tick_at) DO NOTHING
         RETURNING 1`,
+      beat: `
+        INSERT INTO ${claimants} (claimant, beat_at) VALUES ($1, ${databaseNow('$2')})
+        ON CONFLICT (claimant) DO UPDATE SET beat_at = excluded.beat_at`,
+      // One UPDATE: a second taker waits on the row and then finds the claimant changed.
+      takeOver: `
+        UPDATE ${ticks} t SET claimant = $1, claimed_at = ${databaseNow('$2')}, catchup = true
+        WHERE job_name = $3 AND tick_at = ${timestamptzFromMs('$4')} AND claimant = $5
+          AND outcome IS NULL AND NOT ${claimantAlive(claimants, '$2')}`,
+      recordUnclaimed: `
+        INSERT INTO ${ticks}
+          (job_name, tick_at, claimant, claimed_at, catchup, outcome, detail, finished_at)
+        VALUES ($1, ${timestamptzFromMs('$2')}, $3, ${databaseNow('$4')}, false, 'missed', $5,
+          ${databaseNow('$4')})
+        ON CONFLICT (job_name, tick_at) DO NOTHING`,
       record: `
         UPDATE ${ticks} SET outcome = $1, run_id = $2, detail = $3,
           finished_at = ${databaseNow('$4')}
         WHERE job_name = $5 AND tick_at = ${timestamptzFromMs('$6')}`,
       // LIMIT NULL is no limit.
-      list: `SELECT ${TICK_COLUMNS} FROM ${ticks} WHERE job_name = $1
-        ORDER BY tick_at DESC LIMIT $2`,
+      list: `SELECT ${TICK_COLUMNS}, ${claimantAlive(claimants, '$3')} AS claimant_alive
+        FROM ${ticks} t WHERE job_name = $1 ORDER BY tick_at DESC LIMIT $2`,
+      orphans: `SELECT ${TICK_COLUMNS}, false AS claimant_alive FROM ${ticks} t
+        WHERE job_name = $1 AND outcome IS NULL AND NOT ${claimantAlive(claimants, '$2')}
+        ORDER BY tick_at DESC`,
     };
   }
 
@@ -69,6 +102,42 @@ export class PostgresTickClaims implements TickClaims {
     });
   }
 
+  async beat(claimant: string): Promise<void> {
+    await this.pool.query(this.sql.beat, [claimant, this.stamp()]);
+  }
+
+  async orphans(jobName: string): Promise<TickRecord[]> {
+    const result = await this.pool.query<TickRow>(this.sql.orphans, [jobName, this.stamp()]);
+    return result.rows.map(tickFromRow);
+  }
+
+  async takeOver(jobName: string, tickAt: number, from: string, to: string): Promise<boolean> {
+    const result = await this.pool.query(this.sql.takeOver, [
+      to,
+      this.stamp(),
+      jobName,
+      tickAt,
+      from,
+    ]);
+    return result.rowCount === 1;
+  }
+
+  async recordUnclaimed(
+    jobName: string,
+    tickAt: number,
+    claimant: string,
+    detail: string,
+  ): Promise<boolean> {
+    const result = await this.pool.query(this.sql.recordUnclaimed, [
+      jobName,
+      tickAt,
+      claimant,
+      this.stamp(),
+      detail,
+    ]);
+    return result.rowCount === 1;
+  }
+
   async record(jobName: string, tickAt: number, result: TickResult): Promise<void> {
     await this.pool.query(this.sql.record, [
       result.outcome,
@@ -85,7 +154,11 @@ export class PostgresTickClaims implements TickClaims {
   }
 
   async list(jobName: string, options: { readonly limit?: number } = {}): Promise<TickRecord[]> {
-    const result = await this.pool.query<TickRow>(this.sql.list, [jobName, options.limit ?? null]);
+    const result = await this.pool.query<TickRow>(this.sql.list, [
+      jobName,
+      options.limit ?? null,
+      this.stamp(),
+    ]);
     return result.rows.map(tickFromRow);
   }
 

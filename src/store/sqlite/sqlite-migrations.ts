@@ -217,6 +217,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     id: 8,
     name: 'schedule tick claims',
     // One row per claimed tick: the key makes a tick claimable once across every service.
+    // The claimants' beats tell a running claim from one its dead claimant left.
     sql: `
       CREATE TABLE schedule_ticks (
         job_name TEXT NOT NULL,
@@ -229,6 +230,12 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         detail TEXT,
         finished_at INTEGER,
         PRIMARY KEY (job_name, tick_at)
+      ) STRICT, WITHOUT ROWID;
+      -- Each claimant's last beat: a claim without an outcome is its claimant's while that beat
+      -- is fresh, and a later service's to take over once it is not (the claimant died).
+      CREATE TABLE schedule_claimants (
+        claimant TEXT PRIMARY KEY,
+        beat_at INTEGER NOT NULL
       ) STRICT, WITHOUT ROWID;
     `,
   },

@@ -131,6 +131,12 @@ export class SqliteStore implements Store {
   readonly ticks: TickClaims = {
     claim: async (jobName, tickAt, claimant, options) =>
       this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
+    beat: async (claimant) => this.guard('write', (s) => s.ticks.beat(claimant)),
+    orphans: async (jobName) => this.guard('read', (s) => s.ticks.orphans(jobName)),
+    takeOver: async (jobName, tickAt, from, to) =>
+      this.guard('write', (s) => s.ticks.takeOver(jobName, tickAt, from, to)),
+    recordUnclaimed: async (jobName, tickAt, claimant, detail) =>
+      this.guard('write', (s) => s.ticks.recordUnclaimed(jobName, tickAt, claimant, detail)),
     record: async (jobName, tickAt, result) =>
       this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
     lastTick: async (jobName) => this.guard('read', (s) => s.ticks.lastTick(jobName)),
