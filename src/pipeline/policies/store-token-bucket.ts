@@ -85,7 +85,7 @@ export class StoreTokenBucket implements PacingBucket {
       signal?.throwIfAborted();
       let answer: BudgetTake;
       try {
-        answer = await budgets.take(provider, rate);
+        answer = await budgets.take(provider, rate, signal);
       } catch (error: unknown) {
         this.storeFailed(error);
         return this.options.fallback.acquire(signal);

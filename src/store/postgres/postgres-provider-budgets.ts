@@ -5,9 +5,22 @@ import {
   type BucketLevel,
   type BucketRate,
 } from '../../core/bucket-level.js';
+import { BudgetLockWaits, budgetLockedError } from '../budget-lock-waits.js';
 import { bucketLevelFromRow, fullSinceColumn, type BudgetRow } from '../budget-rows.js';
 import type { BudgetTake, ProviderBudgets } from '../provider-budgets.js';
+import { cancellableQuery } from './postgres-cancellable-connection.js';
 import { inTransaction } from './postgres-transaction.js';
+
+/**
+ * How long a take or pause waits for its provider's row, whatever `storage.primary.lock_timeout`
+ * says: a take holds the row for a few round trips, so a holder past a second is frozen (SIGSTOP,
+ * a paused VM) or stuck, and the process had better pace itself than wait out lock_timeout for
+ * each request.
+ */
+export const POSTGRES_BUDGET_LOCK_WAIT_MS = 1000;
+
+/** lock_not_available: here, the row's lock not granted within the take's lock_timeout. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** SQL for the database's clock in epoch ms, or the test's stand-in in parameter `$n`. */
 function budgetNow(parameter: string): string {
@@ -23,10 +36,11 @@ function budgetNow(parameter: string): string {
  */
 export class PostgresProviderBudgets implements ProviderBudgets {
   private readonly sql: { readonly lock: string; readonly write: string; readonly read: string };
+  private readonly lockWaits = new BudgetLockWaits(POSTGRES_BUDGET_LOCK_WAIT_MS);
 
   constructor(
     private readonly pool: pg.Pool,
-    schema: string,
+    private readonly schema: string,
     /** Stands in for the database's clock (tests that move time); undefined in production. */
     private readonly databaseClock?: () => number,
   ) {
@@ -47,15 +61,26 @@ export class PostgresProviderBudgets implements ProviderBudgets {
     };
   }
 
-  async take(provider: string, rate: BucketRate | undefined): Promise<BudgetTake> {
+  async take(
+    provider: string,
+    rate: BucketRate | undefined,
+    signal?: AbortSignal,
+  ): Promise<BudgetTake> {
     const waitMs =
-      rate === undefined ? await this.pauseLeft(provider) : await this.takeOne(provider, rate);
+      rate === undefined
+        ? await this.pauseLeft(provider, signal)
+        : await this.onRow(provider, signal, async (client) => {
+            const { row, now } = await this.lock(client, provider, rate.burst);
+            const { level, waitMs: left } = takeToken(bucketLevelFromRow(row), rate, now);
+            if (left === 0) await this.write(client, provider, level);
+            return left;
+          });
     return waitMs === 0 ? { granted: true } : { granted: false, waitMs };
   }
 
   async pause(provider: string, ms: number): Promise<void> {
     // A provider nobody took from yet gets its row, empty (tokens 0) until the pause ends.
-    await inTransaction(this.pool, 'BEGIN', async (client) => {
+    await this.onRow(provider, undefined, async (client) => {
       const { row, now } = await this.lock(client, provider, 0);
       const level = pausedUntil(bucketLevelFromRow(row), now + ms);
       await this.write(client, provider, level);
@@ -63,21 +88,44 @@ export class PostgresProviderBudgets implements ProviderBudgets {
   }
 
   /** Without a rate only a pause holds a take back: one read, no lock. */
-  private async pauseLeft(provider: string): Promise<number> {
-    const result = await this.pool.query<{ left: number }>(this.sql.read, [
-      provider,
-      this.standIn(),
-    ]);
+  private async pauseLeft(provider: string, signal: AbortSignal | undefined): Promise<number> {
+    const result = await cancellableQuery<{ left: number }>(
+      this.pool,
+      this.sql.read,
+      [provider, this.standIn()],
+      signal,
+    );
     return Math.max(0, result.rows[0]?.left ?? 0);
   }
 
-  private takeOne(provider: string, rate: BucketRate): Promise<number> {
-    return inTransaction(this.pool, 'BEGIN', async (client) => {
-      const { row, now } = await this.lock(client, provider, rate.burst);
-      const { level, waitMs } = takeToken(bucketLevelFromRow(row), rate, now);
-      if (waitMs === 0) await this.write(client, provider, level);
-      return waitMs;
-    });
+  /**
+   * Runs `work` in one transaction that waits for the provider's row no longer than its lock wait
+   * (SET LOCAL: the pool's lock_timeout stays for every other statement), cancelled when `signal`
+   * aborts; a wait that runs out fails as MDP_STORE_BUSY.
+   */
+  private async onRow<T>(
+    provider: string,
+    signal: AbortSignal | undefined,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    const waitMs = this.lockWaits.waitMs(provider);
+    try {
+      const result = await inTransaction(
+        this.pool,
+        `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`,
+        work,
+        signal,
+      );
+      this.lockWaits.got(provider);
+      return result;
+    } catch (error: unknown) {
+      if (!(error instanceof Error && 'code' in error && error.code === LOCK_NOT_AVAILABLE)) {
+        throw error;
+      }
+      this.lockWaits.ranOut(provider);
+      const where = `${this.schema}.provider_budgets`;
+      throw budgetLockedError('postgres', provider, where, waitMs, error);
+    }
   }
 
   private async lock(
