@@ -22,9 +22,13 @@ describe('a take from an SQLite store whose file another connection holds locked
     expect(await store.budgets.take('source', RATE)).toEqual({ granted: true });
     // Another process's long write (or a sqlite3 shell inside BEGIN IMMEDIATE) holds the lock.
     const other = new SqliteDatabase(path);
-    cleanups.push(() => other.close());
+    cleanups.push(() => {
+      other.close();
+    });
     other.exec('BEGIN IMMEDIATE');
-    cleanups.push(() => other.exec('ROLLBACK'));
+    cleanups.push(() => {
+      other.exec('ROLLBACK');
+    });
     // A timer due in 50 ms: what a heartbeat, a signal handler or an HTTP answer would need.
     const due = performance.now() + 50;
     let firedLateBy: number | undefined;
