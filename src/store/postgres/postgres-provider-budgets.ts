@@ -22,6 +22,11 @@ export const POSTGRES_BUDGET_LOCK_WAIT_MS = 1000;
 /** lock_not_available: here, the row's lock not granted within the take's lock_timeout. */
 const LOCK_NOT_AVAILABLE = '55P03';
 
+/** The `mdp_meta` key of the database clock a provider's row was last written at. */
+function clockMarkKey(provider: string): string {
+  return `budgets_clock:${provider}`;
+}
+
 /** SQL for the database's clock in epoch ms, or the test's stand-in in parameter `$n`. */
 function budgetNow(parameter: string): string {
   return `COALESCE(${parameter}::float8, (extract(epoch from clock_timestamp()) * 1000)::float8)`;
@@ -32,7 +37,9 @@ function budgetNow(parameter: string): string {
  * missing row (full) or locks the existing one, and returns it with the database's clock read
  * after the lock was granted; the new level is written and committed before the lock is let go.
  * Every process is timed by the database's clock, never its host's: hosts' clocks may disagree,
- * and a bucket's refill is a difference of two readings of one clock.
+ * and a bucket's refill is a difference of two readings of one clock. That clock is a wall clock
+ * and can step back; each write also records the reading it was made at (mdp_meta, one key per
+ * provider, written under the row's lock) so a take can tell a step back from a pause.
  */
 export class PostgresProviderBudgets implements ProviderBudgets {
   private readonly sql: { readonly lock: string; readonly write: string; readonly read: string };
@@ -51,12 +58,19 @@ export class PostgresProviderBudgets implements ProviderBudgets {
         INSERT INTO ${s}.provider_budgets AS b (provider, tokens, updated_at, full_since)
         VALUES ($1, $2, ${budgetNow('$3')}, NULL)
         ON CONFLICT (provider) DO UPDATE SET provider = b.provider
-        RETURNING tokens, updated_at, full_since, ${budgetNow('$3')} AS now`,
+        RETURNING tokens, updated_at, full_since, ${budgetNow('$3')} AS now,
+          (SELECT value::float8 FROM ${s}.mdp_meta WHERE key = $4) AS mark`,
+      // The row and the clock it was written at, in one round trip.
       write: `
-        UPDATE ${s}.provider_budgets SET tokens = $2, updated_at = $3, full_since = $4
-        WHERE provider = $1`,
+        WITH written AS (
+          UPDATE ${s}.provider_budgets SET tokens = $2, updated_at = $3, full_since = $4
+          WHERE provider = $1)
+        INSERT INTO ${s}.mdp_meta (key, value) VALUES ($5, $6)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      // GREATEST skips a NULL mark (a row never written since marks were kept).
       read: `
-        SELECT updated_at - ${budgetNow('$2')} AS left
+        SELECT updated_at - GREATEST(${budgetNow('$2')},
+          (SELECT value::float8 FROM ${s}.mdp_meta WHERE key = $3)) AS left
         FROM ${s}.provider_budgets WHERE provider = $1`,
     };
   }
@@ -70,9 +84,9 @@ export class PostgresProviderBudgets implements ProviderBudgets {
       rate === undefined
         ? await this.pauseLeft(provider, signal)
         : await this.onRow(provider, signal, async (client) => {
-            const { row, now } = await this.lock(client, provider, rate.burst);
-            const { level, waitMs: left } = takeToken(bucketLevelFromRow(row), rate, now);
-            if (left === 0) await this.write(client, provider, level);
+            const { stored, now } = await this.lock(client, provider, rate.burst);
+            const { level, waitMs: left } = takeToken(stored, rate, now);
+            if (left === 0) await this.write(client, provider, level, now);
             return left;
           });
     return waitMs === 0 ? { granted: true } : { granted: false, waitMs };
@@ -81,9 +95,8 @@ export class PostgresProviderBudgets implements ProviderBudgets {
   async pause(provider: string, ms: number): Promise<void> {
     // A provider nobody took from yet gets its row, empty (tokens 0) until the pause ends.
     await this.onRow(provider, undefined, async (client) => {
-      const { row, now } = await this.lock(client, provider, 0);
-      const level = pausedUntil(bucketLevelFromRow(row), now + ms);
-      await this.write(client, provider, level);
+      const { stored, now } = await this.lock(client, provider, 0);
+      await this.write(client, provider, pausedUntil(stored, now + ms), now);
     });
   }
 
@@ -92,7 +105,7 @@ export class PostgresProviderBudgets implements ProviderBudgets {
     const result = await cancellableQuery<{ left: number }>(
       this.pool,
       this.sql.read,
-      [provider, this.standIn()],
+      [provider, this.standIn(), clockMarkKey(provider)],
       signal,
     );
     return Math.max(0, result.rows[0]?.left ?? 0);
@@ -128,26 +141,49 @@ export class PostgresProviderBudgets implements ProviderBudgets {
     }
   }
 
+  /**
+   * Locks the provider's row (made full if missing) and reads it with the database's clock. A
+   * clock behind the one the row was last written at (the server's clock stepped back) moves
+   * the row back by the difference, or it would lie in the future and hold the provider for
+   * the size of the step.
+   */
   private async lock(
     client: pg.PoolClient,
     provider: string,
     tokens: number,
-  ): Promise<{ row: BudgetRow; now: number }> {
-    const result = await client.query<BudgetRow & { now: number }>(this.sql.lock, [
-      provider,
-      tokens,
-      this.standIn(),
-    ]);
-    const row = result.rows[0] as BudgetRow & { now: number };
-    return { row, now: row.now };
+  ): Promise<{ stored: BucketLevel; now: number }> {
+    const result = await client.query<BudgetRow & { now: number; mark: number | null }>(
+      this.sql.lock,
+      [provider, tokens, this.standIn(), clockMarkKey(provider)],
+    );
+    const row = result.rows[0] as BudgetRow & { now: number; mark: number | null };
+    const level = bucketLevelFromRow(row);
+    const behindMs = (row.mark ?? -Infinity) - row.now;
+    const stored =
+      behindMs > 0
+        ? {
+            tokens: level.tokens,
+            updatedAt: level.updatedAt - behindMs,
+            fullSince: level.fullSince - behindMs,
+          }
+        : level;
+    return { stored, now: row.now };
   }
 
-  private async write(client: pg.PoolClient, provider: string, level: BucketLevel): Promise<void> {
+  /** Writes the row and the database clock it was written at (see lock). */
+  private async write(
+    client: pg.PoolClient,
+    provider: string,
+    level: BucketLevel,
+    now: number,
+  ): Promise<void> {
     await client.query(this.sql.write, [
       provider,
       level.tokens,
       level.updatedAt,
       fullSinceColumn(level),
+      clockMarkKey(provider),
+      String(now),
     ]);
   }
 
