@@ -20,9 +20,12 @@ export type BudgetTake =
 export interface ProviderBudgets {
   /**
    * Takes one token of `provider`'s bucket at `rate`; the first take creates the row, full. With
-   * no rate (a provider without `requests_per_minute`) only a pause holds the take back.
+   * no rate (a provider without `requests_per_minute`) only a pause holds the take back. Waits
+   * for another process's lock on the budget only briefly (see BudgetLockWaits), never blocking
+   * the event loop, then fails with a transient MDP_STORE_BUSY StoreError; aborting `signal`
+   * gives up at once with its reason.
    */
-  take(provider: string, rate: BucketRate | undefined): Promise<BudgetTake>;
+  take(provider: string, rate: BucketRate | undefined, signal?: AbortSignal): Promise<BudgetTake>;
   /**
    * Pauses `provider` for `ms` for every process (it answered 429); its bucket restarts empty
    * afterwards. A pause ending before one already stored changes nothing.

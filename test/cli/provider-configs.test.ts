@@ -19,14 +19,22 @@ const SECRETS = [POLYGON_KEY, ALPACA_KEY_ID, ALPACA_SECRET, PG_PASSWORD];
 
 describe('the shipped provider configs validate', () => {
   it.each([
-    ['base.yaml', 'dev', 'polygon_1  polygon  enabled  pacing 5/min burst 1 cooldown 60s'],
+    [
+      'base.yaml',
+      'dev',
+      'polygon_1  polygon  enabled  pacing 5/min burst 1 cooldown 60s scope store',
+    ],
     ['base.yaml', 'staging', 'primary  postgres  postgresql://mdp:***@db.internal:5432/marketdata'],
-    ['base.yaml', 'prod', 'polygon_1  polygon  enabled  pacing 600/min burst 10 cooldown 30s'],
+    [
+      'base.yaml',
+      'prod',
+      'polygon_1  polygon  enabled  pacing 600/min burst 10 cooldown 30s scope store',
+    ],
     ['examples/polygon.yaml', undefined, 'polygon_1  polygon  enabled  pacing 5/min burst 1'],
     [
       'examples/alpaca.yaml',
       undefined,
-      'alpaca_1  alpaca  enabled  pacing 200/min burst 1 cooldown 60s  up to 100 symbols a request',
+      'alpaca_1  alpaca  enabled  pacing 200/min burst 1 cooldown 60s scope store  up to 100 symbols a request',
     ],
     ['examples/csv.yaml', undefined, 'vendor_csv  csv  enabled  no pacing'],
   ])('%s (profile %s)', async (file, profile, line) => {

@@ -31,7 +31,7 @@ describe('mdp validate', () => {
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe(`config ok: ${SAMPLE}, profile dev (from file, no overrides)`);
     expect(result.stdout).toContain(
-      'providers (1):\n  synthetic_1  synthetic  enabled  pacing 40/min burst 10 cooldown 60s',
+      'providers (1):\n  synthetic_1  synthetic  enabled  pacing 40/min burst 10 cooldown 60s scope store',
     );
     expect(result.stdout).toContain(
       `storage:\n  primary  sqlite  sqlite:${join(dir, 'data', 'marketdata.db')}  batch 1000  upsert keys [provider, symbol, interval, ts]`,
@@ -58,7 +58,7 @@ describe('mdp validate', () => {
     const result = await runCli(['validate', '--config', join(dir, 'mdp.yaml')], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(
-      'synthetic_1  synthetic  enabled  pacing no rate cooldown 5s max_retry_after 2h',
+      'synthetic_1  synthetic  enabled  pacing no rate cooldown 5s max_retry_after 2h scope store',
     );
   });
 
@@ -71,7 +71,7 @@ describe('mdp validate', () => {
     const result = await runCli(['validate', '--config', join(dir, 'mdp.yaml')], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(
-      'pacing no rate cooldown 1s (cooldown_seconds 0 raised to the floor) max_retry_after 90s',
+      'pacing no rate cooldown 1s (cooldown_seconds 0 raised to the floor) max_retry_after 90s scope store',
     );
   });
 

@@ -181,7 +181,10 @@ function describeJobService(job: MdpConfig['jobs'][string], now: number): string
   return `schedule "${job.schedule}" ${job.timezone}  next ${ticks.map(iso).join(', ')}  ${catchup}  overlap ${job.overlap}`;
 }
 
-/** `pacing 5/min burst 1 cooldown 60s`, naming max_retry_after only when it is not the default. */
+/**
+ * `pacing 5/min burst 1 cooldown 60s scope store`, naming max_retry_after only when it is not the
+ * default. The scope always: it decides whether processes on one store together keep to the rate.
+ */
 function describePacing(pacing: PacingConfig): string {
   const rate =
     pacing.requests_per_minute === undefined
@@ -196,7 +199,7 @@ function describePacing(pacing: PacingConfig): string {
     pacing.cooldown_seconds * 1000 < MIN_COOLDOWN_MS
       ? `${MIN_COOLDOWN_MS / 1000}s (cooldown_seconds ${pacing.cooldown_seconds} raised to the floor)`
       : `${pacing.cooldown_seconds}s`;
-  return `${rate} cooldown ${cooldown}${maxWait}`;
+  return `${rate} cooldown ${cooldown}${maxWait} scope ${pacing.scope}`;
 }
 
 /** A PostgreSQL timeout as configured: 0 is PostgreSQL's "no limit". */

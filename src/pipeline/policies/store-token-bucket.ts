@@ -93,7 +93,7 @@ export class StoreTokenBucket implements PacingBucket {
       signal?.throwIfAborted();
       let answer: BudgetTake;
       try {
-        answer = await budgets.take(provider, this.rate);
+        answer = await budgets.take(provider, this.rate, signal);
       } catch (error: unknown) {
         this.storeFailed(error);
         return this.options.fallback.acquire(signal);

@@ -109,7 +109,8 @@ export class PostgresStore implements Store {
   private readonly timeouts: PostgresTimeouts;
   private session: Session | undefined;
   readonly budgets: ProviderBudgets = {
-    take: (provider, rate) => this.guard('write', (s) => s.budgets.take(provider, rate)),
+    take: (provider, rate, signal) =>
+      this.guard('write', (s) => s.budgets.take(provider, rate, signal)),
     pause: (provider, ms) => this.guard('write', (s) => s.budgets.pause(provider, ms)),
   };
   private layout: HypertableOutcome | undefined;

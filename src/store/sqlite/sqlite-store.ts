@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { SqliteDatabase } from './sqlite-driver.js';
 import type { Bar, BarColumn } from '../../core/bar.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { abortableSleep } from '../../core/abortable-sleep.js';
 import { StoreError } from '../../core/errors.js';
 import type { Interval } from '../../core/interval.js';
 import type {
@@ -18,6 +19,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../store.js';
+import { BudgetLockWaits, budgetLockedError } from '../budget-lock-waits.js';
 import type { ProviderBudgets } from '../provider-budgets.js';
 import { refuseNewerSchema } from '../numbered-migration.js';
 import { runHost, type RunHost } from '../run-host.js';
@@ -48,6 +50,9 @@ const BUSY_TIMEOUT_MS = 5000;
  * busy_timeout, hence the pause between tries.
  */
 const OPEN_BUSY_WAIT_MS = 20_000;
+
+/** Between a budget's tries for the file's write lock: about what SQLite's busy handler sleeps. */
+const BUDGET_BUSY_PAUSE_MS = 10;
 const OPEN_BUSY_PAUSE_MS = 250;
 
 /** Options of SqliteStore. */
@@ -123,9 +128,12 @@ export class SqliteStore implements Store {
   readonly upsertKeys: readonly BarColumn[];
   private readonly host: RunHost;
   private session: Session | undefined;
+  private readonly budgetLockWaits = new BudgetLockWaits(BUSY_TIMEOUT_MS);
   readonly budgets: ProviderBudgets = {
-    take: async (provider, rate) => this.guard('write', (s) => s.budgets.take(provider, rate)),
-    pause: async (provider, ms) => this.guard('write', (s) => s.budgets.pause(provider, ms)),
+    take: (provider, rate, signal) =>
+      this.budgetWrite(provider, signal, (budgets) => budgets.take(provider, rate)),
+    pause: (provider, ms) =>
+      this.budgetWrite(provider, undefined, (budgets) => budgets.pause(provider, ms)),
   };
 
   readonly ticks: TickClaims = {
@@ -304,6 +312,36 @@ export class SqliteStore implements Store {
 
   async getRun(runId: number): Promise<JobRun | undefined> {
     return this.guard('read', (s) => s.runs.get(runId));
+  }
+
+  /**
+   * Tries `work` on a provider's budget until it gets the file's write lock, sleeping between
+   * tries off the event loop (SQLite's busy handler sleeps on it: timers, signals and heartbeats
+   * would stop) for up to the provider's lock wait; then fails as MDP_STORE_BUSY.
+   */
+  private async budgetWrite<T>(
+    provider: string,
+    signal: AbortSignal | undefined,
+    work: (budgets: SqliteProviderBudgets) => T,
+  ): Promise<T> {
+    const waitMs = this.budgetLockWaits.waitMs(provider);
+    const started = performance.now();
+    for (;;) {
+      signal?.throwIfAborted();
+      try {
+        const result = this.guard('write', (s) => work(s.budgets));
+        this.budgetLockWaits.got(provider);
+        return result;
+      } catch (error: unknown) {
+        if (!(error instanceof StoreError && error.code === 'MDP_STORE_BUSY')) throw error;
+        const waited = performance.now() - started;
+        if (waited >= waitMs) {
+          this.budgetLockWaits.ranOut(provider);
+          throw budgetLockedError('sqlite', provider, this.target, waited, error);
+        }
+      }
+      await abortableSleep(BUDGET_BUSY_PAUSE_MS, signal);
+    }
   }
 
   /** Runs `work` on the open session, turning SQLite's errors into StoreErrors. */
