@@ -84,9 +84,27 @@ interface JobState {
   failures: number;
   backoffUntil: number;
   readonly counts: TickCounts;
+  /** Removed or replaced by `reconfigure`: its pending catch-up ticks are not started. */
+  retired: boolean;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+function newJobState(job: ScheduledJob, phase: JobState['phase']): JobState {
+  return {
+    job,
+    phase,
+    nextTickAt: undefined,
+    lastTickAt: undefined,
+    running: undefined,
+    current: undefined,
+    waiting: undefined,
+    failures: 0,
+    backoffUntil: 0,
+    counts: { ran: 0, skipped: 0, missed: 0, failed: 0, taken: 0, cancelled: 0 },
+    retired: false,
+  };
+}
 
 /**
  * Runs scheduled jobs at their cron ticks (see graphile-worker's cron.ts). On start, each job's
@@ -98,7 +116,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  */
 export class Scheduler {
   readonly events: SchedulerEvents;
-  private readonly jobs: readonly JobState[];
+  /** Replaced (never mutated) by `reconfigure`, so a pass of the loop sees one set of jobs. */
+  private jobs: readonly JobState[];
   private readonly backoff: FailureBackoff;
   private readonly beatMs: number;
   private readonly loopAbort = new AbortController();
@@ -115,18 +134,7 @@ export class Scheduler {
     this.events = options.events ?? new SchedulerEvents();
     this.backoff = options.failureBackoff ?? DEFAULT_FAILURE_BACKOFF;
     this.beatMs = options.beatMs ?? DEFAULT_BEAT_MS;
-    this.jobs = options.jobs.map((job) => ({
-      job,
-      phase: 'catchup',
-      nextTickAt: undefined,
-      lastTickAt: undefined,
-      running: undefined,
-      current: undefined,
-      waiting: undefined,
-      failures: 0,
-      backoffUntil: 0,
-      counts: { ran: 0, skipped: 0, missed: 0, failed: 0, taken: 0, cancelled: 0 },
-    }));
+    this.jobs = options.jobs.map((job) => newJobState(job, 'catchup'));
   }
 
   get state(): SchedulerState {
@@ -170,6 +178,50 @@ export class Scheduler {
     }
     this.beatAt = this.options.timing.monotonic();
     this.track(this.loop());
+  }
+
+  /**
+   * Makes `jobs` the scheduled ones, job by job, without a stop: a job kept and not named in
+   * `changed` keeps everything (its next tick, its failure
+   * backoff, its running and waiting ticks). A changed or added job starts at its next tick from
+   * now, with no catch-up: the service was up, nothing was missed; a changed job's tick still
+   * running is waited for under its new `overlap`, and its failure count starts again (the change
+   * may be the fix). A removed job takes no more ticks; its running tick finishes and is recorded
+   * (stop() still waits for it). Returns the names of the jobs added and removed.
+   */
+  reconfigure(
+    jobs: readonly ScheduledJob[],
+    changed: ReadonlySet<string>,
+  ): { added: string[]; removed: string[] } {
+    const before = new Map(this.jobs.map((state) => [state.job.name, state]));
+    const names = new Set(jobs.map((job) => job.name));
+    const removed = [...before.keys()].filter((name) => !names.has(name));
+    const added = jobs.filter((job) => !before.has(job.name)).map((job) => job.name);
+    const now = this.options.timing.now();
+    this.jobs = jobs.map((job) => {
+      const old = before.get(job.name);
+      if (old !== undefined && !changed.has(job.name)) return old;
+      if (old !== undefined) old.retired = true;
+      const state = newJobState(job, this.stateNow === 'idle' ? 'catchup' : 'live');
+      if (old?.running !== undefined) this.inheritRunning(state, old.running);
+      if (this.stateNow !== 'idle') this.setNext(state, job.schedule.nextTick(now));
+      return state;
+    });
+    for (const name of removed) {
+      (before.get(name) as JobState).retired = true;
+      // Its next tick will not come: the metrics and the log drop it.
+      this.events.emit('tick:next', { jobName: name, tickAt: undefined });
+    }
+    this.nudge.abort();
+    return { added, removed };
+  }
+
+  /** `state`'s next tick waits for `running`, the tick its previous config still runs. */
+  private inheritRunning(state: JobState, running: Promise<void>): void {
+    state.running = running;
+    void running.finally(() => {
+      if (state.running === running) state.running = undefined;
+    });
   }
 
   /**
@@ -300,9 +352,9 @@ export class Scheduler {
 
   /** Starts `tick` after the job's running tick (if any) and waits until it has run. */
   private async runInTurn(state: JobState, tick: Tick): Promise<void> {
-    if (this.stateNow !== 'running') return;
+    if (this.stateNow !== 'running' || state.retired) return;
     await state.running;
-    if (this.stateNow !== 'running') return;
+    if (this.stateNow !== 'running' || state.retired) return;
     this.startTick(state, tick);
     await state.running;
   }

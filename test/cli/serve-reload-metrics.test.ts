@@ -4,11 +4,10 @@
  * schedule never fires again"); left behind, it freezes at a tick that never comes, and an alert
  * on "next tick in the past" (the natural alert for a wedged scheduler) fires for ever.
  */
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseExposition, samplesOf } from '../helpers/exposition.js';
 import { freePort } from '../helpers/free-port.js';
-import { logLines, serve, serveConfigText, writeServeConfig } from '../helpers/serve-config.js';
+import { reloadServe, serve, serveConfigText, writeServeConfig } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -43,10 +42,10 @@ describe('mdp serve: SIGHUP removing a scheduled job', { timeout: 120_000 }, () 
         200,
       );
       // The operator deletes backfill_job from the config and reloads.
-      writeFileSync(file, serveConfigText(dir, { ...jobs, backfill_job: null }, options));
-      service.child.kill('SIGHUP');
-      const reloaded = await waitFor('the applied reload in the log', () =>
-        logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
+      const reloaded = await reloadServe(
+        service,
+        file,
+        serveConfigText(dir, { ...jobs, backfill_job: null }, options),
       );
       expect(reloaded.rescheduled).toEqual(['backfill_job']);
       // Let a few ticks pass after the reload.
@@ -79,13 +78,10 @@ describe('mdp serve: SIGHUP removing a scheduled job', { timeout: 120_000 }, () 
         200,
       );
       // The operator adds a nightly job (it will not tick during the test) and reloads.
-      writeFileSync(
+      const reloaded = await reloadServe(
+        service,
         file,
         serveConfigText(dir, { ...jobs, backfill_job: { schedule: '0 2 * * *' } }, options),
-      );
-      service.child.kill('SIGHUP');
-      const reloaded = await waitFor('the applied reload in the log', () =>
-        logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
       );
       expect(reloaded.rescheduled).toEqual(['backfill_job']);
       // Seen: no series at all for backfill_job, so increase() misses its first tick.

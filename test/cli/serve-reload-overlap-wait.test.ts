@@ -6,11 +6,11 @@
  * job `missed` ("the service stopped while the tick waited..."), though the service did not stop:
  * the claimed tick is never run by anyone.
  */
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   claimedTicks,
   logLines,
+  reloadServe,
   serve,
   serveConfigText,
   writeServeConfig,
@@ -42,13 +42,10 @@ describe('mdp serve: SIGHUP changing another job', { timeout: 120_000 }, () => {
         60_000,
         100,
       );
-      writeFileSync(
+      const reloaded = await reloadServe(
+        service,
         file,
         serveConfigText(dir, { ...jobs, backfill_job: { schedule: '0 0 2 1 *' } }, options),
-      );
-      service.child.kill('SIGHUP');
-      const reloaded = await waitFor('the applied reload in the log', () =>
-        logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
       );
       expect(reloaded.rescheduled).toEqual(['backfill_job']);
       await new Promise((resolve) => setTimeout(resolve, 8_000));

@@ -6,11 +6,10 @@
  * one and the reload is run at once, as a catch-up (recorded catchup: true, shown as "catch-up"
  * by mdp status), though nothing was missed: the service was up the whole time.
  */
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   claimedTicks,
-  logLines,
+  reloadServe,
   serve,
   serveConfigText,
   ticksDone,
@@ -35,13 +34,10 @@ describe('mdp serve: SIGHUP changing a schedule', { timeout: 120_000 }, () => {
       await waitFor('3 s after the first tick', () =>
         Date.now() > (first?.tickAt ?? 0) + 3_000 ? true : undefined,
       );
-      writeFileSync(
+      const reloaded = await reloadServe(
+        service,
         file,
         serveConfigText(dir, { ...jobs, live_job: { schedule: '*/2 * * * * *' } }, options),
-      );
-      service.child.kill('SIGHUP');
-      const reloaded = await waitFor('the applied reload in the log', () =>
-        logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
       );
       expect(reloaded.rescheduled).toEqual(['live_job']);
       const reloadedAt = Date.parse(String(reloaded.time));

@@ -6,11 +6,10 @@
  * failure count and backoff (kept in the Scheduler's memory) are forgotten by a reload that did
  * not touch it.
  */
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   claimedTicks,
-  logLines,
+  reloadServe,
   serve,
   serveConfigText,
   writeServeConfig,
@@ -48,13 +47,10 @@ describe('mdp serve: SIGHUP changing another job', { timeout: 120_000 }, () => {
       );
 
       // The operator edits the OTHER job (its schedule) and reloads.
-      writeFileSync(
+      const reloaded = await reloadServe(
+        service,
         file,
         serveConfigText(dir, { ...jobs, backfill_job: { schedule: '0 0 2 1 *' } }, options),
-      );
-      service.child.kill('SIGHUP');
-      const reloaded = await waitFor('the applied reload in the log', () =>
-        logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
       );
       expect(reloaded.rescheduled).toEqual(['backfill_job']);
 
