@@ -57,6 +57,11 @@ describe('mdp serve: SIGHUP while starting', { timeout: 60_000 }, () => {
       30_000,
       100,
     );
+    // Held while it started, then applied to the service, in the log before it serves.
+    const messages = logLines(service.stderr()).map((line) => line.msg);
+    const reloadedAt = messages.findIndex((msg) => msg.startsWith('config reloaded'));
+    expect(reloadedAt).toBeGreaterThanOrEqual(0);
+    expect(reloadedAt).toBeLessThan(messages.findIndex((msg) => msg.startsWith('serving ')));
     service.child.kill('SIGTERM');
     const result = await service.exited;
     // Seen: { code: null, signal: 'SIGHUP' }.
