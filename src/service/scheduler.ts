@@ -86,6 +86,8 @@ interface JobState {
   readonly counts: TickCounts;
   /** Removed or replaced by `reconfigure`: its pending catch-up ticks are not started. */
   retired: boolean;
+  /** The state this one replaced while a tick of it ran (for "still running" messages). */
+  replaced?: JobState;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -203,7 +205,7 @@ export class Scheduler {
       if (old !== undefined && !changed.has(job.name)) return old;
       if (old !== undefined) old.retired = true;
       const state = newJobState(job, this.stateNow === 'idle' ? 'catchup' : 'live');
-      if (old?.running !== undefined) this.inheritRunning(state, old.running);
+      if (old?.running !== undefined) this.inheritRunning(state, old);
       if (this.stateNow !== 'idle') this.setNext(state, job.schedule.nextTick(now));
       return state;
     });
@@ -216,9 +218,11 @@ export class Scheduler {
     return { added, removed };
   }
 
-  /** `state`'s next tick waits for `running`, the tick its previous config still runs. */
-  private inheritRunning(state: JobState, running: Promise<void>): void {
+  /** `state`'s next tick waits for the tick its previous config (`old`) still runs. */
+  private inheritRunning(state: JobState, old: JobState): void {
+    const running = old.running as Promise<void>;
     state.running = running;
+    state.replaced = old;
     void running.finally(() => {
       if (state.running === running) state.running = undefined;
     });
@@ -366,7 +370,7 @@ export class Scheduler {
       this.setRunning(state, this.claimAndRun(state, tick));
       return;
     }
-    const current = state.current;
+    const current = state.current ?? state.replaced?.current;
     const busy = current
       ? `the run of its tick ${iso(current.tickAt)} is still running`
       : 'its previous tick is still being claimed';
