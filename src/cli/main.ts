@@ -9,6 +9,7 @@ import { registerStatusCommand } from './commands/status-command.js';
 import { registerValidateCommand } from './commands/validate-command.js';
 import { reportError } from './error-report.js';
 import { ExitCode } from './exit-code.js';
+import { releaseHangups } from './hangup-latch.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -36,6 +37,10 @@ export function buildProgram(state: { config?: MdpConfig }): Command {
   registerStatusCommand(program, context);
   registerServeCommand(program, context);
   for (const command of program.commands) command.exitOverride();
+  // Only `mdp serve` reloads on SIGHUP; for the others it ends the process, as by default.
+  program.hook('preAction', (_program, command) => {
+    if (command.name() !== 'serve') releaseHangups();
+  });
   return program;
 }
 

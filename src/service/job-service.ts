@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { childController, type ChildController } from '../core/child-controller.js';
 import type { MdpConfig } from '../core/config/load-config.js';
-import { CancelledError, JobLockedError, MdpError, toError } from '../core/errors.js';
+import { JobLockedError, toError } from '../core/errors.js';
 import { RunEvents } from '../pipeline/run-events.js';
 import { systemTiming, type Timing } from '../pipeline/timing.js';
 import type { Store } from '../store/store.js';
@@ -11,7 +11,8 @@ import type { ProcessTelemetry } from './process-telemetry.js';
 import { Reaper } from './reaper.js';
 import { runJob } from './run-job.js';
 import { scheduledJobsOf } from './scheduled-job.js';
-import { DEFAULT_FAILURE_BACKOFF, Scheduler, type TickRunOutcome } from './scheduler.js';
+import { FollowedJob } from './followed-job.js';
+import { Scheduler, type TickRunOutcome } from './scheduler.js';
 import { SchedulerEvents, type Tick } from './scheduler-events.js';
 import { logSchedulerEvents } from './scheduler-log.js';
 import { SchedulerMetrics } from './scheduler-metrics.js';
@@ -61,8 +62,6 @@ export class JobService {
   private readonly controller: ChildController;
   private readonly events = new SchedulerEvents();
   private scheduler: Scheduler | undefined;
-  /** Schedulers replaced by a reload, finishing their running ticks. */
-  private readonly retiring = new Set<Promise<void>>();
   private readonly followed = new Map<string, FollowedJob>();
   private metrics: SchedulerMetrics | undefined;
   private readonly stopListening: (() => void)[] = [];
@@ -133,26 +132,30 @@ export class JobService {
   }
 
   /**
-   * Makes `config` the running one: providers and pacing reconfigured, scheduled jobs that changed
-   * start again at their next tick (with a new scheduler; ticks already running finish), followed
-   * jobs that changed are restarted. The storage and the metrics server keep their first config.
+   * Makes `config` the running one, job by job: providers and pacing reconfigured; scheduled
+   * jobs that did not change keep their state (next tick, failure backoff, running and waiting
+   * ticks); changed and added ones start at their next tick, with no catch-up (the service was
+   * up, nothing was missed); removed ones take no more ticks, a running tick of theirs finishing
+   * and being recorded. Followed jobs that changed are restarted (cancelled with reason
+   * `reload`). The storage and the metrics server keep their first config (see `needRestart`).
+   * Before `run` it only replaces the config `run` starts with.
    */
-  reload(config: MdpConfig): ReloadSummary {
+  reload(loaded: MdpConfig): ReloadSummary {
     const before = this.deps.runtime.config;
-    const providers = this.deps.runtime.reconfigure(config);
+    const config = keepFirstSettings(before, loaded);
     const needRestart = [
-      ...(isDeepStrictEqual(before.storage, config.storage) ? [] : ['storage']),
-      ...(isDeepStrictEqual(before.telemetry.metrics, config.telemetry.metrics)
+      ...(isDeepStrictEqual(before.storage, loaded.storage) ? [] : ['storage']),
+      ...(isDeepStrictEqual(before.telemetry.metrics, loaded.telemetry.metrics)
         ? []
         : ['telemetry.metrics']),
+      ...(before.telemetry.log_level === loaded.telemetry.log_level ? [] : ['telemetry.log_level']),
     ];
+    const providers = this.deps.runtime.reconfigure(config);
+    this.deps.telemetry.reconfigure(config);
     const rescheduled = changedJobs(before, config, (job) => job.schedule !== undefined);
-    if (rescheduled.length > 0 && this.scheduler) {
-      const old = this.scheduler;
-      const retired = old.stop();
-      this.retiring.add(retired);
-      void retired.finally(() => this.retiring.delete(retired));
-      this.scheduler = this.startScheduler(config);
+    if (this.scheduler) {
+      this.scheduler.reconfigure(scheduledJobsOf(config), new Set(rescheduled));
+      this.metrics?.reconfigure(JobService.jobsOf(config).scheduled);
     }
     const refollow = changedJobs(before, config, (job) => job.follow);
     const stoppedFollowing: string[] = [];
@@ -163,7 +166,7 @@ export class JobService {
         running.cancel({ kind: 'reload' });
         stoppedFollowing.push(name);
       }
-      if (config.jobs[name]?.follow) {
+      if (this.scheduler && config.jobs[name]?.follow) {
         this.follow(name, running?.done);
         startedFollowing.push(name);
       }
@@ -230,17 +233,31 @@ export class JobService {
   }
 
   private async stopAll(reason: Error): Promise<void> {
-    const schedulers = this.scheduler ? [this.scheduler] : [];
-    for (const scheduler of schedulers) {
-      const stopping = scheduler.stop();
-      scheduler.abortRuns(reason);
-      this.retiring.add(stopping);
-    }
+    const stopping = this.scheduler?.stop();
+    this.scheduler?.abortRuns(reason);
     await Promise.allSettled([
-      ...this.retiring,
+      stopping,
       ...[...this.followed.values()].map((follower) => follower.done),
     ]);
   }
+}
+
+/**
+ * `loaded` with the settings a running service cannot change kept as they are in `running`: the
+ * store stays open on the first storage (a config naming another would be a lie about where the
+ * runs go), the metrics server stays bound, and the logger keeps its level (pino's level is
+ * fixed by the composition root). Each is reported as needing a restart instead.
+ */
+function keepFirstSettings(running: MdpConfig, loaded: MdpConfig): MdpConfig {
+  return {
+    ...loaded,
+    storage: running.storage,
+    telemetry: {
+      ...loaded.telemetry,
+      metrics: running.telemetry.metrics,
+      log_level: running.telemetry.log_level,
+    },
+  };
 }
 
 /** Jobs added, removed or changed between two configs among those `pick` selects in either. */
@@ -264,72 +281,4 @@ function jobShape(config: MdpConfig, name: string): unknown {
   const dataset = job ? config.datasets[job.dataset] : undefined;
   const provider = dataset ? config.providers[dataset.provider] : undefined;
   return { job, dataset, provider };
-}
-
-/** What a followed job needs: how to run it once (until cancelled or failed), and the log. */
-interface FollowedJobDeps {
-  readonly run: (signal: AbortSignal) => Promise<void>;
-  readonly logger: Logger;
-  readonly timing: Timing;
-}
-
-/**
- * One `follow: true` job: `run --follow` until the service stops or a reload cancels it; a run
- * that fails (provider down past its retries, the job held elsewhere) is started again after
- * `DEFAULT_FAILURE_BACKOFF`'s exponential, capped pause.
- */
-class FollowedJob {
-  private readonly controller: ChildController;
-  private resolveDone!: () => void;
-  readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
-
-  constructor(
-    readonly name: string,
-    parent: AbortSignal,
-    private readonly deps: FollowedJobDeps,
-  ) {
-    this.controller = childController(parent);
-  }
-
-  start(after?: Promise<void>): void {
-    void (async () => {
-      await after;
-      await this.loop();
-    })().finally(() => {
-      this.controller.dispose();
-      this.resolveDone();
-    });
-  }
-
-  cancel(reason: Parameters<ChildController['cancel']>[0]): void {
-    this.controller.cancel(reason);
-  }
-
-  private async loop(): Promise<void> {
-    const { logger, timing } = this.deps;
-    const { signal } = this.controller;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        await this.deps.run(signal);
-        failures = 0;
-      } catch (thrown: unknown) {
-        if (signal.aborted || thrown instanceof CancelledError) break;
-        failures += 1;
-        const { baseMs, maxMs } = DEFAULT_FAILURE_BACKOFF;
-        const pauseMs = Math.min(baseMs * 2 ** (failures - 1), maxMs);
-        const error = toError(thrown);
-        logger.error(
-          {
-            job: this.name,
-            code: error instanceof MdpError ? error.code : undefined,
-            failures,
-            restart_in_ms: pauseMs,
-          },
-          `followed job stopped: ${error.message}; starting it again`,
-        );
-        await timing.sleep(pauseMs, signal).catch(() => undefined);
-      }
-    }
-  }
 }

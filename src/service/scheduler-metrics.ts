@@ -21,6 +21,7 @@ export class SchedulerMetrics {
   readonly nextTick: Gauge<'job_name'>;
   readonly lastTick: Gauge<'job_name'>;
   readonly ticks: Counter<'job_name' | 'outcome'>;
+  private jobNames: readonly string[] = [];
 
   constructor(registry: Registry, jobNames: readonly string[]) {
     this.nextTick = new Gauge({
@@ -41,9 +42,25 @@ export class SchedulerMetrics {
       labelNames: ['job_name', 'outcome'] as const,
       registers: [registry],
     });
+    this.reconfigure(jobNames);
+  }
+
+  /**
+   * Makes `jobNames` the scheduled jobs (at the start and at each reload): an added job's tick
+   * series start at 0, and a removed job's next and last tick leave /metrics rather than stay
+   * frozen in the past. Its tick counts stay: a counter that vanished would read as a reset.
+   */
+  reconfigure(jobNames: readonly string[]): void {
     for (const job of jobNames) {
+      if (this.jobNames.includes(job)) continue;
       for (const outcome of TICK_METRIC_OUTCOMES) this.ticks.inc({ job_name: job, outcome }, 0);
     }
+    for (const job of this.jobNames) {
+      if (jobNames.includes(job)) continue;
+      this.nextTick.remove({ job_name: job });
+      this.lastTick.remove({ job_name: job });
+    }
+    this.jobNames = [...jobNames];
   }
 
   /** Moves the series with the scheduler's events; returns a function that stops listening. */

@@ -104,6 +104,10 @@ interface JobState {
   readonly counts: TickCounts;
   /** Ticks missed because their claim kept failing, to be written missed once the store answers. */
   readonly unrecorded: { readonly tickAt: number; readonly detail: string }[];
+  /** Removed or replaced by `reconfigure`: its pending catch-up ticks are not started. */
+  retired: boolean;
+  /** The state this one replaced while a tick of it ran (for "still running" messages). */
+  replaced?: JobState;
 }
 
 /** How a tick is made this scheduler's: claimed fresh, or taken over from a dead claimant. */
@@ -113,6 +117,23 @@ const CLAIM: ClaimWay = { kind: 'claim' };
 const takeOverFrom = (from: string): ClaimWay => ({ kind: 'takeOver', from });
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+function newJobState(job: ScheduledJob, phase: JobState['phase']): JobState {
+  return {
+    job,
+    phase,
+    nextTickAt: undefined,
+    lastTickAt: undefined,
+    running: undefined,
+    current: undefined,
+    waiting: undefined,
+    failures: 0,
+    backoffUntil: 0,
+    counts: { ran: 0, skipped: 0, missed: 0, failed: 0, taken: 0, cancelled: 0 },
+    unrecorded: [],
+    retired: false,
+  };
+}
 
 /**
  * Runs scheduled jobs at their cron ticks (see graphile-worker's cron.ts). On start, each job's
@@ -124,7 +145,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  */
 export class Scheduler {
   readonly events: SchedulerEvents;
-  private readonly jobs: readonly JobState[];
+  /** Replaced (never mutated) by `reconfigure`, so a pass of the loop sees one set of jobs. */
+  private jobs: readonly JobState[];
   private readonly backoff: FailureBackoff;
   private readonly beatMs: number;
   private readonly loopAbort = new AbortController();
@@ -146,19 +168,7 @@ export class Scheduler {
     this.events = options.events ?? new SchedulerEvents();
     this.backoff = options.failureBackoff ?? DEFAULT_FAILURE_BACKOFF;
     this.beatMs = options.beatMs ?? DEFAULT_BEAT_MS;
-    this.jobs = options.jobs.map((job) => ({
-      job,
-      phase: 'catchup',
-      nextTickAt: undefined,
-      lastTickAt: undefined,
-      running: undefined,
-      current: undefined,
-      waiting: undefined,
-      failures: 0,
-      backoffUntil: 0,
-      counts: { ran: 0, skipped: 0, missed: 0, failed: 0, taken: 0, cancelled: 0 },
-      unrecorded: [],
-    }));
+    this.jobs = options.jobs.map((job) => newJobState(job, 'catchup'));
   }
 
   get state(): SchedulerState {
@@ -202,6 +212,54 @@ export class Scheduler {
     }
     this.beatAt = this.options.timing.monotonic();
     this.track(this.loop());
+  }
+
+  /**
+   * Makes `jobs` the scheduled ones, job by job, without a stop: a job kept and not named in
+   * `changed` keeps everything (its next tick, its failure
+   * backoff, its running and waiting ticks). A changed or added job starts at its next tick from
+   * now, with no catch-up: the service was up, nothing was missed; a changed job's tick still
+   * running is waited for under its new `overlap`, and its failure count starts again (the change
+   * may be the fix). A removed job takes no more ticks; its running tick finishes and is recorded
+   * (stop() still waits for it). Returns the names of the jobs added and removed.
+   */
+  reconfigure(
+    jobs: readonly ScheduledJob[],
+    changed: ReadonlySet<string>,
+  ): { added: string[]; removed: string[] } {
+    const before = new Map(this.jobs.map((state) => [state.job.name, state]));
+    const names = new Set(jobs.map((job) => job.name));
+    const removed = [...before.keys()].filter((name) => !names.has(name));
+    const added = jobs.filter((job) => !before.has(job.name)).map((job) => job.name);
+    const now = this.options.timing.now();
+    this.jobs = jobs.map((job) => {
+      const old = before.get(job.name);
+      if (old !== undefined && !changed.has(job.name)) return old;
+      if (old !== undefined) old.retired = true;
+      const state = newJobState(job, this.stateNow === 'idle' ? 'catchup' : 'live');
+      if (old?.running !== undefined) this.inheritRunning(state, old);
+      // Ticks lost to store errors stay owed a trace, whatever the job's new config.
+      if (old !== undefined) state.unrecorded.push(...old.unrecorded);
+      if (this.stateNow !== 'idle') this.setNext(state, job.schedule.nextTick(now));
+      return state;
+    });
+    for (const name of removed) {
+      (before.get(name) as JobState).retired = true;
+      // Its next tick will not come: the metrics and the log drop it.
+      this.events.emit('tick:next', { jobName: name, tickAt: undefined });
+    }
+    this.nudge.abort();
+    return { added, removed };
+  }
+
+  /** `state`'s next tick waits for the tick its previous config (`old`) still runs. */
+  private inheritRunning(state: JobState, old: JobState): void {
+    const running = old.running as Promise<void>;
+    state.running = running;
+    state.replaced = old;
+    void running.finally(() => {
+      if (state.running === running) state.running = undefined;
+    });
   }
 
   /**
@@ -369,9 +427,9 @@ export class Scheduler {
 
   /** Starts `tick` after the job's running tick (if any) and waits until it has run. */
   private async runInTurn(state: JobState, tick: Tick, way: ClaimWay = CLAIM): Promise<void> {
-    if (this.stateNow !== 'running') return;
+    if (this.stateNow !== 'running' || state.retired) return;
     await state.running;
-    if (this.stateNow !== 'running') return;
+    if (this.stateNow !== 'running' || state.retired) return;
     this.startTick(state, tick, way);
     await state.running;
   }
@@ -383,7 +441,7 @@ export class Scheduler {
       this.setRunning(state, this.claimAndRun(state, tick, way));
       return;
     }
-    const current = state.current;
+    const current = state.current ?? state.replaced?.current;
     const busy = current
       ? `the run of its tick ${iso(current.tickAt)} is still running`
       : 'its previous tick is still being claimed';

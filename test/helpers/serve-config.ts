@@ -87,3 +87,12 @@ export async function ticksDone(kind: StorageKind, dir: string, job: string, n: 
     200,
   );
 }
+
+/** Writes `text` over the service's config, sends SIGHUP and returns the applied reload's log line. */
+export async function reloadServe(service: Served, file: string, text: string) {
+  writeFileSync(file, text);
+  service.child.kill('SIGHUP');
+  return waitFor('the applied reload in the log', () =>
+    logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
+  );
+}

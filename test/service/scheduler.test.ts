@@ -402,6 +402,66 @@ describe('Scheduler', () => {
     expect(timing.pendingTimers).toBe(0);
   });
 
+  it('reconfigure(): a removed job takes no more ticks, its running one finishing; changed and added jobs start at their next tick, nothing caught up', async () => {
+    const { store, timing, seen, scheduler } = await setUp({
+      wallStart: at('2024-01-01T00:00:30Z'),
+      jobs: [job('minutely', '* * * * *'), job('hourly', '0 * * * *'), job('kept', '*/3 * * * *')],
+      run: { durationMs: (tick) => (tick.jobName === 'minutely' ? 90_000 : 0) },
+      beatMs: MINUTE,
+    });
+    const nextTicks: string[] = [];
+    scheduler.events.on('tick:next', (event) => {
+      if (event.tickAt === undefined) nextTicks.push(`${event.jobName}: none`);
+    });
+    scheduler.start();
+    await timing.advance(MINUTE); // 00:01:30: minutely's 00:01 runs until 00:02:30.
+    const changes = scheduler.reconfigure(
+      [job('hourly', '*/5 * * * *'), job('kept', '*/3 * * * *'), job('added', '*/2 * * * *')],
+      new Set(['hourly', 'added']),
+    );
+    expect(changes).toEqual({ added: ['added'], removed: ['minutely'] });
+    expect(nextTicks).toEqual(['minutely: none']);
+    await timing.advance(4 * MINUTE); // to 00:05:30
+    expect(
+      seen.map((tick) => `${tick.jobName} ${new Date(tick.tickAt).toISOString()} ${tick.catchup}`),
+    ).toEqual([
+      'minutely 2024-01-01T00:01:00.000Z false',
+      'added 2024-01-01T00:02:00.000Z false',
+      'kept 2024-01-01T00:03:00.000Z false',
+      'added 2024-01-01T00:04:00.000Z false',
+      'hourly 2024-01-01T00:05:00.000Z false',
+    ]);
+    const minutely = await store.ticks.list('minutely');
+    expect(minutely.map((r) => [new Date(r.tickAt).toISOString(), r.outcome])).toEqual([
+      ['2024-01-01T00:01:00.000Z', 'ran'],
+    ]);
+    expect(scheduler.status().map((status) => status.jobName)).toEqual(['hourly', 'kept', 'added']);
+  });
+
+  it('reconfigure(): a changed job whose tick still runs meets it under its new overlap', async () => {
+    const { store, timing, scheduler } = await setUp({
+      wallStart: at('2024-01-01T00:00:30Z'),
+      jobs: [job('minutely', '* * * * *')],
+      run: { durationMs: () => 90_000 },
+      beatMs: MINUTE,
+    });
+    const skipped: string[] = [];
+    scheduler.events.on('tick:skipped', (event) => skipped.push(event.detail));
+    scheduler.start();
+    await timing.advance(MINUTE); // 00:01:30: the 00:01 tick runs until 00:02:30.
+    scheduler.reconfigure([job('minutely', '*/2 * * * *')], new Set(['minutely']));
+    await timing.advance(3 * MINUTE); // to 00:04:30
+    expect(skipped).toEqual([
+      'the run of its tick 2024-01-01T00:01:00.000Z is still running (overlap: skip)',
+    ]);
+    const records = await store.ticks.list('minutely');
+    expect(records.map((r) => [new Date(r.tickAt).toISOString(), r.outcome])).toEqual([
+      ['2024-01-01T00:04:00.000Z', null],
+      ['2024-01-01T00:02:00.000Z', 'skipped'],
+      ['2024-01-01T00:01:00.000Z', 'ran'],
+    ]);
+  });
+
   it('abortRuns() cancels running ticks: recorded failed as cancelled, no backoff counted', async () => {
     const { store, timing, scheduler } = await setUp({
       wallStart: at('2024-01-01T00:00:30Z'),

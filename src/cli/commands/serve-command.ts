@@ -4,6 +4,7 @@ import { CancelledError, MdpError, UsageError, toError } from '../../core/errors
 import { JobService } from '../../service/job-service.js';
 import type { CommandContext } from '../command-context.js';
 import { cancelExitCode } from '../exit-code.js';
+import { takeHangups } from '../hangup-latch.js';
 import { withProcessScope } from '../process-scope.js';
 import { portOption } from './job-command.js';
 
@@ -38,6 +39,30 @@ export function registerServeCommand(program: Command, context: CommandContext):
 }
 
 async function serve(options: ServeOptions, context: CommandContext): Promise<void> {
+  // SIGHUP is taken first, before the config is read and the store opened (a second or two):
+  // one that comes before the service exists is remembered and applied once it does.
+  let reload: (() => void) | undefined;
+  let reloadWaiting = false;
+  const stopTakingHangups = takeHangups(() => {
+    if (reload) reload();
+    else reloadWaiting = true;
+  });
+  try {
+    await serveWith(options, context, (apply) => {
+      reload = apply;
+      if (reloadWaiting) apply();
+    });
+  } finally {
+    stopTakingHangups();
+  }
+}
+
+/** Runs the service; `onReady` gets the reload that SIGHUP applies, once it can be applied. */
+async function serveWith(
+  options: ServeOptions,
+  context: CommandContext,
+  onReady: (reload: () => void) => void,
+): Promise<void> {
   const metricsPort = portOption('--metrics-port', options.metricsPort);
   const config = context.loadConfig(options);
   const { scheduled, followed } = JobService.jobsOf(config);
@@ -67,7 +92,7 @@ async function serve(options: ServeOptions, context: CommandContext): Promise<vo
         if (summary.needRestart.length > 0) {
           logger.warn(
             { keys: summary.needRestart },
-            `${summary.needRestart.join(' and ')} changed: that takes effect when mdp serve is restarted`,
+            `${summary.needRestart.join(' and ')} changed: the running service keeps the old setting until mdp serve is restarted`,
           );
         }
       } catch (thrown: unknown) {
@@ -78,11 +103,10 @@ async function serve(options: ServeOptions, context: CommandContext): Promise<vo
         );
       }
     };
-    process.on('SIGHUP', onHangup);
+    onReady(onHangup);
     try {
       await service.run();
     } finally {
-      process.off('SIGHUP', onHangup);
       await telemetry.close();
     }
     const reason: unknown = scope.signal.reason;
