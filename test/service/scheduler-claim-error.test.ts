@@ -7,11 +7,11 @@
  * answers again (then it runs, late); given up (the retries ran out, the service stopped), it is
  * counted missed with the error and written missed once the store answers.
  */
-import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CronSchedule } from '../../src/core/cron-schedule.js';
 import { Scheduler } from '../../src/service/scheduler.js';
+import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
 import type { Tick } from '../../src/service/scheduler-events.js';
 import type { Store } from '../../src/store/store.js';
 import { FakeTiming, settle } from '../helpers/fake-timing.js';
