@@ -65,6 +65,8 @@ export class JobService {
   private readonly followed = new Map<string, FollowedJob>();
   private metrics: SchedulerMetrics | undefined;
   private readonly stopListening: (() => void)[] = [];
+  /** From `run`'s first step on, a reload seeds its added jobs' gauges; before, `run` seeds all. */
+  private seedsAddedJobs = false;
 
   constructor(
     private readonly deps: JobServiceDeps,
@@ -86,10 +88,11 @@ export class JobService {
   /** Runs until the signal aborts, then stops taking ticks and waits for the runs to end. */
   async run(): Promise<void> {
     const { deps } = this;
-    const config = deps.runtime.config;
+    this.seedsAddedJobs = true;
+    const first = deps.runtime.config;
     const registry = deps.telemetry.metrics?.registry;
     if (registry) {
-      this.metrics = new SchedulerMetrics(registry, JobService.jobsOf(config).scheduled);
+      this.metrics = new SchedulerMetrics(registry, JobService.jobsOf(first).scheduled);
       this.stopListening.push(this.metrics.observe(this.events));
     }
     this.stopListening.push(logSchedulerEvents(this.events, deps.logger));
@@ -104,7 +107,11 @@ export class JobService {
         };
       }),
     );
+    await deps.telemetry.seedJobs(deps.store, Object.keys(first.jobs));
     await deps.telemetry.serve();
+    // A SIGHUP during the awaits above replaced the config without a scheduler to tell.
+    const config = deps.runtime.config;
+    this.metrics?.reconfigure(JobService.jobsOf(config).scheduled);
     const reaper = new Reaper({
       store: deps.store,
       intervalMs: deps.reapIntervalMs ?? DEFAULT_REAP_INTERVAL_MS,
@@ -152,6 +159,11 @@ export class JobService {
     ];
     const providers = this.deps.runtime.reconfigure(config);
     this.deps.telemetry.reconfigure(config);
+    if (this.seedsAddedJobs) {
+      const added = Object.keys(config.jobs).filter((name) => before.jobs[name] === undefined);
+      // Logged, never thrown, by seedJobs; `run` seeds every job of the config it starts with.
+      void this.deps.telemetry.seedJobs(this.deps.store, added);
+    }
     const rescheduled = changedJobs(before, config, (job) => job.schedule !== undefined);
     if (this.scheduler) {
       this.scheduler.reconfigure(scheduledJobsOf(config), new Set(rescheduled));

@@ -167,6 +167,18 @@ export class ProcessTelemetry {
   }
 
   /**
+   * Starts each job's last-success and last-run gauges from job_runs (a pure read): a service
+   * calls it before it serves and for the jobs a reload adds, so a failure recorded before a
+   * restart keeps MdpJobFailed firing until a run of the job ends otherwise, not until its first
+   * tick. Never throws: a store error is logged and the gauges wait for the job's next run.
+   */
+  async seedJobs(store: Store, jobNames: readonly string[]): Promise<void> {
+    const { metrics } = this;
+    if (!metrics) return;
+    await Promise.all(jobNames.map((jobName) => this.seedFromRuns(metrics, store, jobName)));
+  }
+
+  /**
    * Stops serving (in-flight scrapes get their deadline) and, with `pushAs`, pushes the final
    * values under that Pushgateway job when the process served (ran something). Never throws.
    */
