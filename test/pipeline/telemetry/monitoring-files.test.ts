@@ -3,6 +3,7 @@ import { Histogram } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PipelineMetrics } from '../../../src/pipeline/telemetry/pipeline-metrics.js';
+import { SchedulerMetrics } from '../../../src/service/scheduler-metrics.js';
 
 const root = new URL('../../../monitoring/', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -22,9 +23,16 @@ interface RuleTests {
   tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
 }
 
-/** Every series name an mdp process exports, histograms with their three suffixes. */
+/**
+ * Every series name an mdp process exports (a one-shot command's and `mdp serve`'s scheduler's),
+ * histograms with their three suffixes.
+ */
 const KNOWN = new Set(
-  new PipelineMetrics({ processMetrics: false }).registry.getMetricsAsArray().flatMap((metric) => {
+  (() => {
+    const { registry } = new PipelineMetrics({ processMetrics: false });
+    new SchedulerMetrics(registry, []);
+    return registry.getMetricsAsArray();
+  })().flatMap((metric) => {
     const { name } = metric;
     return metric instanceof Histogram
       ? [`${name}_bucket`, `${name}_sum`, `${name}_count`]
@@ -56,6 +64,13 @@ describe('monitoring/grafana/dashboard.json', () => {
       'Write latency': 'pipeline_batch_write_duration_seconds_bucket',
       'Bars in the local spool': 'pipeline_spool_bars',
       'Backfill chunks recorded incomplete': 'pipeline_backfill_incomplete_chunks_total',
+      // Issue 13: the service's schedules and the pacing budgets shared through the store.
+      'Last run failed': 'pipeline_job_last_run_failed',
+      'Time to next tick': 'pipeline_schedule_next_tick_timestamp_seconds',
+      'Time since last tick': 'pipeline_schedule_last_tick_timestamp_seconds',
+      'Ticks missed (24 h)': 'pipeline_schedule_ticks_total',
+      'Ticks by outcome': 'pipeline_schedule_ticks_total',
+      'Pacing wait per provider': 'pipeline_provider_pacing_wait_seconds_total',
     };
     for (const [title, metric] of Object.entries(expected)) {
       const exprs = byTitle.get(title)?.targets?.map((target) => target.expr) ?? [];
