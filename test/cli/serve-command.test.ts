@@ -8,6 +8,7 @@ import {
   claimedTicks,
   logLines,
   serve,
+  startServe,
   ticksDone,
   writeServeConfig,
 } from '../helpers/serve-config.js';
@@ -24,12 +25,11 @@ describe.each(STORAGE_KINDS)('mdp serve on %s', { timeout: 120_000 }, (kind) => 
   it('runs a schedule of every 3 s on time, says so on /healthz and /metrics, and exits 143 on SIGTERM', async () => {
     const dir = tempDir();
     const port = await freePort();
-    const file = writeServeConfig(
+    const service = startServe(
       dir,
       { live_job: { schedule: '*/3 * * * * *' }, backfill_job: null },
       { storage: kind, metrics: { port } },
     );
-    const service = serve(file);
     await ticksDone(kind, dir, 'live_job', 10);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     const healthText = await health.text();
@@ -121,7 +121,7 @@ describe.each(STORAGE_KINDS)('mdp serve on %s', { timeout: 120_000 }, (kind) => 
 
   it('SIGTERM mid-run: the backfill commits only whole batches, is recorded cancelled, exit 143', async () => {
     const dir = tempDir();
-    const file = writeServeConfig(
+    const service = startServe(
       dir,
       { backfill_job: { schedule: '*/2 * * * * *' }, live_job: null },
       {
@@ -132,7 +132,6 @@ describe.each(STORAGE_KINDS)('mdp serve on %s', { timeout: 120_000 }, (kind) => 
         latencyMs: 80,
       },
     );
-    const service = serve(file);
     await waitFor(
       'two checkpoints',
       async () => ((await storage.countRows(dir, 'job_checkpoints')) >= 2 ? true : undefined),

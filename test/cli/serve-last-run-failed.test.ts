@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseExposition, samplesOf } from '../helpers/exposition.js';
 import { freePort } from '../helpers/free-port.js';
 import { runCli } from '../helpers/run-cli.js';
-import { reloadServe, serve, serveConfigText, writeServeConfig } from '../helpers/serve-config.js';
+import { startServe, writeServeConfig, type JobExtras } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { STORAGE_KINDS } from '../helpers/test-storage.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -22,11 +22,6 @@ describe.each(STORAGE_KINDS)(
   'mdp serve on %s: the last run failed',
   { timeout: 120_000 },
   (kind) => {
-    async function failBackfill(dir: string, file: string): Promise<void> {
-      const result = await runCli(['backfill', '--config', file, '--job', 'backfill_job']);
-      expect(result.code, result.stderr).not.toBe(0);
-    }
-
     /** backfill_job's gauge on /metrics (null: no sample); rejects while nothing listens. */
     async function lastRunFailed(port: number): Promise<number | null> {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -36,33 +31,32 @@ describe.each(STORAGE_KINDS)(
       return sample?.value ?? null;
     }
 
-    it('reads 1 on the first scrape after a start, before any tick', async () => {
+    /** A backfill that fails, recorded in job_runs; then `mdp serve` with `jobs`. */
+    async function serveAfterAFailure(jobs: JobExtras) {
       const dir = tempDir();
       const port = await freePort();
       const options = { storage: kind, metrics: { port }, failureRate: 1, maxAttempts: 1 };
       const file = writeServeConfig(dir, { backfill_job: NIGHTLY }, options);
-      await failBackfill(dir, file);
-      const service = serve(file);
+      const failed = await runCli(['backfill', '--config', file, '--job', 'backfill_job']);
+      expect(failed.code, failed.stderr).toBe(1);
+      return { port, service: startServe(dir, jobs, options) };
+    }
+
+    it('reads 1 on the first scrape after a start, before any tick', async () => {
+      const { port, service } = await serveAfterAFailure({ backfill_job: NIGHTLY });
       try {
         // The first answer of /metrics: the gauge is right before anything could have moved it.
         expect(await waitFor('/metrics', () => lastRunFailed(port), 60_000, 200)).toBe(1);
       } finally {
-        service.child.kill('SIGTERM');
-        await service.exited;
+        await service.stop();
       }
     });
 
     it('reads 1 for a job a reload adds, before any tick', async () => {
-      const dir = tempDir();
-      const port = await freePort();
-      const options = { storage: kind, metrics: { port }, failureRate: 1, maxAttempts: 1 };
-      const file = writeServeConfig(dir, { backfill_job: NIGHTLY }, options);
-      await failBackfill(dir, file);
-      const withoutIt = { live_job: NIGHTLY, backfill_job: null };
-      const service = serve(writeServeConfig(dir, withoutIt, options));
+      const { port, service } = await serveAfterAFailure({ live_job: NIGHTLY, backfill_job: null });
       try {
         expect(await waitFor('/metrics', () => lastRunFailed(port), 60_000, 200)).toBeNull();
-        await reloadServe(service, file, serveConfigText(dir, { backfill_job: NIGHTLY }, options));
+        await service.reload({ backfill_job: NIGHTLY });
         // The reload reads job_runs after it is applied: the gauge comes to 1, never by a tick.
         await waitFor(
           'backfill_job failed on /metrics',
@@ -71,8 +65,7 @@ describe.each(STORAGE_KINDS)(
           100,
         );
       } finally {
-        service.child.kill('SIGTERM');
-        await service.exited;
+        await service.stop();
       }
     });
   },

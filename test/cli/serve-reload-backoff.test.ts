@@ -7,13 +7,7 @@
  * not touch it.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  claimedTicks,
-  reloadServe,
-  serve,
-  serveConfigText,
-  writeServeConfig,
-} from '../helpers/serve-config.js';
+import { claimedTicks, startServe } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -29,8 +23,7 @@ describe('mdp serve: SIGHUP changing another job', { timeout: 120_000 }, () => {
       live_job: { schedule: '*/2 * * * * *' },
       backfill_job: { schedule: '0 0 1 1 *' },
     };
-    const file = writeServeConfig(dir, jobs, options);
-    const service = serve(file);
+    const service = startServe(dir, jobs, options);
     try {
       const firstFailure = await waitFor(
         'the first failed tick, then one skipped by the backoff',
@@ -47,11 +40,7 @@ describe('mdp serve: SIGHUP changing another job', { timeout: 120_000 }, () => {
       );
 
       // The operator edits the OTHER job (its schedule) and reloads.
-      const reloaded = await reloadServe(
-        service,
-        file,
-        serveConfigText(dir, { ...jobs, backfill_job: { schedule: '0 0 2 1 *' } }, options),
-      );
+      const reloaded = await service.reload({ backfill_job: { schedule: '0 0 2 1 *' } });
       expect(reloaded.rescheduled).toEqual(['backfill_job']);
 
       const backoffEnd = firstFailure.tickAt + 10_000;
@@ -74,8 +63,7 @@ describe('mdp serve: SIGHUP changing another job', { timeout: 120_000 }, () => {
         inBackoff.map((tick) => [new Date(tick.tickAt).toISOString(), 'skipped']),
       );
     } finally {
-      service.child.kill('SIGTERM');
-      await service.exited;
+      await service.stop();
     }
   });
 });

@@ -7,14 +7,7 @@
  * by mdp status), though nothing was missed: the service was up the whole time.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  claimedTicks,
-  reloadServe,
-  serve,
-  serveConfigText,
-  ticksDone,
-  writeServeConfig,
-} from '../helpers/serve-config.js';
+import { claimedTicks, startServe, ticksDone } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -24,21 +17,15 @@ const kind = 'sqlite' as const;
 describe('mdp serve: SIGHUP changing a schedule', { timeout: 120_000 }, () => {
   it('starts the job at its next tick, catching up nothing', async () => {
     const dir = tempDir();
-    const options = { storage: kind };
     const jobs = { live_job: { schedule: '*/20 * * * * *' }, backfill_job: null };
-    const file = writeServeConfig(dir, jobs, options);
-    const service = serve(file);
+    const service = startServe(dir, jobs, { storage: kind });
     try {
       const [first] = await ticksDone(kind, dir, 'live_job', 1);
       // A few seconds after the old schedule's tick, the operator makes it every 2 s.
       await waitFor('3 s after the first tick', () =>
         Date.now() > (first?.tickAt ?? 0) + 3_000 ? true : undefined,
       );
-      const reloaded = await reloadServe(
-        service,
-        file,
-        serveConfigText(dir, { ...jobs, live_job: { schedule: '*/2 * * * * *' } }, options),
-      );
+      const reloaded = await service.reload({ live_job: { schedule: '*/2 * * * * *' } });
       expect(reloaded.rescheduled).toEqual(['live_job']);
       const reloadedAt = Date.parse(String(reloaded.time));
       await waitFor(
@@ -61,8 +48,7 @@ describe('mdp serve: SIGHUP changing a schedule', { timeout: 120_000 }, () => {
           .map((tick) => [new Date(tick.tickAt).toISOString(), tick.outcome]),
       ).toEqual([]);
     } finally {
-      service.child.kill('SIGTERM');
-      await service.exited;
+      await service.stop();
     }
   });
 });

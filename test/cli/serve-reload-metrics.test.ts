@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseExposition, samplesOf } from '../helpers/exposition.js';
 import { freePort } from '../helpers/free-port.js';
-import { reloadServe, serve, serveConfigText, writeServeConfig } from '../helpers/serve-config.js';
+import { startServe } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -23,8 +23,7 @@ describe('mdp serve: SIGHUP removing a scheduled job', { timeout: 120_000 }, () 
       live_job: { schedule: '*/2 * * * * *' },
       backfill_job: { schedule: '*/3 * * * * *' },
     };
-    const file = writeServeConfig(dir, jobs, options);
-    const service = serve(file);
+    const service = startServe(dir, jobs, options);
     const jobsWithNextTick = async (): Promise<string[]> => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return samplesOf(parseExposition(text), NEXT_TICK)
@@ -42,19 +41,14 @@ describe('mdp serve: SIGHUP removing a scheduled job', { timeout: 120_000 }, () 
         200,
       );
       // The operator deletes backfill_job from the config and reloads.
-      const reloaded = await reloadServe(
-        service,
-        file,
-        serveConfigText(dir, { ...jobs, backfill_job: null }, options),
-      );
+      const reloaded = await service.reload({ backfill_job: null });
       expect(reloaded.rescheduled).toEqual(['backfill_job']);
       // Let a few ticks pass after the reload.
       await new Promise((resolve) => setTimeout(resolve, 4_000));
       // Seen: backfill_job's series stays, frozen at a tick in the past.
       expect(await jobsWithNextTick()).toEqual(['live_job']);
     } finally {
-      service.child.kill('SIGTERM');
-      await service.exited;
+      await service.stop();
     }
   });
   it('starts the tick series of a job added by the reload at 0, as for the configured ones', async () => {
@@ -62,8 +56,7 @@ describe('mdp serve: SIGHUP removing a scheduled job', { timeout: 120_000 }, () 
     const port = await freePort();
     const options = { storage: 'sqlite' as const, metrics: { port } };
     const jobs = { live_job: { schedule: '*/2 * * * * *' }, backfill_job: null };
-    const file = writeServeConfig(dir, jobs, options);
-    const service = serve(file);
+    const service = startServe(dir, jobs, options);
     const ticksTotal = async (job: string): Promise<string[]> => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return samplesOf(parseExposition(text), 'pipeline_schedule_ticks_total', { job_name: job })
@@ -78,11 +71,7 @@ describe('mdp serve: SIGHUP removing a scheduled job', { timeout: 120_000 }, () 
         200,
       );
       // The operator adds a nightly job (it will not tick during the test) and reloads.
-      const reloaded = await reloadServe(
-        service,
-        file,
-        serveConfigText(dir, { ...jobs, backfill_job: { schedule: '0 2 * * *' } }, options),
-      );
+      const reloaded = await service.reload({ backfill_job: { schedule: '0 2 * * *' } });
       expect(reloaded.rescheduled).toEqual(['backfill_job']);
       // Seen: no series at all for backfill_job, so increase() misses its first tick.
       expect(await ticksTotal('backfill_job')).toEqual([
@@ -94,8 +83,7 @@ describe('mdp serve: SIGHUP removing a scheduled job', { timeout: 120_000 }, () 
         'taken',
       ]);
     } finally {
-      service.child.kill('SIGTERM');
-      await service.exited;
+      await service.stop();
     }
   });
 });

@@ -7,14 +7,7 @@
  * the claimed tick is never run by anyone.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  claimedTicks,
-  logLines,
-  reloadServe,
-  serve,
-  serveConfigText,
-  writeServeConfig,
-} from '../helpers/serve-config.js';
+import { claimedTicks, logLines, startServe } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -30,8 +23,7 @@ describe('mdp serve: SIGHUP changing another job', { timeout: 120_000 }, () => {
       live_job: { schedule: '*/2 * * * * *', overlap: 'wait' },
       backfill_job: { schedule: '0 0 1 1 *' },
     };
-    const file = writeServeConfig(dir, jobs, options);
-    const service = serve(file);
+    const service = startServe(dir, jobs, options);
     try {
       await waitFor(
         'a tick of live_job waiting for the running one',
@@ -42,11 +34,7 @@ describe('mdp serve: SIGHUP changing another job', { timeout: 120_000 }, () => {
         60_000,
         100,
       );
-      const reloaded = await reloadServe(
-        service,
-        file,
-        serveConfigText(dir, { ...jobs, backfill_job: { schedule: '0 0 2 1 *' } }, options),
-      );
+      const reloaded = await service.reload({ backfill_job: { schedule: '0 0 2 1 *' } });
       expect(reloaded.rescheduled).toEqual(['backfill_job']);
       await new Promise((resolve) => setTimeout(resolve, 8_000));
       const ticks = await claimedTicks(kind, dir, 'live_job');
@@ -57,8 +45,7 @@ describe('mdp serve: SIGHUP changing another job', { timeout: 120_000 }, () => {
           .map((tick) => [new Date(tick.tickAt).toISOString(), tick.detail]),
       ).toEqual([]);
     } finally {
-      service.child.kill('SIGTERM');
-      await service.exited;
+      await service.stop();
     }
   });
 });

@@ -9,14 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import {
-  logLines,
-  reloadServe,
-  serve,
-  serveConfigText,
-  ticksDone,
-  writeServeConfig,
-} from '../helpers/serve-config.js';
+import { logLines, reloadServe, startServe, ticksDone } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { storagePrimary } from '../helpers/test-storage.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -29,15 +22,14 @@ describe('mdp serve: SIGHUP changing storage and log_level', { timeout: 120_000 
     const dir = tempDir();
     const elsewhere = tempDir();
     const jobs = { live_job: { schedule: '*/2 * * * * *' }, backfill_job: null };
-    const file = writeServeConfig(dir, jobs, { storage: kind });
-    const service = serve(file);
+    const service = startServe(dir, jobs, { storage: kind });
     try {
       const before = await ticksDone(kind, dir, 'live_job', 1);
-      const changed = parse(serveConfigText(dir, jobs, { storage: kind, logLevel: 'debug' })) as {
+      const changed = parse(service.text({}, { logLevel: 'debug' })) as {
         storage: { primary: Record<string, unknown> };
       };
       changed.storage.primary = storagePrimary(kind, elsewhere);
-      const reloaded = await reloadServe(service, file, stringify(changed));
+      const reloaded = await reloadServe(service, service.file, stringify(changed));
       const linesBefore = logLines(service.stderr()).length;
 
       // Seen before: needRestart ['storage'] only; log_level silently not applied.
@@ -58,8 +50,7 @@ describe('mdp serve: SIGHUP changing storage and log_level', { timeout: 120_000 
       expect(after.length).toBeGreaterThan(0);
       expect(after.filter((line) => (line.level ?? 30) < 30)).toEqual([]);
     } finally {
-      service.child.kill('SIGTERM');
-      await service.exited;
+      await service.stop();
     }
   });
 });

@@ -7,7 +7,7 @@ import {
   claimedTicks,
   logLines,
   serve,
-  serveConfigText,
+  startServe,
   ticksDone,
   writeServeConfig,
 } from '../helpers/serve-config.js';
@@ -23,14 +23,10 @@ describe.each(STORAGE_KINDS)('mdp serve on %s', { timeout: 120_000 }, (kind) => 
   it('SIGHUP with a broken config keeps the running one; a valid one is applied', async () => {
     const dir = tempDir();
     const jobs = { live_job: { schedule: '*/2 * * * * *' }, backfill_job: null };
-    const file = writeServeConfig(dir, jobs, { storage: kind });
-    const service = serve(file);
+    const service = startServe(dir, jobs, { storage: kind });
     await ticksDone(kind, dir, 'live_job', 2);
 
-    writeFileSync(
-      file,
-      serveConfigText(dir, { ...jobs, live_job: { schedule: '0 25 * * *' } }, { storage: kind }),
-    );
+    writeFileSync(service.file, service.text({ live_job: { schedule: '0 25 * * *' } }));
     service.child.kill('SIGHUP');
     const refused = await waitFor('the refused reload in the log', () =>
       logLines(service.stderr()).find((line) => line.msg.startsWith('config reload refused')),
@@ -42,14 +38,7 @@ describe.each(STORAGE_KINDS)('mdp serve on %s', { timeout: 120_000 }, (kind) => 
     const kept = await ticksDone(kind, dir, 'live_job', atRefusal + 2);
     expect(kept.every((tick) => tick.tickAt % 2_000 === 0)).toBe(true);
 
-    writeFileSync(
-      file,
-      serveConfigText(dir, { ...jobs, live_job: { schedule: '*/5 * * * * *' } }, { storage: kind }),
-    );
-    service.child.kill('SIGHUP');
-    const reloaded = await waitFor('the applied reload in the log', () =>
-      logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
-    );
+    const reloaded = await service.reload({ live_job: { schedule: '*/5 * * * * *' } });
     expect(reloaded.rescheduled).toEqual(['live_job']);
     const reloadedAt = Date.parse(String(reloaded.time));
     await waitFor(
@@ -61,8 +50,7 @@ describe.each(STORAGE_KINDS)('mdp serve on %s', { timeout: 120_000 }, (kind) => 
       60_000,
       200,
     );
-    service.child.kill('SIGTERM');
-    const result = await service.exited;
+    const result = await service.stop();
     expect(result.code).toBe(143);
     const after = (await claimedTicks(kind, dir, 'live_job')).filter(
       (tick) => tick.tickAt > reloadedAt,

@@ -67,6 +67,7 @@ export interface Served {
   readonly exited: Promise<CliResult>;
 }
 
+/** Starts `mdp serve --config FILE` as a child process. */
 export function serve(file: string, extra: string[] = []): Served {
   const child = spawnCli(['serve', '--config', file, ...extra]);
   const exited = collect(child, 120_000);
@@ -95,4 +96,45 @@ export async function reloadServe(service: Served, file: string, text: string) {
   return waitFor('the applied reload in the log', () =>
     logLines(service.stderr()).find((line) => line.msg.startsWith('config reloaded')),
   );
+}
+
+/** A running `mdp serve` on a test config of its own, which the test can reload and stop. */
+export interface ServedConfig extends Served {
+  /** `dir/mdp.yaml`, the config the service reads (at its start and at each SIGHUP). */
+  readonly file: string;
+  /** The service's first config with `jobs` and `options` merged over it, as YAML text. */
+  readonly text: (jobs?: JobExtras, options?: TestConfigOptions) => string;
+  /** Writes `text(jobs, options)` over the config, sends SIGHUP and returns the reload's log line. */
+  readonly reload: (
+    jobs?: JobExtras,
+    options?: TestConfigOptions,
+  ) => ReturnType<typeof reloadServe>;
+  /** SIGTERM, and the service's end. */
+  readonly stop: () => Promise<CliResult>;
+}
+
+/**
+ * Writes the test config of `dir` with `jobs` merged into its jobs and starts `mdp serve` on it:
+ * the setup every serve test shares. Stop it (`stop()`) in a `finally`.
+ */
+export function startServe(
+  dir: string,
+  jobs: JobExtras,
+  options: TestConfigOptions = {},
+  extra: string[] = [],
+): ServedConfig {
+  const file = writeServeConfig(dir, jobs, options);
+  const service = serve(file, extra);
+  const text = (more: JobExtras = {}, moreOptions: TestConfigOptions = {}): string =>
+    serveConfigText(dir, { ...jobs, ...more }, { ...options, ...moreOptions });
+  return {
+    ...service,
+    file,
+    text,
+    reload: (more, moreOptions) => reloadServe(service, file, text(more, moreOptions)),
+    stop: () => {
+      service.child.kill('SIGTERM');
+      return service.exited;
+    },
+  };
 }

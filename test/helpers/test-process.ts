@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import pino, { type Logger } from 'pino';
+import { afterEach } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig, type MdpConfig } from '../../src/core/config/load-config.js';
 import type { RunMode } from '../../src/store/store.js';
@@ -24,6 +25,7 @@ export interface TestProcess {
   run(jobName: string, mode: RunMode): Promise<RunSummary>;
   /** The process's /metrics page. */
   scrape(): Promise<string>;
+  /** Closes the telemetry and the store, once: a second call waits for the first. */
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function startTestProcess(
   const telemetry = new ProcessTelemetry({ config, logger, storages: [store.kind] });
   const url = await telemetry.serve();
   if (url === undefined) throw new Error('the test process serves no /metrics');
+  let closing: Promise<void> | undefined;
   return {
     runtime,
     telemetry,
@@ -51,10 +54,28 @@ export async function startTestProcess(
         new AbortController().signal,
       ),
     scrape: async () => (await fetch(url)).text(),
-    close: async () => {
-      await telemetry.close();
-      await store.close();
-    },
+    close: () =>
+      (closing ??= (async () => {
+        await telemetry.close();
+        await store.close();
+      })()),
+  };
+}
+
+/**
+ * For a test file: starts test processes with a silent logger, each closed after its test unless
+ * the test closed it (a restart). Call after `useTempDir()`: after-hooks run in reverse order, so
+ * the processes close before their folders go.
+ */
+export function useTestProcesses(): (dir: string, config: MdpConfig) => Promise<TestProcess> {
+  const started: TestProcess[] = [];
+  afterEach(async () => {
+    for (const proc of started.splice(0)) await proc.close();
+  });
+  return async (dir, config) => {
+    const proc = await startTestProcess(dir, config, pino({ level: 'silent' }));
+    started.push(proc);
+    return proc;
   };
 }
 

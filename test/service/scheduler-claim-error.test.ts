@@ -9,12 +9,12 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CronSchedule } from '../../src/core/cron-schedule.js';
 import { Scheduler } from '../../src/service/scheduler.js';
 import { SqliteDatabase as Database } from '../../src/store/sqlite/sqlite-driver.js';
 import type { Tick } from '../../src/service/scheduler-events.js';
 import type { Store } from '../../src/store/store.js';
 import { FakeTiming, settle } from '../helpers/fake-timing.js';
+import { scheduledJob } from '../helpers/scheduled-job.js';
 import { useSchedulerCleanup } from '../helpers/scheduler-cleanup.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { openTestStore } from '../helpers/test-storage.js';
@@ -27,15 +27,7 @@ function startMinutely(store: Store): { scheduler: Scheduler; timing: FakeTiming
   const timing = new FakeTiming({ wallStart: Date.parse('2026-03-10T12:00:30Z') });
   const seen: Tick[] = [];
   const scheduler = new Scheduler({
-    jobs: [
-      {
-        name: 'minutely',
-        schedule: new CronSchedule('* * * * *', 'UTC'),
-        catchup: 'latest',
-        catchupLimit: 10,
-        overlap: 'skip',
-      },
-    ],
+    jobs: [scheduledJob('minutely', '* * * * *')],
     ticks: store.ticks,
     claimant: 'host:1',
     runTick: (tick) => {

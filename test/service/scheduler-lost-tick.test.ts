@@ -7,13 +7,13 @@
  * "running" for ever. A claim whose claimant still beats is left alone.
  */
 import { describe, expect, it } from 'vitest';
-import { CronSchedule } from '../../src/core/cron-schedule.js';
 import { Scheduler } from '../../src/service/scheduler.js';
 import type { ScheduledJob } from '../../src/service/scheduled-job.js';
 import type { Tick } from '../../src/service/scheduler-events.js';
 import type { Store } from '../../src/store/store.js';
 import type { TickClaims, TickRecord } from '../../src/store/tick-claims.js';
 import { FakeTiming, settle } from '../helpers/fake-timing.js';
+import { scheduledJob } from '../helpers/scheduled-job.js';
 import { useSchedulerCleanup } from '../helpers/scheduler-cleanup.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { openTestStore, STORAGE_KINDS } from '../helpers/test-storage.js';
@@ -29,13 +29,7 @@ const tempDir = useTempDir();
 const { schedulers, opened } = useSchedulerCleanup();
 
 function spyDaily(catchup: ScheduledJob['catchup']): ScheduledJob {
-  return {
-    name: 'spy_daily',
-    schedule: new CronSchedule('30 18 * * 1-5', 'America/New_York'),
-    catchup,
-    catchupLimit: 10,
-    overlap: 'skip',
-  };
+  return scheduledJob('spy_daily', '30 18 * * 1-5', { catchup }, 'America/New_York');
 }
 
 /** A service restarted an hour after the death (systemd Restart=on-failure), on `ticks`. */

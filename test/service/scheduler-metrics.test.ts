@@ -1,18 +1,15 @@
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CronSchedule } from '../../src/core/cron-schedule.js';
+import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../src/service/scheduler.js';
 import { SchedulerMetrics } from '../../src/service/scheduler-metrics.js';
-import type { Store } from '../../src/store/store.js';
 import { FakeTiming } from '../helpers/fake-timing.js';
+import { scheduledJob } from '../helpers/scheduled-job.js';
+import { useSchedulerCleanup } from '../helpers/scheduler-cleanup.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { openTestStore } from '../helpers/test-storage.js';
 
 const tempDir = useTempDir();
-const opened: Store[] = [];
-afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close();
-});
+const { opened } = useSchedulerCleanup();
 
 /** The sample lines of `name` in the registry's exposition, label sets as written. */
 async function samples(registry: Registry, name: string): Promise<string[]> {
@@ -32,15 +29,7 @@ describe('SchedulerMetrics', () => {
     const registry = new Registry();
     const metrics = new SchedulerMetrics(registry, ['minutely', 'idle']);
     const scheduler = new Scheduler({
-      jobs: [
-        {
-          name: 'minutely',
-          schedule: new CronSchedule('* * * * *', 'UTC'),
-          catchup: 'latest',
-          catchupLimit: 10,
-          overlap: 'skip',
-        },
-      ],
+      jobs: [scheduledJob('minutely', '* * * * *')],
       ticks: store.ticks,
       claimant: 'test',
       timing,

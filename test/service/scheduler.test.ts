@@ -3,12 +3,12 @@
  * policy before live ticks, overlap, failure backoff, stop, and two schedulers sharing a store.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CronSchedule } from '../../src/core/cron-schedule.js';
 import { Scheduler, type TickRunner } from '../../src/service/scheduler.js';
 import type { ScheduledJob } from '../../src/service/scheduled-job.js';
 import type { Tick } from '../../src/service/scheduler-events.js';
 import type { Store } from '../../src/store/store.js';
 import { FakeTiming } from '../helpers/fake-timing.js';
+import { scheduledJob } from '../helpers/scheduled-job.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { openTestStore, STORAGE_KINDS, type StorageKind } from '../helpers/test-storage.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -18,20 +18,7 @@ const HOUR = 60 * MINUTE;
 const at = (iso: string): number => Date.parse(iso);
 const isos = (ticks: readonly number[]): string[] => ticks.map((t) => new Date(t).toISOString());
 
-function job(
-  name: string,
-  expression: string,
-  overrides: Partial<ScheduledJob> = {},
-): ScheduledJob {
-  return {
-    name,
-    schedule: new CronSchedule(expression, 'UTC'),
-    catchup: 'latest',
-    catchupLimit: 10,
-    overlap: 'skip',
-    ...overrides,
-  };
-}
+const job = scheduledJob;
 
 /** What a runner saw: each tick with the wall time it started at. */
 interface Seen extends Tick {
@@ -121,10 +108,7 @@ describe('Scheduler', () => {
     const store = await openStore('sqlite', tempDir());
     const timing = new FakeTiming({ wallStart: at('2024-03-09T00:00:00Z') });
     const seen: Seen[] = [];
-    const nightly = {
-      ...job('nightly', '30 2 * * *'),
-      schedule: new CronSchedule('30 2 * * *', 'America/New_York'),
-    };
+    const nightly = job('nightly', '30 2 * * *', {}, 'America/New_York');
     const scheduler = makeScheduler(store, timing, [nightly], recordingRunner(timing, seen));
     const nexts: (number | undefined)[] = [];
     scheduler.events.on('tick:next', (event) => nexts.push(event.tickAt));
