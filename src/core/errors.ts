@@ -256,6 +256,11 @@ export class CancelledError extends MdpError {
   }
 }
 
+/** The stable code of an mdp error, for a log line's `code` field; undefined for any other. */
+export function errorCode(error: unknown): string | undefined {
+  return error instanceof MdpError ? error.code : undefined;
+}
+
 /** Coerces anything thrown into an Error, for `catch (e: unknown)` at a boundary. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

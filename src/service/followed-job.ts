@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { childController, type ChildController } from '../core/child-controller.js';
-import { CancelledError, MdpError, toError } from '../core/errors.js';
+import { CancelledError, errorCode, toError } from '../core/errors.js';
 import type { Timing } from '../pipeline/timing.js';
 import { DEFAULT_FAILURE_BACKOFF, type FailureBackoff } from './scheduler.js';
 
@@ -68,7 +68,7 @@ export class FollowedJob {
         logger.error(
           {
             job: this.name,
-            code: error instanceof MdpError ? error.code : undefined,
+            code: errorCode(error),
             failures,
             ran_ms: Math.round(ranMs),
             restart_in_ms: pauseMs,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MdpConfig } from '../core/config/load-config.js';
-import { MdpError, toError } from '../core/errors.js';
+import { errorCode, toError } from '../core/errors.js';
 import type { RunEvents } from '../pipeline/run-events.js';
 import { LivenessChecks } from '../pipeline/telemetry/liveness-checks.js';
 import { MetricsServer } from '../pipeline/telemetry/metrics-server.js';
@@ -241,6 +241,6 @@ function sameServing(a: MdpConfig, b: MdpConfig): boolean {
 
 function warn(logger: Logger, thrown: unknown, consequence: string): void {
   const error = toError(thrown);
-  const code = error instanceof MdpError ? error.code : undefined;
+  const code = errorCode(error);
   logger.warn({ code }, `${error.message}; ${consequence}`);
 }

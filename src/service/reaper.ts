@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { MdpError, toError } from '../core/errors.js';
+import { errorCode, toError } from '../core/errors.js';
 import { systemTiming, type Timing } from '../pipeline/timing.js';
 import type { JobRun, Store } from '../store/store.js';
 
@@ -50,7 +50,7 @@ export class Reaper {
       if (signal?.aborted) return [];
       const error = toError(thrown);
       this.options.logger.warn(
-        { code: error instanceof MdpError ? error.code : undefined },
+        { code: errorCode(error) },
         `${error.message}; abandoned runs are looked for again at the next pass`,
       );
       return [];
@@ -78,7 +78,7 @@ export class Reaper {
     } catch (thrown: unknown) {
       const error = toError(thrown);
       logger.warn(
-        { code: error instanceof MdpError ? error.code : undefined },
+        { code: errorCode(error) },
         `the listener of reaped runs failed: ${error.message}; the runs stay marked abandoned`,
       );
     }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { MdpError } from '../core/errors.js';
+import { errorCode } from '../core/errors.js';
 import { subscribe, type SchedulerEvents, type SchedulerListeners } from './scheduler-events.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -56,7 +56,7 @@ export function logSchedulerEvents(events: SchedulerEvents, logger: Logger): () 
         {
           job: event.jobName,
           tick: iso(event.tickAt),
-          code: event.error instanceof MdpError ? event.error.code : undefined,
+          code: errorCode(event.error),
           failures: event.failures,
           backoff_until: iso(event.backoffUntil),
         },
@@ -68,7 +68,7 @@ export function logSchedulerEvents(events: SchedulerEvents, logger: Logger): () 
       logger.error(
         {
           job: event.jobName,
-          code: event.error instanceof MdpError ? event.error.code : undefined,
+          code: errorCode(event.error),
         },
         `the scheduler could not ${STORE_ACTIONS[event.action] ?? `${event.action} a tick`}: ${event.error.message}`,
       ),

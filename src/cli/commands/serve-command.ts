@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { CancelledError, MdpError, UsageError, toError } from '../../core/errors.js';
+import { CancelledError, UsageError, errorCode, toError } from '../../core/errors.js';
 import { JobService } from '../../service/job-service.js';
 import type { CommandContext } from '../command-context.js';
 import { cancelExitCode } from '../exit-code.js';
@@ -98,7 +98,7 @@ async function serveWith(
       } catch (thrown: unknown) {
         const error = toError(thrown);
         logger.error(
-          { code: error instanceof MdpError ? error.code : undefined },
+          { code: errorCode(error) },
           `config reload refused, the running config stays: ${error.message}`,
         );
       }
