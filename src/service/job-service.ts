@@ -39,7 +39,7 @@ export interface ReloadSummary {
   /** Followed jobs stopped (removed or changed) and those started (added or changed). */
   readonly stoppedFollowing: readonly string[];
   readonly startedFollowing: readonly string[];
-  /** Providers whose instance or pacing is rebuilt. */
+  /** Providers whose instance is rebuilt, or whose pacing changed (applied in place, state kept). */
   readonly providers: readonly string[];
   /** Settings that take effect only when the service restarts (the store, the metrics server). */
   readonly needRestart: readonly string[];
@@ -144,8 +144,9 @@ export class JobService {
    * ticks); changed and added ones start at their next tick, with no catch-up (the service was
    * up, nothing was missed); removed ones take no more ticks, a running tick of theirs finishing
    * and being recorded. Followed jobs that changed are restarted (cancelled with reason
-   * `reload`). The storage and the metrics server keep their first config (see `needRestart`).
-   * Before `run` it only replaces the config `run` starts with.
+   * `reload`). The storage, the metrics server and the log level keep their first config (see
+   * `needRestart`). Added jobs' last-run gauges are read from the store (ProcessTelemetry's
+   * seedJobs). Before `run` it only replaces the config `run` starts with.
    */
   reload(loaded: MdpConfig): ReloadSummary {
     const before = this.deps.runtime.config;
