@@ -29,7 +29,8 @@ import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteDatabase } from '../src/store/sqlite/sqlite-driver.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
-import { delayProxy, type DelayProxy } from './delay-proxy.js';
+import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
+import { delayProxy } from './delay-proxy.js';
 
 const TAKES = Number(process.env.MDP_BENCH_TAKES ?? 5000);
 const PG_URL = process.env.MDP_BENCH_PG_URL ?? process.env.MDP_TEST_PG_URL;
@@ -74,7 +75,7 @@ try {
 
   if (PG_URL !== undefined) {
     const schema = `mdp_bench_${randomBytes(6).toString('hex')}`;
-    const proxy: DelayProxy | undefined =
+    const proxy: TcpProxy | undefined =
       PG_DELAY_MS > 0 ? await delayProxy(PG_URL, PG_DELAY_MS) : undefined;
     const url = proxy?.url ?? PG_URL;
     const stores = [0, 1, 2].map(() => new PostgresStore({ uri: url, schema }));
