@@ -13,6 +13,8 @@
  *   npm run bench -- --budget                                  # SQLite only
  *   MDP_BENCH_PG_URL=postgresql://… npm run bench -- --budget  # and PostgreSQL (or MDP_TEST_PG_URL)
  *   MDP_BENCH_TAKES=20000 npm run bench -- --budget            # more takes
+ *   MDP_BENCH_PG_DELAY_MS=5 MDP_BENCH_TAKES=300 npm run bench -- --budget
+ *        # PostgreSQL 5 ms further away (a proxy delays each chunk sent to it): a take's round trips
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,9 +29,12 @@ import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteDatabase } from '../src/store/sqlite/sqlite-driver.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
+import type { TcpProxy } from '../test/helpers/tcp-proxy.js';
+import { delayProxy } from './delay-proxy.js';
 
 const TAKES = Number(process.env.MDP_BENCH_TAKES ?? 5000);
 const PG_URL = process.env.MDP_BENCH_PG_URL ?? process.env.MDP_TEST_PG_URL;
+const PG_DELAY_MS = Number(process.env.MDP_BENCH_PG_DELAY_MS ?? 0);
 /** Far above any loop here: every take is granted and written. */
 const RATE: BucketRate = sharedBucketRate(1_000_000, 1e12);
 
@@ -70,8 +75,11 @@ try {
 
   if (PG_URL !== undefined) {
     const schema = `mdp_bench_${randomBytes(6).toString('hex')}`;
-    const stores = [0, 1, 2].map(() => new PostgresStore({ uri: PG_URL, schema }));
-    const client = new pg.Client({ connectionString: PG_URL });
+    const proxy: TcpProxy | undefined =
+      PG_DELAY_MS > 0 ? await delayProxy(PG_URL, PG_DELAY_MS) : undefined;
+    const url = proxy?.url ?? PG_URL;
+    const stores = [0, 1, 2].map(() => new PostgresStore({ uri: url, schema }));
+    const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
       for (const store of stores) await store.open();
@@ -89,6 +97,7 @@ try {
       for (const store of stores) await store.close();
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await client.end();
+      await proxy?.close();
     }
   } else {
     console.log('PostgreSQL skipped: set MDP_BENCH_PG_URL (or MDP_TEST_PG_URL) to measure it.');
@@ -97,7 +106,8 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`provider budget takes (${fmt(TAKES)} per measure, each granted and written)`);
+const delay = PG_DELAY_MS > 0 ? `; PostgreSQL through a +${PG_DELAY_MS} ms proxy` : '';
+console.log(`provider budget takes (${fmt(TAKES)} per measure, each granted and written${delay})`);
 for (const [what, rate, reference, referenceRate] of rows) {
   console.log(
     `  ${what.padEnd(32)} ${fmt(rate).padStart(9)}/s   ${reference.padEnd(30)} ${fmt(referenceRate).padStart(11)}/s   ratio ${(rate / referenceRate).toFixed(3)}`,

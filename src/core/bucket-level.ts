@@ -2,6 +2,10 @@
  * A token bucket as data plus pure functions, so the in-process bucket (pipeline/policies) and
  * the bucket a store keeps for every process (store/*-provider-budgets) follow one rule: over any
  * window of W ms at most `burst + W * ratePerMs` takes are granted.
+ *
+ * The PostgreSQL store runs this rule in SQL, so a take is one round trip
+ * (store/postgres/postgres-budget-rule.ts): a change here needs a migration replacing those
+ * functions; test/store/budget-rule-conformance.test.ts fails until it exists.
  */
 
 /** What a bucket holds at `updatedAt` (ms on whatever clock its owner reads). */

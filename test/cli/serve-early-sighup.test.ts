@@ -19,6 +19,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { testPostgresUrl } from '../helpers/postgres-test-server.js';
 import { logLines, serve, writeServeConfig } from '../helpers/serve-config.js';
+import { listenInFrontOf } from '../helpers/tcp-proxy.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -50,13 +51,9 @@ async function heldProxy(target: URL) {
     upstream.on('error', () => socket.destroy());
   };
   const server = createServer((socket) => (released ? pipe(socket) : held.push(socket)));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const url = new URL(target.href);
-  url.hostname = '127.0.0.1';
-  url.port = String(typeof address === 'object' && address ? address.port : 0);
+  const url = await listenInFrontOf(server, target);
   return {
-    url: url.href,
+    url,
     held: () => held.length,
     release(): void {
       released = true;

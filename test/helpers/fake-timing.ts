@@ -30,6 +30,7 @@ export class FakeTiming implements Timing {
   private seq = 0;
   private timers: Timer[] = [];
   private wallClock: (monotonic: number) => number;
+  private busy: () => boolean = () => false;
 
   constructor(options: { start?: number; wallStart?: number } = {}) {
     this.clock = options.start ?? 0;
@@ -44,6 +45,14 @@ export class FakeTiming implements Timing {
 
   now(): number {
     return this.wallClock(this.clock);
+  }
+
+  /**
+   * Tells `run` that the code under test waits for real I/O (say, a database's answer) while
+   * `busy()` is true: everything looks idle meanwhile, but the clock must not move.
+   */
+  waitWhile(busy: () => boolean): void {
+    this.busy = busy;
   }
 
   /** Replaces the wall clock, e.g. with one that jumps around. */
@@ -105,6 +114,12 @@ export class FakeTiming implements Timing {
     for (let fired = 0; ; fired++) {
       await settle();
       if (settled) return promise;
+      if (this.busy()) {
+        // Real I/O in flight (a database's answer): time stands still until it is back.
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        fired -= 1;
+        continue;
+      }
       const next = this.earliest();
       if (!next) throw new Error('FakeTiming.run: promise pending with no timer left');
       if (fired >= maxTimers) throw new Error(`FakeTiming.run: more than ${maxTimers} timers`);

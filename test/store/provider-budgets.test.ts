@@ -126,14 +126,17 @@ describe.each(STORAGE_KINDS)('ProviderBudgets on %s', (kind) => {
         fc.record({
           burst: fc.integer({ min: 1, max: 5 }),
           perMinute: fc.integer({ min: 1, max: 600 }),
+          // A phase margin only ever holds takes back, whichever way it is paid.
+          phaseMarginMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1000 })),
+          margin: fc.constantFrom('quiet' as const, 'near-full' as const),
         }),
         // Each step: which process takes, after how many ms.
         fc.array(fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 3000 })), {
           minLength: 1,
           maxLength: kind === 'postgres' ? 25 : 60,
         }),
-        async ({ burst, perMinute }, steps) => {
-          const rate: BucketRate = { burst, ratePerMs: perMinute / 60_000, phaseMarginMs: 0 };
+        async ({ burst, perMinute, phaseMarginMs, margin }, steps) => {
+          const rate: BucketRate = { burst, ratePerMs: perMinute / 60_000, phaseMarginMs, margin };
           const provider = `p${round++}`;
           const grants: number[] = [];
           for (const [who, after] of steps) {

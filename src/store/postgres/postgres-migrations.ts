@@ -1,6 +1,7 @@
 import type { BarColumn } from '../../core/bar.js';
 import type { NumberedMigration } from '../numbered-migration.js';
 import { keysServeSeriesLookups } from '../upsert-keys.js';
+import { budgetRuleFunctions } from './postgres-budget-rule.js';
 
 /** What a migration's SQL may depend on: where the tables live and their fixed layout. */
 export interface PostgresMigrationContext {
@@ -230,5 +231,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       )
       `,
     ],
+  },
+  {
+    id: 9,
+    name: 'provider budget takes in one statement',
+    // The bucket rule as functions, so a take or a pause is one round trip, not four (see
+    // postgres-budget-rule.ts). No table changes: a process of the release before, still running
+    // when this one migrates, keeps taking in its transaction from the same row.
+    statements: ({ schema: s }) => budgetRuleFunctions(s),
   },
 ];
