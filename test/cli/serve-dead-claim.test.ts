@@ -5,9 +5,6 @@
  * lease, runs it once (its catch-up policy: the newest orphan, `latest`) and says so in its log and
  * metrics. Both stores, as child processes.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CLAIM_BEAT_MS, CLAIM_LEASE_MS } from '../../src/store/tick-claims.js';
 import { ADOPT_SWEEP_MS } from '../../src/service/scheduler.js';
@@ -16,7 +13,8 @@ import { useFixtureServer } from '../helpers/fixture-server.js';
 import { freePort } from '../helpers/free-port.js';
 import { claimedTicks, logLines, serve } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
-import { STORAGE_KINDS, storagePrimary, useTestStorage } from '../helpers/test-storage.js';
+import { STORAGE_KINDS, useTestStorage } from '../helpers/test-storage.js';
+import { writePolygonServeConfig } from '../helpers/polygon-serve-config.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { polygonFakeApi } from '../providers/polygon/polygon-fake-api.js';
 
@@ -27,44 +25,6 @@ const fixtureServer = useFixtureServer();
 function onceAt(ms: number): string {
   const d = new Date(ms);
   return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} ${d.getUTCDate()} ${d.getUTCMonth() + 1} *`;
-}
-
-/** A service's config: one backfill job of polygon 1m bars ticking once, /metrics on `port`. */
-function writeConfig(
-  dir: string,
-  name: string,
-  options: { kind: 'sqlite' | 'postgres'; baseUrl: string; schedule: string; port: number },
-): string {
-  const config = {
-    version: 2,
-    providers: {
-      source: {
-        type: 'polygon',
-        api_key: POLYGON_TEST_KEY,
-        base_url: options.baseUrl,
-        limit: 200,
-      },
-    },
-    storage: { primary: storagePrimary(options.kind, dir) },
-    datasets: { spy: { provider: 'source', symbols: ['SPY'], interval: '1m' } },
-    jobs: {
-      spy_backfill: {
-        dataset: 'spy',
-        mode: 'backfill',
-        backfill: { start: '2023-01-03', end: '2023-01-04' },
-        schedule: options.schedule,
-        timezone: 'UTC',
-        catchup: 'latest',
-      },
-    },
-    telemetry: {
-      log_level: 'info',
-      metrics: { enabled: true, host: '127.0.0.1', port: options.port },
-    },
-  };
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, stringify(config));
-  return file;
 }
 
 describe.each(STORAGE_KINDS)(
@@ -89,11 +49,22 @@ describe.each(STORAGE_KINDS)(
       const ports = [await freePort(), await freePort()];
       const services = ports.map((port, i) =>
         serve(
-          writeConfig(dir, `service${i}`, {
-            kind,
+          writePolygonServeConfig(dir, `service${i}`, {
+            storage: kind,
             baseUrl: server.url,
-            schedule: onceAt(tickAt),
             port,
+            jobs: {
+              spy_backfill: {
+                symbols: ['SPY'],
+                job: {
+                  mode: 'backfill',
+                  backfill: { start: '2023-01-03', end: '2023-01-04' },
+                  schedule: onceAt(tickAt),
+                  timezone: 'UTC',
+                  catchup: 'latest',
+                },
+              },
+            },
           }),
           [],
           // Up to the tick, the lease and a sweep, then the run.
