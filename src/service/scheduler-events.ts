@@ -24,7 +24,8 @@ export interface SchedulerEventMap {
   'tick:missed': [{ jobName: string; count: number; capped: boolean; detail?: string }];
   /**
    * A tick claimed by a service that stopped before recording what became of it (`from`, its
-   * claimant) is now this scheduler's: it runs as a catch-up, or is recorded missed.
+   * claimant, no beat for the lease) is adopted by this scheduler, at its start or while it runs:
+   * it runs as a catch-up, or is recorded missed, by the job's catch-up policy.
    */
   'tick:orphaned': [Tick & { from: string }];
   /** Another service claimed the tick first: it runs there, not here. */
@@ -41,10 +42,15 @@ export interface SchedulerEventMap {
   'tick:cancelled': [Tick & { error: Error }];
   /**
    * A store call of the scheduler itself failed: a claim is retried until the job's next tick
-   * (then the tick is missed), a record or beat is not; `jobName` is empty for a beat.
+   * (then the tick is missed), a record or beat is not, a look for dead claimants to adopt from
+   * is tried at the next sweep; `jobName` is empty for a beat and a look at the claimants.
    */
   'store:error': [
-    { jobName: string; action: 'claim' | 'record' | 'lastTick' | 'beat'; error: Error },
+    {
+      jobName: string;
+      action: 'claim' | 'record' | 'lastTick' | 'beat' | 'adopt';
+      error: Error;
+    },
   ];
 }
 

@@ -8,6 +8,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const STORE_ACTIONS: Readonly<Record<string, string>> = {
   lastTick: 'read the last tick',
   beat: 'beat in the store (its claims look dead to other services after a minute)',
+  adopt: 'look for the unfinished ticks of dead services (tried again in 15 s)',
 };
 
 /** Says in the log what becomes of each tick; returns a function that stops listening. */
@@ -38,7 +39,7 @@ export function logSchedulerEvents(events: SchedulerEvents, logger: Logger): () 
     'tick:orphaned': (event: { jobName: string; tickAt: number; from: string }) =>
       logger.warn(
         { job: event.jobName, tick: iso(event.tickAt), claimant: event.from },
-        'tick claimed by a service that stopped before recording it: taken over',
+        'tick adopted: its claimant stopped beating (dead for a minute) before recording it',
       ),
     'tick:taken': (tick: { jobName: string; tickAt: number }) =>
       logger.debug(

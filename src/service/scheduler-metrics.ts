@@ -21,6 +21,7 @@ export class SchedulerMetrics {
   readonly nextTick: Gauge<'job_name'>;
   readonly lastTick: Gauge<'job_name'>;
   readonly ticks: Counter<'job_name' | 'outcome'>;
+  readonly adopted: Counter<'job_name'>;
   private jobNames: readonly string[] = [];
 
   constructor(registry: Registry, jobNames: readonly string[]) {
@@ -42,6 +43,12 @@ export class SchedulerMetrics {
       labelNames: ['job_name', 'outcome'] as const,
       registers: [registry],
     });
+    this.adopted = new Counter({
+      name: 'pipeline_schedule_ticks_adopted_total',
+      help: 'Ticks of scheduled jobs adopted from a service that died (no beat for a minute) before recording them; each then also counts in pipeline_schedule_ticks_total by what became of it.',
+      labelNames: ['job_name'] as const,
+      registers: [registry],
+    });
     this.reconfigure(jobNames);
   }
 
@@ -54,6 +61,7 @@ export class SchedulerMetrics {
     for (const job of jobNames) {
       if (this.jobNames.includes(job)) continue;
       for (const outcome of TICK_METRIC_OUTCOMES) this.ticks.inc({ job_name: job, outcome }, 0);
+      this.adopted.inc({ job_name: job }, 0);
     }
     for (const job of this.jobNames) {
       if (jobNames.includes(job)) continue;
@@ -83,6 +91,8 @@ export class SchedulerMetrics {
       'tick:failed': count('failed'),
       'tick:taken': count('taken'),
       'tick:cancelled': count('cancelled'),
+      'tick:orphaned': (event: { jobName: string }) =>
+        this.adopted.inc({ job_name: event.jobName }),
     };
     return subscribe(events, listeners);
   }

@@ -44,6 +44,20 @@ export const CLAIM_RETRY_FIRST_MS = 1_000;
 export const CLAIM_RETRY_MAX_MS = 30_000;
 export const CLAIM_RETRY_MIN_SPAN_MS = 60_000;
 
+/**
+ * How often a running scheduler looks for claimants that died (SIGKILL, a lost host) to adopt
+ * their unfinished ticks: a dead service's tick is adopted at most CLAIM_LEASE_MS + this after its
+ * last beat. Each look is one read of the claimants' beats; a job's claims are read only when a
+ * claimant died that this scheduler has not looked after yet.
+ */
+export const ADOPT_SWEEP_MS = 15_000;
+
+/**
+ * How long after its lease ran out a dead claimant is still looked for: ticks of one that died
+ * longer ago (the store failed every look meanwhile) are adopted at the next start's catch-up.
+ */
+export const ADOPT_WINDOW_MS = 60 * 60_000;
+
 /** Ticks missed for store errors kept to be written once the store answers; older ones only counted. */
 const MAX_UNRECORDED = 100;
 
@@ -108,6 +122,8 @@ interface JobState {
   retired: boolean;
   /** The state this one replaced while a tick of it ran (for "still running" messages). */
   replaced?: JobState;
+  /** Dead claimants whose unfinished ticks of this job were adopted (or found none). */
+  readonly adoptedFrom: Set<string>;
 }
 
 /** How a tick is made this scheduler's: claimed fresh, or taken over from a dead claimant. */
@@ -117,6 +133,11 @@ const CLAIM: ClaimWay = { kind: 'claim' };
 const takeOverFrom = (from: string): ClaimWay => ({ kind: 'takeOver', from });
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** How many missed (or orphaned) ticks the job's `catchup` policy runs at once. */
+function catchupLimit(job: ScheduledJob): number {
+  return job.catchup === 'all' ? job.catchupLimit : job.catchup === 'latest' ? 1 : 0;
+}
 
 function newJobState(job: ScheduledJob, phase: JobState['phase']): JobState {
   return {
@@ -132,6 +153,7 @@ function newJobState(job: ScheduledJob, phase: JobState['phase']): JobState {
     counts: { ran: 0, skipped: 0, missed: 0, failed: 0, taken: 0, cancelled: 0 },
     unrecorded: [],
     retired: false,
+    adoptedFrom: new Set(),
   };
 }
 
@@ -162,6 +184,9 @@ export class Scheduler {
   /** ... and of the last beat tried: a failing store is not tried at every pass of the loop. */
   private storeBeatTriedAt: number | undefined;
   private storeBeating: Promise<void> | undefined;
+  /** Monotonic time of the last look for dead claimants, and the look under way. */
+  private adoptTriedAt: number | undefined;
+  private adopting: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -306,6 +331,12 @@ export class Scheduler {
       if (sinceTried >= CLAIM_BEAT_MS) {
         this.track(this.beatStore().catch(() => undefined));
       }
+      const sinceAdopt = this.beatAt - (this.adoptTriedAt ?? Number.NEGATIVE_INFINITY);
+      if (sinceAdopt >= ADOPT_SWEEP_MS && this.adopting === undefined) {
+        this.adoptTriedAt = this.beatAt;
+        this.adopting = this.adoptDead().finally(() => (this.adopting = undefined));
+        this.track(this.adopting);
+      }
       const now = timing.now();
       let wake = now + this.beatMs;
       for (const state of this.jobs) {
@@ -345,7 +376,7 @@ export class Scheduler {
     }
     if (late.length === 0) {
       this.setNext(state, job.schedule.nextTick(now));
-      this.startTick(state, { jobName: job.name, tickAt: live, catchup: false });
+      void this.startTick(state, { jobName: job.name, tickAt: live, catchup: false });
       return;
     }
     // The live tick stays due: once the late ones have run, the loop takes it (or, if more
@@ -387,7 +418,7 @@ export class Scheduler {
       });
       return;
     }
-    const limit = job.catchup === 'all' ? job.catchupLimit : job.catchup === 'latest' ? 1 : 0;
+    const limit = catchupLimit(job);
     const missed = job.schedule.missedTicks(last, startedAt, Math.max(1, limit));
     // Orphans are at or before the last claimed tick, the missed ones after it: oldest first.
     const candidates: { readonly tickAt: number; readonly way: ClaimWay }[] = [
@@ -402,6 +433,55 @@ export class Scheduler {
     }
     for (const { tickAt, way } of late) {
       await this.runInTurn(state, { jobName: job.name, tickAt, catchup: true }, way);
+    }
+  }
+
+  /**
+   * Adopts the unfinished ticks of services that died while this one runs (no beat for the
+   * lease): without it a tick claimed by a service killed before it ran waits for the next start
+   * of some service. A job still catching up is looked at next time; its catch-up reads orphans.
+   */
+  private async adoptDead(): Promise<void> {
+    const { ticks, claimant } = this.options;
+    let died: string[];
+    try {
+      died = (await ticks.diedLately(ADOPT_WINDOW_MS)).filter((c) => c !== claimant);
+    } catch (error: unknown) {
+      this.events.emit('store:error', { jobName: '', action: 'adopt', error: toError(error) });
+      return;
+    }
+    for (const state of this.jobs) {
+      const fresh = died.filter((c) => !state.adoptedFrom.has(c));
+      if (fresh.length === 0 || state.phase !== 'live' || state.retired) continue;
+      if (this.stateNow !== 'running') return;
+      let orphans: TickRecord[];
+      try {
+        orphans = await ticks.orphans(state.job.name);
+      } catch (error: unknown) {
+        const jobName = state.job.name;
+        this.events.emit('store:error', { jobName, action: 'adopt', error: toError(error) });
+        continue;
+      }
+      for (const c of fresh) state.adoptedFrom.add(c);
+      // Not awaited: a long adopted run must not hold up the next look for the other jobs.
+      if (orphans.length > 0) this.track(this.adopt(state, orphans));
+    }
+  }
+
+  /**
+   * Runs a running job's orphans (newest first, as read) by its catch-up policy, as a start's
+   * catch-up would: the newest `limit` run oldest first, each under the job's `overlap` rule
+   * against the tick it is running; the older ones are recorded missed.
+   */
+  private async adopt(state: JobState, orphans: readonly TickRecord[]): Promise<void> {
+    const oldestFirst = [...orphans].reverse();
+    const runCount = Math.min(oldestFirst.length, catchupLimit(state.job));
+    const dropped = oldestFirst.slice(0, oldestFirst.length - runCount);
+    for (const orphan of dropped) await this.dropOrphan(state, orphan.tickAt, orphan.claimant);
+    for (const orphan of oldestFirst.slice(oldestFirst.length - runCount)) {
+      if (this.stateNow !== 'running' || state.retired) return;
+      const tick: Tick = { jobName: state.job.name, tickAt: orphan.tickAt, catchup: true };
+      await this.startTick(state, tick, takeOverFrom(orphan.claimant));
     }
   }
 
@@ -430,16 +510,16 @@ export class Scheduler {
     if (this.stateNow !== 'running' || state.retired) return;
     await state.running;
     if (this.stateNow !== 'running' || state.retired) return;
-    this.startTick(state, tick, way);
+    void this.startTick(state, tick, way);
     await state.running;
   }
 
   /** Fires `tick` now, or deals with it by the job's `overlap` when a tick is still running. */
-  private startTick(state: JobState, tick: Tick, way: ClaimWay = CLAIM): void {
+  /** Resolves when the tick has been run, skipped or lost (for a caller that runs ticks in turn). */
+  private startTick(state: JobState, tick: Tick, way: ClaimWay = CLAIM): Promise<void> {
     const previous = state.running;
     if (previous === undefined) {
-      this.setRunning(state, this.claimAndRun(state, tick, way));
-      return;
+      return this.setRunning(state, this.claimAndRun(state, tick, way));
     }
     const current = state.current ?? state.replaced?.current;
     const busy = current
@@ -450,19 +530,21 @@ export class Scheduler {
         state.waiting === undefined
           ? `${busy} (overlap: skip)`
           : `${busy} and tick ${iso(state.waiting.tickAt)} already waits for it (overlap: wait)`;
-      this.track(this.claimAndSkip(state, tick, way, 'overlap', detail));
-      return;
+      const skipping = this.claimAndSkip(state, tick, way, 'overlap', detail);
+      this.track(skipping);
+      return skipping;
     }
     state.waiting = tick;
-    this.setRunning(state, this.waitThenRun(state, tick, way, previous));
+    return this.setRunning(state, this.waitThenRun(state, tick, way, previous));
   }
 
-  private setRunning(state: JobState, work: Promise<void>): void {
+  private setRunning(state: JobState, work: Promise<void>): Promise<void> {
     state.running = work;
     this.track(work);
     void work.finally(() => {
       if (state.running === work) state.running = undefined;
     });
+    return work;
   }
 
   private async waitThenRun(

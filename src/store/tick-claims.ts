@@ -73,6 +73,12 @@ export interface TickClaims {
    */
   orphans(jobName: string): Promise<TickRecord[]>;
   /**
+   * Claimants that died lately: their last beat is older than CLAIM_LEASE_MS, but by at most
+   * `withinMs` more. A running service asks this often and reads orphans only when a claimant
+   * it has not looked at yet appears (orphans reads every claim of a job).
+   */
+  diedLately(withinMs: number): Promise<string[]>;
+  /**
    * Moves the orphaned claim of `tickAt` from its gone claimant `from` to `to` (marked catch-up):
    * true for one taker only, and only while `from` is still gone and no outcome is recorded.
    */

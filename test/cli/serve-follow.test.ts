@@ -4,7 +4,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/free-port.js';
 import { logLines, serve, serveConfigText, writeServeConfig } from '../helpers/serve-config.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { STORAGE_KINDS, useTestStorage } from '../helpers/test-storage.js';
@@ -63,51 +62,5 @@ describe.each(STORAGE_KINDS)('mdp serve, a followed job, on %s', { timeout: 120_
     expect((await storage.barSnapshot(dir)).count).toBe(
       runs.reduce((sum, run) => sum + run.rows_written, 0),
     );
-  });
-
-  it('a followed live job and a scheduled backfill on one provider share its one budget: no 429', async () => {
-    const dir = tempDir();
-    const port = await freePort();
-    // The simulated server refuses (429) past 120 requests a minute with a burst of 2: pacing
-    // set to exactly that holds only if both jobs draw from one bucket.
-    const limit = { requests_per_minute: 120, burst: 2 };
-    const file = writeServeConfig(
-      dir,
-      { live_job: { follow: true }, backfill_job: { schedule: '*/4 * * * * *' } },
-      {
-        storage: kind,
-        // About 40 backfill requests (2 symbols, 2 days of 1m bars, 150 a page) beside the live ones.
-        maxBarsPerRequest: 150,
-        pacing: { ...limit, cooldown_seconds: 1 },
-        serverLimit: { ...limit, retry_after_seconds: 1 },
-        metrics: { port },
-      },
-    );
-    const service = serve(file);
-    const requests = async (): Promise<string> =>
-      (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const scraped = await waitFor(
-      'thirty requests of the two jobs',
-      async () => {
-        const text = await requests().catch(() => '');
-        const ok = /^pipeline_provider_requests_total\{provider="synth",status="ok"\} (\d+)$/m.exec(
-          text,
-        );
-        return ok && Number(ok[1]) >= 30 ? text : undefined;
-      },
-      60_000,
-      250,
-    );
-    service.child.kill('SIGTERM');
-    expect((await service.exited).code).toBe(143);
-    expect(scraped).toMatch(
-      /^pipeline_provider_requests_total\{provider="synth",status="rate_limited"\} 0$/m,
-    );
-    const waited = /^pipeline_provider_pacing_wait_seconds_total\{provider="synth"\} (\S+)$/m.exec(
-      scraped,
-    );
-    expect(Number(waited?.[1])).toBeGreaterThan(0);
-    const runs = await storage.jobRuns(dir);
-    expect(new Set(runs.map((run) => run.job_name))).toEqual(new Set(['live_job', 'backfill_job']));
   });
 });

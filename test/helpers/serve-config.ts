@@ -67,10 +67,10 @@ export interface Served {
   readonly exited: Promise<CliResult>;
 }
 
-/** Starts `mdp serve --config FILE` as a child process. */
-export function serve(file: string, extra: string[] = []): Served {
+/** Starts `mdp serve --config FILE`; it is killed (and `exited` rejects) after `timeoutMs`. */
+export function serve(file: string, extra: string[] = [], timeoutMs = 120_000): Served {
   const child = spawnCli(['serve', '--config', file, ...extra]);
-  const exited = collect(child, 120_000);
+  const exited = collect(child, timeoutMs);
   let stderr = '';
   child.stderr?.on('data', (chunk: string) => (stderr += chunk));
   return { child, stderr: () => stderr, exited };

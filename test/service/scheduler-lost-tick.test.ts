@@ -10,27 +10,17 @@ import { describe, expect, it } from 'vitest';
 import { Scheduler } from '../../src/service/scheduler.js';
 import type { ScheduledJob } from '../../src/service/scheduled-job.js';
 import type { Tick } from '../../src/service/scheduler-events.js';
-import type { Store } from '../../src/store/store.js';
-import type { TickClaims, TickRecord } from '../../src/store/tick-claims.js';
+import type { TickClaims } from '../../src/store/tick-claims.js';
 import { FakeTiming, settle } from '../helpers/fake-timing.js';
-import { scheduledJob } from '../helpers/scheduled-job.js';
+import { DEAD, finishedTick, LOST_TICK, spyDaily } from '../helpers/lost-tick.js';
 import { useSchedulerCleanup } from '../helpers/scheduler-cleanup.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { openTestStore, STORAGE_KINDS } from '../helpers/test-storage.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 const HOUR = 3_600_000;
-const at = (iso: string): number => Date.parse(iso);
-// The dead service claimed the 18:30 New York tick, then was SIGKILLed before its run began.
-const LOST_TICK = at('2026-03-10T22:30:00Z');
-const DEAD = 'dead-host:4242:2026-03-10';
 
 const tempDir = useTempDir();
 const { schedulers, opened } = useSchedulerCleanup();
-
-function spyDaily(catchup: ScheduledJob['catchup']): ScheduledJob {
-  return scheduledJob('spy_daily', '30 18 * * 1-5', { catchup }, 'America/New_York');
-}
 
 /** A service restarted an hour after the death (systemd Restart=on-failure), on `ticks`. */
 function restart(ticks: TickClaims, job: ScheduledJob, seen: Tick[]): Scheduler {
@@ -50,14 +40,6 @@ function restart(ticks: TickClaims, job: ScheduledJob, seen: Tick[]): Scheduler 
   return scheduler;
 }
 
-/** The job's newest tick once it has an outcome (store replies take real I/O turns). */
-function finished(store: Store): Promise<TickRecord> {
-  return waitFor('the lost tick to get an outcome', async () => {
-    const [last] = await store.ticks.list('spy_daily', { limit: 1 });
-    return last?.outcome === null ? undefined : last;
-  });
-}
-
 describe.each(STORAGE_KINDS)('a tick claimed by a service that died (%s)', (kind) => {
   it('is run at the next start (catchup: latest), not left without an outcome for ever', async () => {
     const store = await openTestStore(kind, tempDir());
@@ -67,7 +49,7 @@ describe.each(STORAGE_KINDS)('a tick claimed by a service that died (%s)', (kind
 
     const seen: Tick[] = [];
     const scheduler = restart(store.ticks, spyDaily('latest'), seen);
-    const last = await finished(store);
+    const last = await finishedTick(store);
 
     expect(seen.map((tick) => new Date(tick.tickAt).toISOString())).toEqual([
       new Date(LOST_TICK).toISOString(),
@@ -91,7 +73,7 @@ describe.each(STORAGE_KINDS)('a tick claimed by a service that died (%s)', (kind
     const seen: Tick[] = [];
     const scheduler = restart(store.ticks, spyDaily('none'), seen);
     scheduler.events.on('tick:missed', (event) => missed.push(event.detail));
-    const last = await finished(store);
+    const last = await finishedTick(store);
 
     expect(seen).toEqual([]);
     expect(last).toMatchObject({ tickAt: LOST_TICK, claimant: 'new-host:1', outcome: 'missed' });

@@ -150,6 +150,27 @@ describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
     expect(await store.ticks.orphans('daily')).toEqual([]);
   });
 
+  it('lists the claimants that died lately: beat older than the lease, by at most the window more', async () => {
+    let now = T0;
+    const store = await openTestStore(kind, tempDir(), {
+      clock: () => now,
+      databaseClock: () => now,
+    });
+    opened.push(store);
+    await store.ticks.beat('long-dead:1');
+    now = T0 + 10 * MINUTE;
+    await store.ticks.beat('died:2');
+    now += MINUTE;
+    await store.ticks.beat('alive:3');
+    expect(await store.ticks.diedLately(5 * MINUTE)).toEqual([]);
+    // died:2 beat a lease and a millisecond ago; long-dead:1 past the window; alive:3 within.
+    now = T0 + 10 * MINUTE + CLAIM_LEASE_MS + 1;
+    expect(await store.ticks.diedLately(5 * MINUTE)).toEqual(['died:2']);
+    expect(await store.ticks.diedLately(20 * MINUTE)).toEqual(['long-dead:1', 'died:2']);
+    now += 5 * MINUTE;
+    expect(await store.ticks.diedLately(5 * MINUTE)).toEqual(['alive:3']);
+  });
+
   it('a claim whose claimant never beat is an orphan; one with an outcome is not', async () => {
     const store = await open(tempDir());
     expect(await store.ticks.claim('daily', T0, 'never-beat:1')).toBe(true);

@@ -122,6 +122,7 @@ export class PostgresStore implements Store {
       this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
     beat: (claimant) => this.guard('write', (s) => s.ticks.beat(claimant)),
     orphans: (jobName) => this.guard('read', (s) => s.ticks.orphans(jobName)),
+    diedLately: (withinMs) => this.guard('read', (s) => s.ticks.diedLately(withinMs)),
     takeOver: (jobName, tickAt, from, to) =>
       this.guard('write', (s) => s.ticks.takeOver(jobName, tickAt, from, to)),
     recordUnclaimed: (jobName, tickAt, claimant, detail) =>

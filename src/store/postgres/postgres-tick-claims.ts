@@ -33,6 +33,7 @@ export class PostgresTickClaims implements TickClaims {
     readonly record: string;
     readonly list: string;
     readonly orphans: string;
+    readonly diedLately: string;
   };
 
   constructor(
@@ -78,6 +79,10 @@ export class PostgresTickClaims implements TickClaims {
       orphans: `SELECT ${TICK_COLUMNS}, false AS claimant_alive FROM ${ticks} t
         WHERE job_name = $1 AND outcome IS NULL AND NOT ${claimantAlive(claimants, '$2')}
         ORDER BY tick_at DESC`,
+      diedLately: `SELECT claimant FROM ${claimants}
+        WHERE beat_at < ${databaseNow('$1')} - ${CLAIM_LEASE_MS} * interval '1 millisecond'
+          AND beat_at >= ${databaseNow('$1')} - (${CLAIM_LEASE_MS} + $2::bigint) * interval '1 millisecond'
+        ORDER BY beat_at`,
     };
   }
 
@@ -109,6 +114,14 @@ export class PostgresTickClaims implements TickClaims {
   async orphans(jobName: string): Promise<TickRecord[]> {
     const result = await this.pool.query<TickRow>(this.sql.orphans, [jobName, this.stamp()]);
     return result.rows.map(tickFromRow);
+  }
+
+  async diedLately(withinMs: number): Promise<string[]> {
+    const result = await this.pool.query<{ claimant: string }>(this.sql.diedLately, [
+      this.stamp(),
+      withinMs,
+    ]);
+    return result.rows.map((row) => row.claimant);
   }
 
   async takeOver(jobName: string, tickAt: number, from: string, to: string): Promise<boolean> {

@@ -141,6 +141,7 @@ export class SqliteStore implements Store {
       this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
     beat: async (claimant) => this.guard('write', (s) => s.ticks.beat(claimant)),
     orphans: async (jobName) => this.guard('read', (s) => s.ticks.orphans(jobName)),
+    diedLately: async (withinMs) => this.guard('read', (s) => s.ticks.diedLately(withinMs)),
     takeOver: async (jobName, tickAt, from, to) =>
       this.guard('write', (s) => s.ticks.takeOver(jobName, tickAt, from, to)),
     recordUnclaimed: async (jobName, tickAt, claimant, detail) =>

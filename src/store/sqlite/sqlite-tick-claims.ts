@@ -29,6 +29,8 @@ const SQL = {
     WHERE job_name = ? AND tick_at = ?`,
   list: `SELECT t.*, ${ALIVE} AS claimant_alive FROM schedule_ticks t
     WHERE job_name = ? ORDER BY tick_at DESC LIMIT ?`,
+  diedLately: `SELECT claimant FROM schedule_claimants WHERE beat_at < ? AND beat_at >= ?
+    ORDER BY beat_at`,
   orphans: `SELECT t.*, 0 AS claimant_alive FROM schedule_ticks t
     WHERE job_name = ? AND outcome IS NULL AND NOT ${ALIVE} ORDER BY tick_at DESC`,
 } as const;
@@ -48,6 +50,7 @@ export class SqliteTickClaims {
     readonly record: Database.Statement<unknown[]>;
     readonly list: Database.Statement<[number, string, number], TickRow>;
     readonly orphans: Database.Statement<[string, number], TickRow>;
+    readonly diedLately: Database.Statement<[number, number], { claimant: string }>;
   };
 
   constructor(
@@ -62,6 +65,7 @@ export class SqliteTickClaims {
       record: db.prepare(SQL.record),
       list: db.prepare(SQL.list),
       orphans: db.prepare(SQL.orphans),
+      diedLately: db.prepare(SQL.diedLately),
     };
   }
 
@@ -89,6 +93,11 @@ export class SqliteTickClaims {
 
   orphans(jobName: string): TickRecord[] {
     return this.stmt.orphans.all(jobName, this.leaseStart()).map(tickFromRow);
+  }
+
+  diedLately(withinMs: number): string[] {
+    const leaseStart = this.leaseStart();
+    return this.stmt.diedLately.all(leaseStart, leaseStart - withinMs).map((row) => row.claimant);
   }
 
   takeOver(jobName: string, tickAt: number, from: string, to: string): boolean {
