@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concurrentBackfills, POLYGON_TEST_KEY } from '../helpers/concurrent-backfills.js';
-import { useFixtureServer, type FixtureHandler } from '../helpers/fixture-server.js';
+import { useFixtureServer } from '../helpers/fixture-server.js';
+import { rateLimitedApi } from '../helpers/rate-limited-api.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { STORAGE_KINDS, type StorageKind } from '../helpers/test-storage.js';
 import { polygonFakeApi } from '../providers/polygon/polygon-fake-api.js';
@@ -17,39 +18,6 @@ const serve = useFixtureServer();
 const LIMIT = { requests_per_minute: 120, burst: 4 };
 
 /**
- * A provider's own limit, as a server keeps it: a token bucket on the server's clock refilled
- * from the arrival of requests; a request finding it empty is answered 429 without Retry-After.
- * Written apart from mdp's buckets on purpose: it is the provider, not the code under test.
- */
-function rateLimited(handler: FixtureHandler): {
-  handler: FixtureHandler;
-  served: number[];
-  refused: number[];
-} {
-  const perMs = LIMIT.requests_per_minute / 60_000;
-  let tokens: number = LIMIT.burst;
-  let at = performance.now();
-  const served: number[] = [];
-  const refused: number[] = [];
-  return {
-    served,
-    refused,
-    handler: (request) => {
-      const now = performance.now();
-      tokens = Math.min(LIMIT.burst, tokens + (now - at) * perMs);
-      at = now;
-      if (tokens < 1) {
-        refused.push(now);
-        return { status: 429, json: { status: 'ERROR', error: 'exceeded requests per minute' } };
-      }
-      tokens -= 1;
-      served.push(now);
-      return handler(request);
-    },
-  };
-}
-
-/**
  * Three backfills of different jobs on the one provider, run at once as three processes, paced
  * with `scope`; what the server saw.
  */
@@ -58,7 +26,7 @@ async function threeBackfills(
   scope: 'store' | 'process',
   days: { start: string; end: string },
 ): Promise<{ served: number[]; refused: number[] }> {
-  const server = rateLimited(polygonFakeApi({ apiKey: POLYGON_TEST_KEY, pageSize: 200 }));
+  const server = rateLimitedApi(LIMIT, polygonFakeApi({ apiKey: POLYGON_TEST_KEY, pageSize: 200 }));
   const { url } = await serve(server.handler);
   await concurrentBackfills({
     dir: tempDir(),
@@ -76,11 +44,10 @@ describe.each(STORAGE_KINDS)(
   (storage) => {
     it(
       'draw no 429 from a server whose limit is the budget, and use at least 90% of it',
-      // One retry, on purpose and only here: on a host starved by a parallel suite a request can
-      // reach the server up to 0.55 s after its take (measured: a cold HTTP client, a stalled
-      // event loop), past the shared bucket's margin. Both stores passed 5 of 6 loaded runs; the
-      // fix at the cause (take the token at the socket write) is open in issue 13's note.
-      { timeout: 120_000, retry: 1 },
+      // No retry: the token is taken on an open connection right before the request is written
+      // (SendGate), so neither a cold HTTP client nor a stalled event loop comes between a take
+      // and its arrival any more.
+      { timeout: 120_000 },
       async () => {
         const { served, refused } = await threeBackfills(storage, 'store', {
           start: '2023-01-03',
