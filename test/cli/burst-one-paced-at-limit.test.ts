@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { POLYGON_TEST_KEY } from '../helpers/concurrent-backfills.js';
 import { useFixtureServer } from '../helpers/fixture-server.js';
@@ -44,6 +45,9 @@ async function staggered(
     },
     jobs,
   );
+  // The server runs on this process's event loop: a stall of it delays when an arrival is seen.
+  const serverLoop = monitorEventLoopDelay({ resolution: 5 });
+  serverLoop.enable();
   const results = await Promise.all(
     Object.keys(jobs).map(async (name, i) => {
       await new Promise((resolve) => setTimeout(resolve, i * staggerMs));
@@ -54,7 +58,12 @@ async function staggered(
     }),
   );
   for (const result of results) expect(result.code, result.stderr).toBe(0);
-  console.log(arrivalReport(server.served, server.refused, limit.requests_per_minute));
+  serverLoop.disable();
+  console.log(
+    `${arrivalReport(server.served, server.refused, limit.requests_per_minute)}; ` +
+      `server loop delay p99 ${(serverLoop.percentile(99) / 1e6).toFixed(1)} ms, ` +
+      `max ${(serverLoop.max / 1e6).toFixed(1)} ms`,
+  );
   return server;
 }
 
