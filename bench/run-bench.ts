@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --store sqlite|postgres]`: runs the benchmark of one store (SQLite by
  * default); `npm run bench -- --csv` runs the CSV provider's instead, `-- --alpaca` the
- * multi-symbol request comparison, `-- --budget` the cost of a take from a shared provider budget. Each benchmark is a script
+ * multi-symbol request comparison, `-- --budget` the cost of a take from a shared provider budget, `-- --drift` how late paced requests reach a server after their take. Each benchmark is a script
  * that runs when imported; see its header for its options.
  */
 const BENCHES = {
@@ -16,6 +16,10 @@ if (args.includes('--csv')) {
 }
 if (args.includes('--budget')) {
   await import('./provider-budget.bench.js');
+  process.exit(0);
+}
+if (args.includes('--drift')) {
+  await import('./take-to-arrival.bench.js');
   process.exit(0);
 }
 if (args.includes('--alpaca')) {

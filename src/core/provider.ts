@@ -68,6 +68,16 @@ export interface FetchResult {
 }
 
 /**
+ * Takes one request's share of the provider's pacing budget, waiting for it if need be; rejects
+ * with the run's abort reason. Given to a provider that `pacesAtSend`, which awaits it once per
+ * request it sends, as late as it can: on a connection already open, right before the request is
+ * written, so a request reaches the server as soon and as steadily after its take as possible
+ * (a server's bucket refills from arrivals: a request that travels faster than the one before
+ * it, by more than the pacing's margin, is refused).
+ */
+export type SendGate = () => Promise<void>;
+
+/**
  * The protocol every provider implements. Errors are TransientProviderError (worth a retry) or
  * PermanentProviderError (not); anything else is treated as transient by the retry policy.
  */
@@ -82,7 +92,16 @@ export interface Provider {
    * Exchange-hours data has gaps by nature and leaves this unset.
    */
   readonly gapless?: boolean;
-  fetchBars(request: FetchRequest, signal: AbortSignal): Promise<Bar[] | FetchResult>;
+  /**
+   * True when the provider awaits the `gate` of fetchBars and fetchBatch before each request it
+   * sends (see SendGate); otherwise the pipeline takes the budget before calling, and gives none.
+   */
+  readonly pacesAtSend?: boolean;
+  fetchBars(
+    request: FetchRequest,
+    signal: AbortSignal,
+    gate?: SendGate,
+  ): Promise<Bar[] | FetchResult>;
   /**
    * Most symbols one `fetchBatch` call may name; with `fetchBatch`, the pipeline asks for up to
    * this many symbols whose windows coincide in one paced request instead of one request each.
@@ -93,13 +112,21 @@ export interface Provider {
    * `next` continues the whole batch, and `complete: false` applies to every symbol in it. A page
    * may hold any mix of the symbols in any order (the pipeline validates symbol by symbol).
    */
-  fetchBatch?(request: BatchFetchRequest, signal: AbortSignal): Promise<FetchResult>;
+  fetchBatch?(
+    request: BatchFetchRequest,
+    signal: AbortSignal,
+    gate?: SendGate,
+  ): Promise<FetchResult>;
 }
 
 /** A provider that can answer several symbols in one request. */
 export type BatchProvider = Provider & {
   readonly maxSymbolsPerRequest: number;
-  fetchBatch(request: BatchFetchRequest, signal: AbortSignal): Promise<FetchResult>;
+  fetchBatch(
+    request: BatchFetchRequest,
+    signal: AbortSignal,
+    gate?: SendGate,
+  ): Promise<FetchResult>;
 };
 
 /** True when `provider` takes batches of more than one symbol. */

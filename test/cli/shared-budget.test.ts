@@ -44,11 +44,10 @@ describe.each(STORAGE_KINDS)(
   (storage) => {
     it(
       'draw no 429 from a server whose limit is the budget, and use at least 90% of it',
-      // One retry, on purpose and only here: on a host starved by a parallel suite a request can
-      // reach the server up to 0.55 s after its take (measured: a cold HTTP client, a stalled
-      // event loop), past the shared bucket's margin. Both stores passed 5 of 6 loaded runs; the
-      // fix at the cause (take the token at the socket write) is open in issue 13's note.
-      { timeout: 120_000, retry: 1 },
+      // No retry: the token is taken on an open connection right before the request is written
+      // (SendGate), so neither a cold HTTP client nor a stalled event loop comes between a take
+      // and its arrival any more.
+      { timeout: 120_000 },
       async () => {
         const { served, refused } = await threeBackfills(storage, 'store', {
           start: '2023-01-03',

@@ -16,6 +16,7 @@ import {
 } from '../../src/pipeline/policies/provider-call.js';
 import { PacingRegistry } from '../../src/pipeline/policies/pacing-registry.js';
 import { TokenBucket } from '../../src/pipeline/policies/token-bucket.js';
+import { systemTiming } from '../../src/pipeline/timing.js';
 import { FakeTiming, settle } from '../helpers/fake-timing.js';
 
 const T0 = Date.parse('2024-01-02T00:00:00Z');
@@ -218,6 +219,54 @@ describe('callProvider', () => {
     await timing.run(callProvider(provider, request, options));
     expect(provider.calls.map((c) => c.at)).toEqual([0, 1_000, 2_000]);
     expect(paced).toEqual([1_000, 1_000]);
+  });
+
+  describe('a provider that paces at send (SendGate)', () => {
+    /** Opens its "connection" at once, then awaits the gate and sends: when each happened. */
+    class PacedAtSend implements Provider {
+      readonly name = 'fake_1';
+      readonly maxBarsPerRequest = 1_000;
+      readonly pacesAtSend = true;
+      readonly opened: number[] = [];
+      readonly sent: number[] = [];
+      async fetchBars(
+        _request: FetchRequest,
+        _signal: AbortSignal,
+        gate?: () => Promise<void>,
+      ): Promise<Bar[]> {
+        this.opened.push(performance.now());
+        await gate?.();
+        this.sent.push(performance.now());
+        return BARS;
+      }
+    }
+
+    it('is called before its take and given the gate; the request timeout waits out the take', async () => {
+      // 600 a minute, burst 1: the second request waits ~100 ms for its token, twice the timeout.
+      const bucket = new TokenBucket(
+        { burst: 1, requestsPerMinute: 600, phaseMarginMs: 0 },
+        systemTiming,
+      );
+      const provider = new PacedAtSend();
+      const paced: number[] = [];
+      const { outcomes, options } = setup([], {
+        timing: systemTiming,
+        bucket,
+        timeoutMs: 50,
+        retry: { ...RETRY, max_attempts: 1 },
+        onPaced: ({ waitMs }) => paced.push(waitMs),
+      });
+      await callProvider(provider, request, options);
+      await callProvider(provider, request, options);
+      expect(provider.sent).toHaveLength(2);
+      // The second was opened right after the first and sent only once its token came.
+      const waited = (provider.sent[1] as number) - (provider.opened[1] as number);
+      expect(waited).toBeGreaterThanOrEqual(90);
+      expect(paced.at(-1)).toBeGreaterThanOrEqual(90);
+      // Its duration counts from the take, not from the call.
+      expect(outcomes.map((o) => o.status)).toEqual(['ok', 'ok']);
+      expect(outcomes[1]?.durationMs).toBeLessThan(waited);
+    });
   });
 
   describe('rate limits (429)', () => {

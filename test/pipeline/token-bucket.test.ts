@@ -187,7 +187,7 @@ describe('TokenBucket', () => {
       expect(starts.map((s) => s.at)).toEqual([0, 0, 1_025, 2_025, 3_025]);
     });
 
-    it('a bucket of one token paced back to back keeps its phase (no margin per request)', async () => {
+    it('a bucket of one token pays a margin at every take: a server bucket of one keeps no lead', async () => {
       const timing = new FakeTiming();
       const bucket = new TokenBucket(
         { burst: 1, requestsPerMinute: 60, phaseMarginMs: 25 },
@@ -195,7 +195,20 @@ describe('TokenBucket', () => {
       );
       const { starts, done } = acquireAll(bucket, timing, 4);
       await timing.run(done);
-      expect(starts.map((s) => s.at)).toEqual([0, 1_025, 2_025, 3_025]);
+      // 3% of the 1 s interval (30 ms) is more than the margin: the margin, 25 ms, at each take.
+      expect(starts.map((s) => s.at)).toEqual([0, 1_025, 2_050, 3_075]);
+    });
+
+    it("a bucket of one token's margin per take is 3% of the interval when that is less", async () => {
+      const timing = new FakeTiming();
+      const bucket = new TokenBucket(
+        { burst: 1, requestsPerMinute: 300, phaseMarginMs: 25 },
+        timing,
+      );
+      const { starts, done } = acquireAll(bucket, timing, 4);
+      await timing.run(done);
+      // The first take after a quiet period pays the whole margin (25 ms), later ones 6 ms.
+      expect(starts.map((s) => s.at)).toEqual([0, 225, 431, 637]);
     });
 
     it('after a quiet period the next burst pays the margin again, once', async () => {
@@ -208,7 +221,7 @@ describe('TokenBucket', () => {
       await timing.advance(10_000);
       const { starts, done } = acquireAll(bucket, timing, 3);
       await timing.run(done);
-      expect(starts.map((s) => s.at)).toEqual([10_000, 11_025, 12_025]);
+      expect(starts.map((s) => s.at)).toEqual([10_000, 11_025, 12_050]);
     });
   });
 });

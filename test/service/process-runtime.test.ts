@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { BURST_ONE_MARGIN_SHARE } from '../../src/core/bucket-level.js';
 import { parseConfig, type MdpConfig } from '../../src/core/config/load-config.js';
 import type { ProviderConfig } from '../../src/core/config/config-schema.js';
 import type { Provider } from '../../src/core/provider.js';
@@ -112,10 +113,11 @@ describe('ProcessRuntime', () => {
     expect(changed).toEqual(['synth']);
     const now = (h.timing as FakeTiming).monotonic();
     // The same bucket at the new rate: the token taken before the reload is still gone (burst 1
-    // allows no second request at once), so the takes wait 60000/120 ms each, after the margin.
+    // allows no second request at once), so the takes wait 60000/120 ms each, after the margin,
+    // and the second also the margin a bucket of one pays at each take (3% of 500 ms).
     expect((await takeTimes(h, 2)).map((at) => at - now)).toEqual([
       500 + DEFAULT_PHASE_MARGIN_MS,
-      1_000 + DEFAULT_PHASE_MARGIN_MS,
+      1_000 + DEFAULT_PHASE_MARGIN_MS + BURST_ONE_MARGIN_SHARE * 500,
     ]);
     expect(synth(h)).toBe(provider);
   });

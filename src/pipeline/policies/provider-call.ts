@@ -15,6 +15,7 @@ import type {
   FetchRequest,
   FetchResult,
   Provider,
+  SendGate,
 } from '../../core/provider.js';
 import type { Timing } from '../timing.js';
 import type { RateLimitCooldown } from './rate-limit-cooldown.js';
@@ -66,7 +67,7 @@ export function callProvider(
   request: FetchRequest,
   options: ProviderCallOptions,
 ): Promise<Bar[] | FetchResult> {
-  return pacedCall(provider.name, (signal) => provider.fetchBars(request, signal), options);
+  return pacedCall(provider, (signal, gate) => provider.fetchBars(request, signal, gate), options);
 }
 
 /** callProvider for one page of a batch of symbols: one paced request for all of them. */
@@ -75,32 +76,52 @@ export function callProviderBatch(
   request: BatchFetchRequest,
   options: ProviderCallOptions,
 ): Promise<FetchResult> {
-  return pacedCall(provider.name, (signal) => provider.fetchBatch(request, signal), options);
+  return pacedCall(provider, (signal, gate) => provider.fetchBatch(request, signal, gate), options);
 }
 
 async function pacedCall<T>(
-  providerName: string,
-  call: (signal: AbortSignal) => Promise<T>,
+  provider: Provider,
+  call: (signal: AbortSignal, gate: SendGate | undefined) => Promise<T>,
   options: ProviderCallOptions,
 ): Promise<T> {
   const { retry, timing, signal } = options;
+  const providerName = provider.name;
   let attempt = 1;
   let requests = 0;
   // The request's consecutive 429s, and when (monotonic) the first of them was sent.
   let rateLimited = 0;
   let firstRateLimitedAt = 0;
   for (;;) {
-    // A bucket holds the pause itself (it restarts empty, so no burst follows a cooldown).
-    const waitFrom = timing.monotonic();
-    if (options.bucket) await options.bucket.acquire(signal);
-    else await options.cooldown.wait(signal);
-    const started = timing.monotonic();
-    if (started > waitFrom) options.onPaced?.({ waitMs: started - waitFrom });
-    requests += 1;
     const timeout = requestTimeout(options.timeoutMs);
+    let started = timing.monotonic();
+    let refused: { reason: unknown } | undefined;
+    // The take of the budget, as late as the provider can put it (see SendGate). The request's
+    // timeout does not run while it waits: a queue of waiters may hold it longer than that.
+    const gate: SendGate = async () => {
+      timeout.stop();
+      const waitFrom = timing.monotonic();
+      try {
+        // A bucket holds the pause itself (it restarts empty, so no burst follows a cooldown).
+        if (options.bucket) await options.bucket.acquire(signal);
+        else await options.cooldown.wait(signal);
+      } catch (reason: unknown) {
+        refused = { reason };
+        throw reason;
+      }
+      started = timing.monotonic();
+      if (started > waitFrom) options.onPaced?.({ waitMs: started - waitFrom });
+      timeout.start();
+    };
+    const atSend = provider.pacesAtSend === true;
+    if (!atSend) await gate();
+    else timeout.start();
+    requests += 1;
     const requestSignal = AbortSignal.any([signal, timeout.signal]);
     try {
-      const answer = await untilAborted(call(requestSignal), requestSignal);
+      const answer = await untilAborted(
+        call(requestSignal, atSend ? gate : undefined),
+        requestSignal,
+      );
       options.onRequest?.({
         provider: providerName,
         status: 'ok',
@@ -110,6 +131,7 @@ async function pacedCall<T>(
       return answer;
     } catch (thrown: unknown) {
       signal.throwIfAborted();
+      if (refused) throw refused.reason;
       const durationMs = timing.monotonic() - started;
       let error = toError(thrown);
       if (timeout.signal.aborted) {
@@ -174,17 +196,35 @@ function askedTooLong(
 }
 
 /**
- * Aborts after `ms`. Unlike AbortSignal.timeout, whose timer is unref'd, the timer holds the
- * process open: a provider that hangs without a socket of its own would otherwise let Node exit
- * mid-run with nothing left to wait for.
+ * Aborts `ms` after it is started (and not stopped since). Unlike AbortSignal.timeout, whose
+ * timer is unref'd, the timer holds the process open: a provider that hangs without a socket of
+ * its own would otherwise let Node exit mid-run with nothing left to wait for. `stop` and `start`
+ * leave out the wait for the budget of a provider that paces at send.
  */
-function requestTimeout(ms: number): { signal: AbortSignal; clear(): void } {
+function requestTimeout(ms: number): {
+  signal: AbortSignal;
+  start(): void;
+  stop(): void;
+  clear(): void;
+} {
   const controller = new AbortController();
-  const clear = setLongTimeout(
-    () => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
-    ms,
-  );
-  return { signal: controller.signal, clear };
+  let clear: (() => void) | undefined;
+  const stop = (): void => {
+    clear?.();
+    clear = undefined;
+  };
+  return {
+    signal: controller.signal,
+    start: () => {
+      stop();
+      clear = setLongTimeout(
+        () => controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
+        ms,
+      );
+    },
+    stop,
+    clear: stop,
+  };
 }
 
 /** Settles like `promise`, or rejects once `signal` aborts: a client deaf to its signal cannot hang a run. */

@@ -6,6 +6,7 @@ import type {
   FetchRequest,
   FetchResult,
   Provider,
+  SendGate,
 } from '../../core/provider.js';
 import { parseResponse } from '../http/parse-response.js';
 import { requestJson } from '../http/request-json.js';
@@ -38,6 +39,7 @@ const TIMEFRAMES: Readonly<Record<Interval, string>> = {
 export class AlpacaProvider implements Provider {
   readonly maxBarsPerRequest: number;
   readonly maxSymbolsPerRequest: number;
+  readonly pacesAtSend = true;
   private readonly newYork = new TimeZone(NEW_YORK);
 
   constructor(
@@ -50,12 +52,16 @@ export class AlpacaProvider implements Provider {
   }
 
   /** One symbol's bars; any other symbol in the answer is kept, for the pipeline to reject. */
-  fetchBars(request: FetchRequest, signal: AbortSignal): Promise<FetchResult> {
+  fetchBars(request: FetchRequest, signal: AbortSignal, gate?: SendGate): Promise<FetchResult> {
     const { symbol, ...window } = request;
-    return this.fetchBatch({ ...window, symbols: [symbol] }, signal);
+    return this.fetchBatch({ ...window, symbols: [symbol] }, signal, gate);
   }
 
-  async fetchBatch(request: BatchFetchRequest, signal: AbortSignal): Promise<FetchResult> {
+  async fetchBatch(
+    request: BatchFetchRequest,
+    signal: AbortSignal,
+    gate?: SendGate,
+  ): Promise<FetchResult> {
     const start = alignUp(request.start, request.interval);
     if (start >= request.end || request.symbols.length === 0) return { bars: [] };
     const url = new URL(`${this.config.base_url}/v2/stocks/bars`);
@@ -78,6 +84,7 @@ export class AlpacaProvider implements Provider {
         'APCA-API-SECRET-KEY': this.config.secret_key,
       },
       signal,
+      gate,
       errorMessage: alpacaErrorMessage,
       rateLimitWait: alpacaRateLimitWait,
       now: this.now,

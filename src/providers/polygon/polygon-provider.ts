@@ -2,7 +2,7 @@ import type { Bar } from '../../core/bar.js';
 import type { PolygonProviderConfig } from '../../core/config/config-schema.js';
 import { PermanentProviderError } from '../../core/errors.js';
 import { alignUp, type Interval } from '../../core/interval.js';
-import type { FetchRequest, FetchResult, Provider } from '../../core/provider.js';
+import type { FetchRequest, FetchResult, Provider, SendGate } from '../../core/provider.js';
 import { parseResponse } from '../http/parse-response.js';
 import { requestJson } from '../http/request-json.js';
 import { NEW_YORK, TimeZone } from '../time/time-zone.js';
@@ -40,6 +40,7 @@ const DAY_MS = 86_400_000;
  */
 export class PolygonProvider implements Provider {
   readonly maxBarsPerRequest: number;
+  readonly pacesAtSend = true;
   private readonly newYork = new TimeZone(NEW_YORK);
 
   constructor(
@@ -52,7 +53,11 @@ export class PolygonProvider implements Provider {
     this.maxBarsPerRequest = config.limit;
   }
 
-  async fetchBars(request: FetchRequest, signal: AbortSignal): Promise<FetchResult> {
+  async fetchBars(
+    request: FetchRequest,
+    signal: AbortSignal,
+    gate?: SendGate,
+  ): Promise<FetchResult> {
     const url = request.cursor === undefined ? this.firstPage(request) : this.nextPage(request);
     if (url === undefined) return { bars: [] };
     const body = await requestJson({
@@ -60,6 +65,7 @@ export class PolygonProvider implements Provider {
       url,
       headers: { authorization: `Bearer ${this.config.api_key}` },
       signal,
+      gate,
       errorMessage: polygonErrorMessage,
       now: this.now,
     });

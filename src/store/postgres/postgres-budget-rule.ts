@@ -95,12 +95,19 @@ export function budgetRuleFunctions(s: string): string[] {
       IF v_tokens < 1 THEN
         RETURN GREATEST(1, GREATEST(0, v_updated - r.o_now) + (1 - v_tokens) / p_rate_per_ms);
       END IF;
-      IF p_margin = 'near-full' THEN
+      -- marginShiftMs of bucket-level.ts, branch for branch.
+      IF p_margin = 'near-full' AND p_burst >= 2 THEN
         v_shift := CASE WHEN v_tokens >= 2
           THEN p_phase_margin_ms - (p_burst - v_tokens) / p_rate_per_ms ELSE 0 END;
+      ELSIF v_tokens < p_burst THEN
+        v_shift := 0;
+      ELSIF r.o_now - v_full >= p_phase_margin_ms THEN
+        v_shift := p_phase_margin_ms;
+      ELSIF p_burst < 2 THEN
+        -- BURST_ONE_MARGIN_SHARE of the interval, at most the phase margin.
+        v_shift := LEAST(p_phase_margin_ms, 0.03 / p_rate_per_ms);
       ELSE
-        v_shift := CASE WHEN v_tokens >= p_burst AND r.o_now - v_full >= p_phase_margin_ms
-          THEN p_phase_margin_ms ELSE 0 END;
+        v_shift := 0;
       END IF;
       IF v_shift > 0 THEN
         v_updated := GREATEST(v_updated, r.o_now + v_shift);
