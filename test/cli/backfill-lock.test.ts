@@ -23,7 +23,9 @@ describe.each(STORAGE_KINDS)('one run per job, on %s', (kind) => {
 
   it('two started at once: one runs, the other exits 1 naming it; killed, it blocks no one', async () => {
     const dir = tempDir();
-    const config = writeTestConfig(dir, { storage: kind, maxBarsPerRequest: 200, latencyMs: 100 });
+    // 29 requests of 400 ms: the winner still runs when `mdp status` (a child process of its own,
+    // slow to start on a loaded host) reads it; at 100 ms it had sometimes finished.
+    const config = writeTestConfig(dir, { storage: kind, maxBarsPerRequest: 200, latencyMs: 400 });
     const children = [spawnCli(args(config)), spawnCli(args(config))];
     const exits = children.map((child) => collect(child));
     const first = await Promise.race(exits.map((exit, i) => exit.then(() => i)));
