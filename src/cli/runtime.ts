@@ -4,6 +4,7 @@ import type { MdpConfig } from '../core/config/load-config.js';
 import { StoreError } from '../core/errors.js';
 import { ProviderRegistry } from '../core/provider-registry.js';
 import { PacingRegistry } from '../pipeline/policies/pacing-registry.js';
+import { pacingText } from '../pipeline/policies/store-token-bucket.js';
 import { RunEvents } from '../pipeline/run-events.js';
 import { systemTiming } from '../pipeline/timing.js';
 import { ProcessRuntime } from '../service/process-runtime.js';
@@ -128,6 +129,15 @@ export function createProcessRuntime(
         logger.warn(
           { provider, err: error.message },
           'the store cannot answer for the provider budget; pacing this process alone until it can',
+        ),
+      onHeldToStricter: (provider, own, held) =>
+        logger.warn(
+          { provider, configured: pacingText(own), heldTo: pacingText(held) },
+          `provider ${provider}: another process on the store paces it at ${pacingText(held)}, ` +
+            `stricter than this process's ${pacingText(own)}; every process sharing its budget ` +
+            `is held to the strictest, so this one runs at ${pacingText(held)}. Make ` +
+            `providers.${provider}.pacing agree in every config on the store (then restart or ` +
+            `SIGHUP them all)`,
         ),
     }),
     createSpool,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concurrentBackfills, POLYGON_TEST_KEY } from '../helpers/concurrent-backfills.js';
-import { useFixtureServer, type FixtureHandler } from '../helpers/fixture-server.js';
+import { useFixtureServer } from '../helpers/fixture-server.js';
+import { rateLimited } from '../helpers/rate-limited-server.js';
 import { useTempDir } from '../helpers/temp-dir.js';
 import { STORAGE_KINDS, type StorageKind } from '../helpers/test-storage.js';
 import { polygonFakeApi } from '../providers/polygon/polygon-fake-api.js';
@@ -17,39 +18,6 @@ const serve = useFixtureServer();
 const LIMIT = { requests_per_minute: 120, burst: 4 };
 
 /**
- * A provider's own limit, as a server keeps it: a token bucket on the server's clock refilled
- * from the arrival of requests; a request finding it empty is answered 429 without Retry-After.
- * Written apart from mdp's buckets on purpose: it is the provider, not the code under test.
- */
-function rateLimited(handler: FixtureHandler): {
-  handler: FixtureHandler;
-  served: number[];
-  refused: number[];
-} {
-  const perMs = LIMIT.requests_per_minute / 60_000;
-  let tokens: number = LIMIT.burst;
-  let at = performance.now();
-  const served: number[] = [];
-  const refused: number[] = [];
-  return {
-    served,
-    refused,
-    handler: (request) => {
-      const now = performance.now();
-      tokens = Math.min(LIMIT.burst, tokens + (now - at) * perMs);
-      at = now;
-      if (tokens < 1) {
-        refused.push(now);
-        return { status: 429, json: { status: 'ERROR', error: 'exceeded requests per minute' } };
-      }
-      tokens -= 1;
-      served.push(now);
-      return handler(request);
-    },
-  };
-}
-
-/**
  * Three backfills of different jobs on the one provider, run at once as three processes, paced
  * with `scope`; what the server saw.
  */
@@ -58,7 +26,7 @@ async function threeBackfills(
   scope: 'store' | 'process',
   days: { start: string; end: string },
 ): Promise<{ served: number[]; refused: number[] }> {
-  const server = rateLimited(polygonFakeApi({ apiKey: POLYGON_TEST_KEY, pageSize: 200 }));
+  const server = rateLimited(LIMIT, polygonFakeApi({ apiKey: POLYGON_TEST_KEY, pageSize: 200 }));
   const { url } = await serve(server.handler);
   await concurrentBackfills({
     dir: tempDir(),
