@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { MdpConfig } from '../core/config/load-config.js';
+import { HELD_RATE_MS } from '../core/bucket-level.js';
 import { StoreError } from '../core/errors.js';
 import { ProviderRegistry } from '../core/provider-registry.js';
 import { PacingRegistry } from '../pipeline/policies/pacing-registry.js';
@@ -133,11 +134,11 @@ export function createProcessRuntime(
       onHeldToStricter: (provider, own, held) =>
         logger.warn(
           { provider, configured: pacingText(own), heldTo: pacingText(held) },
-          `provider ${provider}: another process on the store paces it at ${pacingText(held)}, ` +
-            `stricter than this process's ${pacingText(own)}; every process sharing its budget ` +
-            `is held to the strictest, so this one runs at ${pacingText(held)}. Make ` +
-            `providers.${provider}.pacing agree in every config on the store (then restart or ` +
-            `SIGHUP them all)`,
+          `provider ${provider}: its budget on the store holds every process to ` +
+            `${pacingText(held)}, the strictest a process on the store asked for in the last ` +
+            `${HELD_RATE_MS / 60_000} minutes (another process, or this one before a reload), ` +
+            `not this process's ${pacingText(own)}. Make providers.${provider}.pacing agree in ` +
+            `every config on the store (then restart or SIGHUP them all)`,
         ),
     }),
     createSpool,

@@ -74,11 +74,11 @@ describe.each(STORAGE_KINDS)(
         // 2 days of minutes in 200-minute chunks, a request each, for each of the two jobs.
         expect(server.served.length).toBeGreaterThanOrEqual(2 * Math.ceil((2 * 1440) / 200));
         const warning =
-          /provider source: another process on the store paces it at 120\/min burst 4, stricter than this process's 600\/min burst 4.*Make providers\.source\.pacing agree in every config on the store/;
+          /provider source: its budget on the store holds every process to 120\/min burst 4, the strictest a process on the store asked for in the last 5 minutes .*not this process's 600\/min burst 4\. Make providers\.source\.pacing agree in every config on the store/;
         expect(generous.stderr).toMatch(warning);
         // Said once, not at every take.
         expect(generous.stderr.match(new RegExp(warning.source, 'g'))).toHaveLength(1);
-        expect(strictResult.stderr).not.toMatch(/another process on the store paces it/);
+        expect(strictResult.stderr).not.toMatch(/its budget on the store holds every process/);
       },
     );
   },
