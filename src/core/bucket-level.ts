@@ -143,7 +143,7 @@ export function heldRate(held: HeldRate | undefined, own: BucketRate, now: numbe
   };
 }
 
-/** `own` with the held rate and burst: what a take from a shared bucket is refilled and capped by. */
+/** `own` with the held rate and burst: what a shared bucket's take is refilled and capped by. */
 export function heldTo(own: BucketRate, held: HeldRate): BucketRate {
   return { ...own, ratePerMs: held.ratePerMs, burst: held.burst };
 }

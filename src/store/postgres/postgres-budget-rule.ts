@@ -2,10 +2,11 @@ import { HELD_RATE_INTERVALS, HELD_RATE_MS } from '../../core/bucket-level.js';
 
 /*
  * The shared bucket's rule in PL/pgSQL, so a take is one statement: one round trip. The rule is
- * src/core/bucket-level.ts (heldRate, refilled, takeToken, pausedUntil), written again here, step for step
- * in the same float8 arithmetic, because a take in TypeScript needs the row locked across round
- * trips (read it, then write it back: four with BEGIN and COMMIT), and against a database a few
- * milliseconds away those round trips, not the provider, were what limited a process's requests.
+ * src/core/bucket-level.ts (heldRate, refilled, takeToken, pausedUntil), written again here,
+ * step for step in the same float8 arithmetic, because a take in TypeScript needs the row locked
+ * across round trips (read it, then write it back: four with BEGIN and COMMIT), and against a
+ * database a few milliseconds away those round trips, not the provider, were what limited a
+ * process's requests.
  * test/store/budget-rule-conformance.test.ts drives this and the SQLite store (which runs
  * bucket-level.ts) through the same property and requires the same answers, to the float.
  *
