@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { MdpConfig } from '../core/config/load-config.js';
+import { HELD_RATE_MS } from '../core/bucket-level.js';
 import { StoreError } from '../core/errors.js';
 import { ProviderRegistry } from '../core/provider-registry.js';
 import { PacingRegistry } from '../pipeline/policies/pacing-registry.js';
+import { pacingText } from '../pipeline/policies/store-token-bucket.js';
 import { RunEvents } from '../pipeline/run-events.js';
 import { systemTiming } from '../pipeline/timing.js';
 import { ProcessRuntime } from '../service/process-runtime.js';
@@ -128,6 +130,15 @@ export function createProcessRuntime(
         logger.warn(
           { provider, err: error.message },
           'the store cannot answer for the provider budget; pacing this process alone until it can',
+        ),
+      onHeldToStricter: (provider, own, held) =>
+        logger.warn(
+          { provider, configured: pacingText(own), heldTo: pacingText(held) },
+          `provider ${provider}: its budget on the store holds every process to ` +
+            `${pacingText(held)}, the strictest a process on the store asked for in the last ` +
+            `${HELD_RATE_MS / 60_000} minutes (another process, or this one before a reload), ` +
+            `not this process's ${pacingText(own)}. Make providers.${provider}.pacing agree in ` +
+            `every config on the store (then restart or SIGHUP them all)`,
         ),
     }),
     createSpool,

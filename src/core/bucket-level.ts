@@ -115,3 +115,61 @@ function marginShiftMs(current: BucketLevel, rate: BucketRate, now: number): num
 export function pausedUntil(level: BucketLevel, until: number): BucketLevel {
   return until > level.updatedAt ? { ...level, tokens: 0, updatedAt: until } : level;
 }
+
+/**
+ * The rate and burst a bucket shared by processes holds every taker to, and when a taker last
+ * asserted each: the strictest any of them asked for recently. Processes that configure one
+ * provider differently (a config edited, only some restarted) each take at their own rate; a
+ * bucket refilled at each taker's own rate would hold them together to the most generous one.
+ */
+export interface HeldRate {
+  readonly ratePerMs: number;
+  readonly rateAssertedAt: number;
+  readonly burst: number;
+  readonly burstAssertedAt: number;
+}
+
+/**
+ * How long a held rate or burst outlives its last assertion (a take asking for it or stricter),
+ * at least: long enough that a process held to it and waiting for tokens, or following a live
+ * job once a minute, asserts it again well before; short enough that a limit raised in every
+ * config takes effect minutes after the last strict process is gone or reloaded. Written into
+ * the PostgreSQL store's SQL (migration 9), as HELD_RATE_INTERVALS: a change needs a migration.
+ */
+export const HELD_RATE_MS = 5 * 60_000;
+
+/**
+ * Intervals of the held rate a held value outlives its last assertion, when longer than
+ * HELD_RATE_MS: a process held to 25 requests a day asks about once an hour.
+ */
+export const HELD_RATE_INTERVALS = 3;
+
+/**
+ * What a take asking for `own` finds the bucket holding at `now`: for each of rate and burst,
+ * `own` if it is as strict or stricter than the held one, or the held one is stale (see
+ * HELD_RATE_MS) or missing (asserted now, either way); else the held one, its assertion kept.
+ */
+export function heldRate(held: HeldRate | undefined, own: BucketRate, now: number): HeldRate {
+  if (held === undefined) {
+    return {
+      ratePerMs: own.ratePerMs,
+      rateAssertedAt: now,
+      burst: own.burst,
+      burstAssertedAt: now,
+    };
+  }
+  const holdMs = Math.max(HELD_RATE_MS, HELD_RATE_INTERVALS / held.ratePerMs);
+  const keepRate = own.ratePerMs > held.ratePerMs && now - held.rateAssertedAt < holdMs;
+  const keepBurst = own.burst > held.burst && now - held.burstAssertedAt < holdMs;
+  return {
+    ratePerMs: keepRate ? held.ratePerMs : own.ratePerMs,
+    rateAssertedAt: keepRate ? held.rateAssertedAt : now,
+    burst: keepBurst ? held.burst : own.burst,
+    burstAssertedAt: keepBurst ? held.burstAssertedAt : now,
+  };
+}
+
+/** `own` with the held rate and burst: what a shared bucket's take is refilled and capped by. */
+export function heldTo(own: BucketRate, held: HeldRate): BucketRate {
+  return { ...own, ratePerMs: held.ratePerMs, burst: held.burst };
+}

@@ -1,13 +1,20 @@
 import type { BucketRate } from '../core/bucket-level.js';
 
 /** The answer to one take from a provider's shared budget. */
-export type BudgetTake =
+export type BudgetTake = (
   | { readonly granted: true }
   | {
       /** Not now: ask again after `waitMs` (another process may take the token meanwhile). */
       readonly granted: false;
       readonly waitMs: number;
-    };
+    }
+) & {
+  /**
+   * The stricter rate and burst the budget held this take to, when another process on the store
+   * asked for them recently (see HeldRate); absent when the take was held to its own.
+   */
+  readonly heldTo?: { readonly ratePerMs: number; readonly burst: number };
+};
 
 /**
  * One pacing budget per provider, shared by every process on the store (a row of
@@ -19,7 +26,9 @@ export type BudgetTake =
  */
 export interface ProviderBudgets {
   /**
-   * Takes one token of `provider`'s bucket at `rate`; the first take creates the row, full. With
+   * Takes one token of `provider`'s bucket at `rate`, or at the stricter rate and burst another
+   * process asked for recently (see HeldRate): processes configured differently are held to the
+   * strictest. The first take creates the row, full. With
    * no rate (a provider without `requests_per_minute`) only a pause holds the take back. Waits
    * for another process's lock on the budget only briefly (see BudgetLockWaits), never blocking
    * the event loop, then fails with a transient MDP_STORE_BUSY StoreError; aborting `signal`

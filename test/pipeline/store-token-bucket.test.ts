@@ -277,3 +277,45 @@ describe('StoreTokenBucket when the store cannot answer (SQLite, fake clock)', (
     expect(told).toEqual(['MDP_STORE_CLOSED']);
   });
 });
+
+describe('StoreTokenBucket held to a stricter rate by another process (SQLite, fake clock)', () => {
+  it('says so once per held rate, again after a reload, and not when held to its own', async () => {
+    const timing = new FakeTiming();
+    const path = join(tempDir(), 'budgets.db');
+    const clock = (): number => epoch + timing.monotonic();
+    const [strictStore, generousStore] = [
+      new SqliteStore({ path, clock }),
+      new SqliteStore({ path, clock }),
+    ];
+    opened.push(strictStore, generousStore);
+    await strictStore.open();
+    await generousStore.open();
+    const strict = sharedBucketRate(1, 60);
+    const generous = sharedBucketRate(2, 600);
+    const told: string[] = [];
+    const bucketOn = (store: Store, rate: BucketRate): StoreTokenBucket =>
+      new StoreTokenBucket({
+        provider: 'synth',
+        budgets: store.budgets,
+        rate,
+        fallback: new TokenBucket({ burst: rate.burst, requestsPerMinute: 60 }, timing),
+        timing,
+        onHeldToStricter: (own, held) =>
+          told.push(`${own.ratePerMs}/${own.burst} held to ${held.ratePerMs}/${held.burst}`),
+      });
+    const strictBucket = bucketOn(strictStore, strict);
+    const generousBucket = bucketOn(generousStore, generous);
+    await timing.run(strictBucket.acquire());
+    for (let i = 0; i < 3; i++) await timing.run(generousBucket.acquire());
+    // Held to one token a second: the strict process's pace, not its own ten.
+    expect(timing.monotonic()).toBeGreaterThanOrEqual(3_000);
+    expect(told).toEqual(['0.01/2 held to 0.001/1']);
+    generousBucket.reconfigure(sharedBucketRate(3, 600));
+    await timing.run(generousBucket.acquire());
+    expect(told).toEqual(['0.01/2 held to 0.001/1', '0.01/3 held to 0.001/1']);
+    // Reloaded to the strict config: held to its own, nothing to say.
+    generousBucket.reconfigure(strict);
+    await timing.run(generousBucket.acquire());
+    expect(told).toHaveLength(2);
+  });
+});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BucketRate } from '../../src/core/bucket-level.js';
+import { HELD_RATE_MS, type BucketRate } from '../../src/core/bucket-level.js';
 import { sharedBucketRate } from '../../src/pipeline/policies/store-token-bucket.js';
 import type { BudgetTake } from '../../src/store/provider-budgets.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
@@ -32,8 +32,11 @@ function withEdges(min: number, max: number, edges: readonly number[]): fc.Arbit
   return fc.oneof(fc.constantFrom(...edges), fc.integer({ min, max }));
 }
 
-/** Requests a minute: whole-ms intervals (1 s, 100 ms, 10 ms) hit the boundaries exactly. */
-const perMinuteArb = withEdges(1, 900, [6, 60, 600, 6000]);
+/**
+ * Requests a minute: whole-ms intervals (1 s, 100 ms, 10 ms) hit the boundaries exactly; 0.25 a
+ * minute holds a stricter rate for three of its intervals, longer than HELD_RATE_MS.
+ */
+const perMinuteArb = withEdges(1, 900, [0.25, 6, 60, 600, 6000]);
 
 const rateArb: fc.Arbitrary<BucketRate> = fc.oneof(
   // What a shared bucket is given (pipeline/policies/store-token-bucket.ts)...
@@ -55,6 +58,18 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('clock' as const),
       ms: withEdges(0, 4000, [1, 10, 100, 500, 1000]),
+    }),
+  },
+  // Long enough for a held rate to lapse, or just not (the processes take at different rates).
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('clock' as const),
+      ms: withEdges(HELD_RATE_MS - 2000, HELD_RATE_MS + 2000, [
+        HELD_RATE_MS - 1,
+        HELD_RATE_MS,
+        720_000,
+      ]),
     }),
   },
   // A wall clock stepped back (NTP, a VM resumed): the database's clock too.
@@ -95,7 +110,9 @@ const NEAR_FULL: BucketRate = {
   phaseMarginMs: 2000,
   margin: 'near-full',
 };
-const take = (rate = 0): Step => ({ kind: 'take', who: 0, rate });
+/** 600 a minute, burst 4, near-full margin 500 ms: what a generous process may ask for. */
+const GENEROUS = sharedBucketRate(4, 600);
+const take = (rate = 0, who = 0): Step => ({ kind: 'take', who, rate });
 const wait = (ms: number): Step => ({ kind: 'clock', ms });
 
 /** Sequences that land exactly on a boundary of the rule, where `>` and `>=` part. */
@@ -114,6 +131,21 @@ const BOUNDARIES: [BucketRate[], Step[]][] = [
   [
     [NEAR_FULL, NEAR_FULL, NEAR_FULL],
     [take(), wait(10_000), take(), { kind: 'pause', who: 1, ms: 1429 }, take()],
+  ],
+  // Two processes, two rates: the stricter one holds the generous one until, exactly
+  // HELD_RATE_MS after it last asked, it lapses.
+  [
+    [QUIET, GENEROUS, QUIET],
+    [take(0), take(1, 1), wait(100), take(1, 1), wait(HELD_RATE_MS - 100), take(1, 1), take(1, 1)],
+  ],
+  [
+    [QUIET, GENEROUS, QUIET],
+    [take(0), wait(HELD_RATE_MS - 1), take(1, 1), take(1, 1), wait(1), take(1, 1), take(1, 1)],
+  ],
+  // A refused take of the strict process asserts its rate as a granted one does.
+  [
+    [QUIET, GENEROUS, QUIET],
+    [take(0), wait(HELD_RATE_MS - 10), take(1, 1), take(0), wait(20), take(1, 1), take(1, 1)],
   ],
 ];
 

@@ -3,7 +3,8 @@ import type { StoreError } from '../../core/errors.js';
 import type { ProviderBudgets } from '../../store/provider-budgets.js';
 import type { Timing } from '../timing.js';
 import type { RateLimitCooldown } from './rate-limit-cooldown.js';
-import { sharedBucketRate, StoreTokenBucket } from './store-token-bucket.js';
+import type { BucketRate } from '../../core/bucket-level.js';
+import { sharedBucketRate, StoreTokenBucket, type HeldPacing } from './store-token-bucket.js';
 import { TokenBucket, type PacingBucket } from './token-bucket.js';
 
 /** Where `pacing.scope: store` budgets live, for a registry that shares them. */
@@ -11,6 +12,11 @@ export interface SharedBudgets {
   readonly budgets: ProviderBudgets;
   /** The store could not answer a take or a pause: the provider is paced in-process meanwhile. */
   readonly onStoreUnavailable?: (provider: string, error: StoreError) => void;
+  /**
+   * Another process on the store configures the provider stricter, and the budget held this
+   * process to that (see StoreTokenBucketOptions.onHeldToStricter).
+   */
+  readonly onHeldToStricter?: (provider: string, own: BucketRate, held: HeldPacing) => void;
 }
 
 /** Where a provider's bucket draws from: the store's shared budget, the process, or nowhere. */
@@ -128,6 +134,7 @@ export class ProviderBucket implements PacingBucket {
       },
       timing: this.timing,
       onStoreUnavailable: (error) => budgets.onStoreUnavailable?.(this.provider, error),
+      onHeldToStricter: (own, held) => budgets.onHeldToStricter?.(this.provider, own, held),
     });
   }
 }

@@ -43,6 +43,21 @@ export interface StoreTokenBucketOptions {
    * first failure after an answer), not at every take.
    */
   readonly onStoreUnavailable?: (error: StoreError) => void;
+  /**
+   * The store held this process to a stricter rate or burst than its own (another process on the
+   * store configures the provider so): told once per held rate and burst, not at every take.
+   */
+  readonly onHeldToStricter?: (own: BucketRate, held: HeldPacing) => void;
+}
+
+/** The rate and burst a shared budget held a take to. */
+export type HeldPacing = NonNullable<BudgetTake['heldTo']>;
+
+/** A rate and burst as `pacing:` says them: `60/min burst 1`. */
+export function pacingText(pacing: HeldPacing): string {
+  // Six digits: 60 requests a minute is 0.001 a ms, and 0.001 * 60000 is not quite 60.
+  const perMinute = Number((pacing.ratePerMs * 60_000).toPrecision(6));
+  return `${perMinute}/min burst ${pacing.burst}`;
 }
 
 /**
@@ -55,6 +70,8 @@ export class StoreTokenBucket implements PacingBucket {
   private readonly queue = new ArrivalQueue();
   private unavailable = false;
   private rate: BucketRate | undefined;
+  /** The held rate last told of (see onHeldToStricter), as `ratePerMs/burst`. */
+  private toldHeld: string | undefined;
 
   constructor(private readonly options: StoreTokenBucketOptions) {
     this.rate = options.rate;
@@ -63,6 +80,7 @@ export class StoreTokenBucket implements PacingBucket {
   /** The provider's new rate (a reload): the store's row keeps its level and pause. */
   reconfigure(rate: BucketRate | undefined): void {
     this.rate = rate;
+    this.toldHeld = undefined;
   }
 
   acquire(signal?: AbortSignal): Promise<void> {
@@ -99,9 +117,17 @@ export class StoreTokenBucket implements PacingBucket {
         return this.options.fallback.acquire(signal);
       }
       this.unavailable = false;
+      if (answer.heldTo !== undefined) this.heldTo(answer.heldTo);
       if (answer.granted) return;
       await timing.sleep(answer.waitMs, signal);
     }
+  }
+
+  private heldTo(held: HeldPacing): void {
+    const key = `${held.ratePerMs}/${held.burst}`;
+    if (this.rate === undefined || key === this.toldHeld) return;
+    this.toldHeld = key;
+    this.options.onHeldToStricter?.(this.rate, held);
   }
 
   /** Rethrows what is not the store's failure; tells of an outage once. */

@@ -234,10 +234,20 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   {
     id: 9,
-    name: 'provider budget takes in one statement',
+    name: 'provider budget takes in one statement, held to the strictest rate',
     // The bucket rule as functions, so a take or a pause is one round trip, not four (see
-    // postgres-budget-rule.ts). No table changes: a process of the release before, still running
-    // when this one migrates, keeps taking in its transaction from the same row.
-    statements: ({ schema: s }) => budgetRuleFunctions(s),
+    // postgres-budget-rule.ts), and the rate and burst a provider's row holds every taker to,
+    // each with when a take last asked for it (see HeldRate in core/bucket-level.ts). NULL until
+    // a take writes them: a row of before is held to the next taker's rate, as it was.
+    statements: ({ schema: s }) => [
+      `
+      ALTER TABLE ${s}.provider_budgets
+        ADD COLUMN rate_per_ms double precision,
+        ADD COLUMN rate_asserted_at double precision,
+        ADD COLUMN burst double precision,
+        ADD COLUMN burst_asserted_at double precision
+      `,
+      ...budgetRuleFunctions(s),
+    ],
   },
 ];

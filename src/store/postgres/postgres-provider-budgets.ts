@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { BucketRate } from '../../core/bucket-level.js';
 import { BudgetLockWaits, budgetLockedError } from '../budget-lock-waits.js';
+import { budgetTake } from '../budget-rows.js';
 import type { BudgetTake, ProviderBudgets } from '../provider-budgets.js';
 import { cancellableQuery } from './postgres-cancellable-connection.js';
 
@@ -11,6 +12,13 @@ import { cancellableQuery } from './postgres-cancellable-connection.js';
  * each request.
  */
 export const POSTGRES_BUDGET_LOCK_WAIT_MS = 1000;
+
+/** What `mdp_budget_take` answers: the wait (0: granted), and the rate and burst it held to. */
+interface TakeRow {
+  readonly o_wait_ms: number;
+  readonly o_rate_per_ms: number;
+  readonly o_burst: number;
+}
 
 /** lock_not_available: here, the row's lock not granted within the take's lock_timeout. */
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -42,8 +50,8 @@ export class PostgresProviderBudgets implements ProviderBudgets {
   ) {
     const s = schema;
     this.sql = {
-      take: `SELECT ${s}.mdp_budget_take($1::text, $2::float8, $3::float8, $4::float8, $5::text,
-        $6::integer, $7::text, $8::float8) AS wait_ms`,
+      take: `SELECT o_wait_ms, o_rate_per_ms, o_burst FROM ${s}.mdp_budget_take($1::text,
+        $2::float8, $3::float8, $4::float8, $5::text, $6::integer, $7::text, $8::float8)`,
       pause: `SELECT ${s}.mdp_budget_pause($1::text, $2::float8, $3::integer, $4::text,
         $5::float8)`,
       // GREATEST skips a NULL mark (a row never written since marks were kept).
@@ -60,28 +68,29 @@ export class PostgresProviderBudgets implements ProviderBudgets {
     rate: BucketRate | undefined,
     signal?: AbortSignal,
   ): Promise<BudgetTake> {
-    const waitMs =
-      rate === undefined
-        ? await this.pauseLeft(provider, signal)
-        : await this.onRow(provider, signal, async (lockMs) => {
-            const result = await cancellableQuery<{ wait_ms: number }>(
-              this.pool,
-              this.sql.take,
-              [
-                provider,
-                rate.burst,
-                rate.ratePerMs,
-                rate.phaseMarginMs,
-                rate.margin ?? 'quiet',
-                lockMs,
-                clockMarkKey(provider),
-                this.standIn(),
-              ],
-              signal,
-            );
-            return (result.rows[0] as { wait_ms: number }).wait_ms;
-          });
-    return waitMs === 0 ? { granted: true } : { granted: false, waitMs };
+    if (rate === undefined) {
+      return budgetTake(await this.pauseLeft(provider, signal), undefined, undefined);
+    }
+    const row = await this.onRow(provider, signal, async (lockMs) => {
+      const result = await cancellableQuery<TakeRow>(
+        this.pool,
+        this.sql.take,
+        [
+          provider,
+          rate.burst,
+          rate.ratePerMs,
+          rate.phaseMarginMs,
+          rate.margin ?? 'quiet',
+          lockMs,
+          clockMarkKey(provider),
+          this.standIn(),
+        ],
+        signal,
+      );
+      return result.rows[0] as TakeRow;
+    });
+    const held = { ratePerMs: row.o_rate_per_ms, burst: row.o_burst };
+    return budgetTake(row.o_wait_ms, rate, held);
   }
 
   async pause(provider: string, ms: number): Promise<void> {

@@ -239,4 +239,17 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    id: 9,
+    name: 'provider budgets hold the strictest rate',
+    // The rate and burst a provider's row holds every taker to, each with when a take last asked
+    // for it (see HeldRate in core/bucket-level.ts). NULL until a take writes them: a row of
+    // before is held to the next taker's rate, as it was.
+    sql: `
+      ALTER TABLE provider_budgets ADD COLUMN rate_per_ms REAL;
+      ALTER TABLE provider_budgets ADD COLUMN rate_asserted_at REAL;
+      ALTER TABLE provider_budgets ADD COLUMN burst REAL;
+      ALTER TABLE provider_budgets ADD COLUMN burst_asserted_at REAL;
+    `,
+  },
 ];

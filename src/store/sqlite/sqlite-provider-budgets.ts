@@ -1,28 +1,45 @@
 import type Database from 'better-sqlite3';
 import {
   fullBucket,
+  heldRate,
+  heldTo,
   pausedUntil,
   takeToken,
   type BucketLevel,
   type BucketRate,
+  type HeldRate,
 } from '../../core/bucket-level.js';
 import type { BudgetTake } from '../provider-budgets.js';
-import { bucketLevelFromRow, fullSinceColumn, type BudgetRow } from '../budget-rows.js';
+import {
+  bucketLevelFromRow,
+  budgetTake,
+  fullSinceColumn,
+  heldRateFromRow,
+  type BudgetRow,
+} from '../budget-rows.js';
 
 /** The `mdp_meta` key of the latest clock reading any take or pause on the file wrote. */
 const CLOCK_MARK_KEY = 'budgets_clock';
 
 const SQL = {
-  select: `SELECT tokens, updated_at, full_since FROM provider_budgets WHERE provider = ?`,
+  select: `
+    SELECT tokens, updated_at, full_since, rate_per_ms, rate_asserted_at, burst, burst_asserted_at
+    FROM provider_budgets WHERE provider = ?`,
   upsert: `
     INSERT INTO provider_budgets (provider, tokens, updated_at, full_since) VALUES (?, ?, ?, ?)
     ON CONFLICT (provider) DO UPDATE SET
       tokens = excluded.tokens, updated_at = excluded.updated_at, full_since = excluded.full_since`,
+  hold: `
+    UPDATE provider_budgets SET
+      rate_per_ms = ?, rate_asserted_at = ?, burst = ?, burst_asserted_at = ?
+    WHERE provider = ?`,
   mark: `SELECT value FROM mdp_meta WHERE key = '${CLOCK_MARK_KEY}'`,
   setMark: `
     INSERT INTO mdp_meta (key, value) VALUES ('${CLOCK_MARK_KEY}', ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-  shift: `UPDATE provider_budgets SET updated_at = updated_at - ?, full_since = full_since - ?`,
+  shift: `
+    UPDATE provider_budgets SET updated_at = updated_at - @by, full_since = full_since - @by,
+      rate_asserted_at = rate_asserted_at - @by, burst_asserted_at = burst_asserted_at - @by`,
 } as const;
 
 /**
@@ -42,8 +59,9 @@ export class SqliteProviderBudgets {
   private readonly upsert: Database.Statement<[string, number, number, number | null]>;
   private readonly mark: Database.Statement<[], { value: string }>;
   private readonly setMark: Database.Statement<[string]>;
-  private readonly shift: Database.Statement<[number, number]>;
-  private readonly takeTx: (provider: string, rate: BucketRate) => number;
+  private readonly hold: Database.Statement<[number, number, number, number, string]>;
+  private readonly shift: Database.Statement<[{ by: number }]>;
+  private readonly takeTx: (provider: string, rate: BucketRate) => BudgetTake;
   private readonly pauseTx: (provider: string, ms: number) => void;
   /** The connection's busy_timeout, put back after each try without it. */
   private readonly busyTimeoutMs: number;
@@ -56,14 +74,22 @@ export class SqliteProviderBudgets {
     this.upsert = db.prepare(SQL.upsert);
     this.mark = db.prepare(SQL.mark);
     this.setMark = db.prepare(SQL.setMark);
+    this.hold = db.prepare(SQL.hold);
     this.shift = db.prepare(SQL.shift);
     this.busyTimeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
-    const take = db.transaction((provider: string, rate: BucketRate): number => {
+    const take = db.transaction((provider: string, own: BucketRate): BudgetTake => {
       const now = this.steadyNow();
-      const stored = this.level(provider);
-      const { level, waitMs } = takeToken(stored ?? fullBucket(rate, now), rate, now);
+      const row = this.select.get(provider);
+      const before = row === undefined ? undefined : heldRateFromRow(row);
+      const held = heldRate(before, own, now);
+      const rate = heldTo(own, held);
+      const stored = row === undefined ? fullBucket(rate, now) : bucketLevelFromRow(row);
+      const { level, waitMs } = takeToken(stored, rate, now);
       if (waitMs === 0) this.write(provider, level);
-      return waitMs;
+      // A refused take asserts its rate too: a strict process outasked by a generous one is
+      // still taking from the bucket, and must keep holding it.
+      if (!sameHeldRate(before, held)) this.writeHeld(provider, held);
+      return budgetTake(waitMs, own, held);
     });
     const pause = db.transaction((provider: string, ms: number): void => {
       const now = this.steadyNow();
@@ -80,8 +106,8 @@ export class SqliteProviderBudgets {
    * while another connection holds the file's write lock.
    */
   take(provider: string, rate: BucketRate | undefined): BudgetTake {
-    const waitMs = rate === undefined ? this.pauseLeft(provider) : this.takeTx(provider, rate);
-    return waitMs === 0 ? { granted: true } : { granted: false, waitMs };
+    if (rate !== undefined) return this.takeTx(provider, rate);
+    return budgetTake(this.pauseLeft(provider), undefined, undefined);
   }
 
   /** One try at ProviderBudgets.pause, as take. */
@@ -102,7 +128,7 @@ export class SqliteProviderBudgets {
   private steadyNow(): number {
     const now = this.clock();
     const last = this.lastMark();
-    if (last !== undefined && last > now) this.shift.run(last - now, last - now);
+    if (last !== undefined && last > now) this.shift.run({ by: last - now });
     if (last !== now) this.setMark.run(String(now));
     return now;
   }
@@ -130,4 +156,19 @@ export class SqliteProviderBudgets {
   private write(provider: string, level: BucketLevel): void {
     this.upsert.run(provider, level.tokens, level.updatedAt, fullSinceColumn(level));
   }
+
+  private writeHeld(provider: string, held: HeldRate): void {
+    const { ratePerMs, rateAssertedAt, burst, burstAssertedAt } = held;
+    this.hold.run(ratePerMs, rateAssertedAt, burst, burstAssertedAt, provider);
+  }
+}
+
+function sameHeldRate(a: HeldRate | undefined, b: HeldRate): boolean {
+  return (
+    a !== undefined &&
+    a.ratePerMs === b.ratePerMs &&
+    a.rateAssertedAt === b.rateAssertedAt &&
+    a.burst === b.burst &&
+    a.burstAssertedAt === b.burstAssertedAt
+  );
 }
