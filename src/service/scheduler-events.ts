@@ -55,8 +55,9 @@ export interface SchedulerEventMap {
   'tick:cancelled': [Tick & { error: Error }];
   /**
    * A store call of the scheduler itself failed: a claim is retried until the job's next tick
-   * (then the tick is missed), a record or beat is not, a look for dead claimants to adopt from
-   * is tried at the next sweep; `jobName` is empty for a beat and a look at the claimants.
+   * (then the tick is missed), a record, beat or leave (at the stop) is not, a look for dead
+   * claimants to adopt from is tried at the next sweep; `jobName` is empty for a beat, a leave
+   * and a look at the claimants.
    */
   'store:error': [
     {
