@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { TickResult } from '../store/tick-claims.js';
 
 /** One tick of a scheduled job, as the scheduler hands it to the job's runner. */
 export interface Tick {
@@ -30,6 +31,18 @@ export interface SchedulerEventMap {
   'tick:orphaned': [Tick & { from: string }];
   /** Another service claimed the tick first: it runs there, not here. */
   'tick:taken': [Tick];
+  /**
+   * Another service took over a tick this scheduler had claimed, having judged it dead (no beat
+   * for the lease: the process frozen, paused or cut off from the store): found before its run
+   * started (not run here), or when recording `unrecorded`, the outcome of its run here, which is
+   * not recorded (the adopter's record stands).
+   */
+  'tick:lost': [Tick & { unrecorded?: TickResult }];
+  /**
+   * This scheduler's beat found its previous one `silentMs` old, past the lease: other services
+   * judged it dead meanwhile and may have taken over its claimed ticks.
+   */
+  'beat:lapsed': [{ silentMs: number }];
   /** A claimed tick starts its run. */
   'tick:start': [Tick];
   /** A claimed tick waits for the job's running tick to end (`overlap: wait`). */
@@ -42,13 +55,14 @@ export interface SchedulerEventMap {
   'tick:cancelled': [Tick & { error: Error }];
   /**
    * A store call of the scheduler itself failed: a claim is retried until the job's next tick
-   * (then the tick is missed), a record or beat is not, a look for dead claimants to adopt from
-   * is tried at the next sweep; `jobName` is empty for a beat and a look at the claimants.
+   * (then the tick is missed), a record, beat or leave (at the stop) is not, a look for dead
+   * claimants to adopt from is tried at the next sweep; `jobName` is empty for a beat, a leave
+   * and a look at the claimants.
    */
   'store:error': [
     {
       jobName: string;
-      action: 'claim' | 'record' | 'lastTick' | 'beat' | 'adopt';
+      action: 'claim' | 'record' | 'lastTick' | 'beat' | 'adopt' | 'leave';
       error: Error;
     },
   ];

@@ -9,6 +9,7 @@ const STORE_ACTIONS: Readonly<Record<string, string>> = {
   lastTick: 'read the last tick',
   beat: 'beat in the store (its claims look dead to other services after a minute)',
   adopt: 'look for the unfinished ticks of dead services (tried again in 15 s)',
+  leave: 'remove its beat at its stop (other services will look for its claims once, in a minute)',
 };
 
 /** Says in the log what becomes of each tick; returns a function that stops listening. */
@@ -45,6 +46,22 @@ export function logSchedulerEvents(events: SchedulerEvents, logger: Logger): () 
       logger.debug(
         { job: tick.jobName, tick: iso(tick.tickAt) },
         'tick claimed by another service first',
+      ),
+    'tick:lost': (event: {
+      jobName: string;
+      tickAt: number;
+      unrecorded?: { outcome: string; detail?: string };
+    }) =>
+      logger.warn(
+        { job: event.jobName, tick: iso(event.tickAt), unrecorded: event.unrecorded?.outcome },
+        event.unrecorded === undefined
+          ? 'tick taken over by another service, which judged this one dead (no beat for a minute: frozen, paused or cut off): not run here'
+          : `tick taken over by another service, which judged this one dead (no beat for a minute: frozen, paused or cut off) while its run went on here: its outcome here (${event.unrecorded.outcome}${event.unrecorded.detail === undefined ? '' : `: ${event.unrecorded.detail}`}) is not recorded, the other service's record stands`,
+      ),
+    'beat:lapsed': (event: { silentMs: number }) =>
+      logger.warn(
+        { silent_ms: event.silentMs },
+        `this service was judged dead: its previous beat in the store was ${Math.round(event.silentMs / 1000)} s ago, past the one-minute lease (the process frozen, paused or cut off from the store); other services may have taken over its claimed ticks, which it then neither runs nor records`,
       ),
     'tick:failed': (event: {
       jobName: string;

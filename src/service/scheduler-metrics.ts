@@ -39,7 +39,7 @@ export class SchedulerMetrics {
     });
     this.ticks = new Counter({
       name: 'pipeline_schedule_ticks_total',
-      help: 'Ticks of scheduled jobs by what became of them: ran, skipped (overlap, backoff), missed (catch-up policy), failed, taken (claimed by another service), cancelled.',
+      help: 'Ticks of scheduled jobs by what became of them: ran, skipped (overlap, backoff), missed (catch-up policy), failed, taken (claimed by another service first, or taken over from this one while it was judged dead), cancelled.',
       labelNames: ['job_name', 'outcome'] as const,
       registers: [registry],
     });
@@ -90,6 +90,7 @@ export class SchedulerMetrics {
       'tick:skipped': count('skipped'),
       'tick:failed': count('failed'),
       'tick:taken': count('taken'),
+      'tick:lost': count('taken'),
       'tick:cancelled': count('cancelled'),
       'tick:orphaned': (event: { jobName: string }) =>
         this.adopted.inc({ job_name: event.jobName }),

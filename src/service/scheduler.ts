@@ -302,6 +302,7 @@ export class Scheduler {
       for (const state of this.jobs) {
         if (state.unrecorded.length > 0) await this.flushUnrecorded(state).catch(() => undefined);
       }
+      if (wasRunning) await this.leaveStore();
       this.stateNow = 'stopped';
     })();
     return this.stopped;
@@ -490,8 +491,9 @@ export class Scheduler {
     const tick: Tick = { jobName: state.job.name, tickAt, catchup: true };
     if (!(await this.claim(state, tick, takeOverFrom(from)))) return;
     const detail = `claimed by ${from}, a service that stopped before running it; not run (catchup: ${state.job.catchup})`;
-    this.reportMissed(state, 1, false, detail);
-    await this.record(tick, { outcome: 'missed', detail });
+    if (await this.record(state, tick, { outcome: 'missed', detail })) {
+      this.reportMissed(state, 1, false, detail);
+    }
   }
 
   private reportMissed(state: JobState, count: number, capped: boolean, detail?: string): void {
@@ -561,11 +563,10 @@ export class Scheduler {
       state.waiting = undefined;
     }
     if (this.stateNow !== 'running') {
-      this.reportMissed(state, 1, false);
-      await this.record(tick, {
-        outcome: 'missed',
-        detail: 'the service stopped while the tick waited for the running one',
-      });
+      const detail = 'the service stopped while the tick waited for the running one';
+      if (await this.record(state, tick, { outcome: 'missed', detail })) {
+        this.reportMissed(state, 1, false);
+      }
       return;
     }
     await this.runClaimed(state, tick);
@@ -594,12 +595,17 @@ export class Scheduler {
     reason: SkipReason,
     detail: string,
   ): Promise<void> {
+    if (!(await this.record(state, tick, { outcome: 'skipped', detail }))) return;
     state.counts.skipped += 1;
     this.events.emit('tick:skipped', { ...tick, reason, detail });
-    await this.record(tick, { outcome: 'skipped', detail });
   }
 
-  /** Runs a claimed tick (unless the job is backing off) and records what it came to. */
+  /**
+   * Runs a claimed tick (unless the job is backing off) and records what it came to, while this
+   * scheduler still holds its claim: one judged dead meanwhile (frozen, paused, cut off from the
+   * store past the lease) finds the tick taken over, and neither runs it nor records over the
+   * service that adopted it.
+   */
   private async runClaimed(state: JobState, tick: Tick): Promise<void> {
     const { timing } = this.options;
     if (timing.now() < state.backoffUntil) {
@@ -607,54 +613,94 @@ export class Scheduler {
       await this.skip(state, tick, 'backoff', detail);
       return;
     }
-    state.current = tick;
-    state.lastTickAt = Math.max(state.lastTickAt ?? tick.tickAt, tick.tickAt);
-    this.events.emit('tick:start', tick);
-    const started = timing.monotonic();
     try {
+      // A store that cannot say fails the tick, as it would fail the run's first write.
+      if (!(await this.holds(tick))) {
+        this.loseClaim(state, tick);
+        return;
+      }
+      state.current = tick;
+      state.lastTickAt = Math.max(state.lastTickAt ?? tick.tickAt, tick.tickAt);
+      this.events.emit('tick:start', tick);
+      const started = timing.monotonic();
       const outcome = await this.options.runTick(tick, this.runAbort.signal);
-      if (outcome.skipped !== undefined) {
-        state.counts.skipped += 1;
-        this.events.emit('tick:skipped', { ...tick, reason: 'runner', detail: outcome.skipped });
-        await this.record(tick, {
-          outcome: 'skipped',
-          runId: outcome.runId,
-          detail: outcome.skipped,
-        });
-        return;
-      }
-      state.failures = 0;
-      state.backoffUntil = 0;
-      state.counts.ran += 1;
-      this.events.emit('tick:ran', {
-        ...tick,
-        runId: outcome.runId,
-        durationMs: timing.monotonic() - started,
-      });
-      await this.record(tick, { outcome: 'ran', runId: outcome.runId });
+      await this.finish(state, tick, outcome, timing.monotonic() - started);
     } catch (thrown: unknown) {
-      const error = toError(thrown);
-      // Cancelled by abortRuns, or from above (the service's shutdown): not the job's failure.
-      if (this.runAbort.signal.aborted || error instanceof CancelledError) {
-        state.counts.cancelled += 1;
-        this.events.emit('tick:cancelled', { ...tick, error });
-        await this.record(tick, { outcome: 'failed', detail: `cancelled: ${error.message}` });
-        return;
-      }
-      state.failures += 1;
-      const delay = Math.min(this.backoff.baseMs * 2 ** (state.failures - 1), this.backoff.maxMs);
-      state.backoffUntil = timing.now() + delay;
-      state.counts.failed += 1;
-      this.events.emit('tick:failed', {
-        ...tick,
-        error,
-        failures: state.failures,
-        backoffUntil: state.backoffUntil,
-      });
-      await this.record(tick, { outcome: 'failed', detail: error.message });
+      await this.fail(state, tick, toError(thrown));
     } finally {
       state.current = undefined;
     }
+  }
+
+  /** Records a run that returned (ran, or skipped by the runner) and counts it if it is ours. */
+  private async finish(
+    state: JobState,
+    tick: Tick,
+    outcome: TickRunOutcome,
+    durationMs: number,
+  ): Promise<void> {
+    if (outcome.skipped !== undefined) {
+      const result: TickResult = {
+        outcome: 'skipped',
+        runId: outcome.runId,
+        detail: outcome.skipped,
+      };
+      if (!(await this.record(state, tick, result))) return;
+      state.counts.skipped += 1;
+      this.events.emit('tick:skipped', { ...tick, reason: 'runner', detail: outcome.skipped });
+      return;
+    }
+    if (!(await this.record(state, tick, { outcome: 'ran', runId: outcome.runId }))) return;
+    state.failures = 0;
+    state.backoffUntil = 0;
+    state.counts.ran += 1;
+    this.events.emit('tick:ran', { ...tick, runId: outcome.runId, durationMs });
+  }
+
+  /**
+   * Records a run that threw: cancelled (by abortRuns, or from above: the service's shutdown),
+   * not the job's failure; otherwise a failure that backs the job off. Neither counts when the
+   * tick was taken over meanwhile (a run superseded after this service was judged dead).
+   */
+  private async fail(state: JobState, tick: Tick, error: Error): Promise<void> {
+    const { timing } = this.options;
+    if (this.runAbort.signal.aborted || error instanceof CancelledError) {
+      const result: TickResult = { outcome: 'failed', detail: `cancelled: ${error.message}` };
+      if (!(await this.record(state, tick, result))) return;
+      state.counts.cancelled += 1;
+      this.events.emit('tick:cancelled', { ...tick, error });
+      return;
+    }
+    if (!(await this.record(state, tick, { outcome: 'failed', detail: error.message }))) return;
+    state.failures += 1;
+    const delay = Math.min(this.backoff.baseMs * 2 ** (state.failures - 1), this.backoff.maxMs);
+    state.backoffUntil = timing.now() + delay;
+    state.counts.failed += 1;
+    this.events.emit('tick:failed', {
+      ...tick,
+      error,
+      failures: state.failures,
+      backoffUntil: state.backoffUntil,
+    });
+  }
+
+  /**
+   * Whether this scheduler still holds the tick's claim. A claim whose claimant's beat lapsed
+   * (this process was frozen) may be taken over at any moment: beat first, then ask again, so a
+   * `held` answer means no other service can take it before the lease runs out once more.
+   */
+  private async holds(tick: Tick): Promise<boolean> {
+    const { ticks, claimant } = this.options;
+    const standing = await ticks.standing(tick.jobName, tick.tickAt, claimant);
+    if (standing !== 'lapsed') return standing === 'held';
+    await this.beatStore();
+    return (await ticks.standing(tick.jobName, tick.tickAt, claimant)) === 'held';
+  }
+
+  /** The tick's claim was taken over by another service: counted `taken`, said in the log. */
+  private loseClaim(state: JobState, tick: Tick, unrecorded?: TickResult): void {
+    state.counts.taken += 1;
+    this.events.emit('tick:lost', { ...tick, ...(unrecorded === undefined ? {} : { unrecorded }) });
   }
 
   /**
@@ -750,8 +796,11 @@ export class Scheduler {
       const at = timing.monotonic();
       this.storeBeatTriedAt = at;
       try {
-        await ticks.beat(claimant);
+        const sincePrevious = await ticks.beat(claimant);
         this.storeBeatAt = at;
+        if (sincePrevious !== undefined && sincePrevious > CLAIM_LEASE_MS) {
+          this.events.emit('beat:lapsed', { silentMs: sincePrevious });
+        }
       } catch (error: unknown) {
         this.events.emit('store:error', { jobName: '', action: 'beat', error: toError(error) });
         throw error;
@@ -762,16 +811,38 @@ export class Scheduler {
     return this.storeBeating;
   }
 
-  private async record(tick: Tick, result: TickResult): Promise<void> {
+  /**
+   * Records what became of a tick this scheduler claimed, only while it still holds the claim:
+   * false when another service took it over meanwhile (then counted `taken` and said). A store
+   * error is reported and counts as recorded: the claim is still this scheduler's, as far as it
+   * knows.
+   */
+  /**
+   * A clean stop, every tick recorded: the beat goes, so other services do not take this service
+   * for one that died and read every job's claims looking for its orphans.
+   */
+  private async leaveStore(): Promise<void> {
     try {
-      await this.options.ticks.record(tick.jobName, tick.tickAt, result);
+      await this.options.ticks.leave(this.options.claimant);
+    } catch (error: unknown) {
+      this.events.emit('store:error', { jobName: '', action: 'leave', error: toError(error) });
+    }
+  }
+
+  private async record(state: JobState, tick: Tick, result: TickResult): Promise<boolean> {
+    const { ticks, claimant } = this.options;
+    try {
+      if (await ticks.record(tick.jobName, tick.tickAt, claimant, result)) return true;
     } catch (error: unknown) {
       this.events.emit('store:error', {
         jobName: tick.jobName,
         action: 'record',
         error: toError(error),
       });
+      return true;
     }
+    this.loseClaim(state, tick, result);
+    return false;
   }
 
   private setNext(state: JobState, tickAt: number | undefined): void {

@@ -15,6 +15,14 @@ export const CLAIM_LEASE_MS = 60_000;
 /** How often a running scheduler beats in the store, well inside CLAIM_LEASE_MS. */
 export const CLAIM_BEAT_MS = 15_000;
 
+/**
+ * Where a claimant stands on a tick it claimed, checked before it starts the tick's run: `held`
+ * (its own, no outcome yet, and its claimant alive), `lapsed` (still its own, but its claimant has
+ * not beaten for the lease: another service may take it over at any moment, so beat and ask
+ * again), `lost` (taken over by another service, or finished).
+ */
+export type ClaimStanding = 'held' | 'lapsed' | 'lost';
+
 /** One claimed tick of a scheduled job. Times are epoch milliseconds. */
 export interface TickRecord {
   readonly jobName: string;
@@ -65,8 +73,24 @@ export interface TickClaims {
   /**
    * Says that `claimant` is alive now, by the store's clock: its claims without an outcome are
    * its own until it has not beaten for CLAIM_LEASE_MS. A scheduler beats before it claims.
+   * Returns how long before this beat its previous one was, by the store's clock (undefined for
+   * its first): past CLAIM_LEASE_MS the claimant was judged dead meanwhile (frozen, paused, cut
+   * off) and other services may have taken over its claims.
    */
-  beat(claimant: string): Promise<void>;
+  beat(claimant: string): Promise<number | undefined>;
+  /**
+   * Where `claimant` stands on its claim of `tickAt` (see ClaimStanding), atomically with any
+   * take-over: `held` means no other service can take the claim before the lease runs out again.
+   * A claimant runs a claimed tick only when it is held: one frozen between its claim and its run
+   * for longer than the lease finds it `lost` (adopted and run by another service).
+   */
+  standing(jobName: string, tickAt: number, claimant: string): Promise<ClaimStanding>;
+  /**
+   * Removes `claimant`'s beat when it stops cleanly, unless it still has claims without an
+   * outcome (those are left for others to adopt once the lease runs out): other services then
+   * never count it among the claimants that died. True when removed.
+   */
+  leave(claimant: string): Promise<boolean>;
   /**
    * Claims of the job without an outcome whose claimant is gone (see CLAIM_LEASE_MS), newest
    * first: ticks a dead service claimed and never finished.
@@ -94,8 +118,12 @@ export interface TickClaims {
     claimant: string,
     detail: string,
   ): Promise<boolean>;
-  /** Records how a claimed tick ended; a later record replaces an earlier one. */
-  record(jobName: string, tickAt: number, result: TickResult): Promise<void>;
+  /**
+   * Records how a claimed tick ended, only while `claimant` still holds the claim (a later record
+   * of its own replaces an earlier one): false when another service took it over meanwhile, whose
+   * record is then left alone. One conditional statement.
+   */
+  record(jobName: string, tickAt: number, claimant: string, result: TickResult): Promise<boolean>;
   /** The newest claimed tick of the job, or undefined when none was ever claimed. */
   lastTick(jobName: string): Promise<TickRecord | undefined>;
   /** Claimed ticks of the job, newest first. */

@@ -23,7 +23,10 @@ describe.each(STORAGE_KINDS)('mdp status of served jobs, on %s', (kind) => {
       await store.ticks.claim('backfill_job', TICK, 'host-a:41:2024-03-08T20:00:00Z', {
         catchup: true,
       });
-      await store.ticks.record('backfill_job', TICK, { outcome: 'ran', runId: 3 });
+      await store.ticks.record('backfill_job', TICK, 'host-a:41:2024-03-08T20:00:00Z', {
+        outcome: 'ran',
+        runId: 3,
+      });
     } finally {
       await store.close();
     }

@@ -38,6 +38,12 @@ export function writeServeConfig(
   return file;
 }
 
+/** A six-field cron expression firing once (a year) at `ms`, UTC. */
+export function onceAt(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} ${d.getUTCDate()} ${d.getUTCMonth() + 1} *`;
+}
+
 /** The job's claimed ticks, oldest first, read through the store's TickClaims port. */
 export async function claimedTicks(
   kind: StorageKind,

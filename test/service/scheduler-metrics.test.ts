@@ -24,7 +24,9 @@ describe('SchedulerMetrics', () => {
     // Ticks missed before the start: 00:58 and 00:59, of which catchup: latest runs 00:59.
     await store.ticks.claim('minutely', Date.parse('2024-01-01T00:57:00Z'), 'earlier');
     // Finished: a claim without an outcome would be a dead service's, to be taken over.
-    await store.ticks.record('minutely', Date.parse('2024-01-01T00:57:00Z'), { outcome: 'ran' });
+    await store.ticks.record('minutely', Date.parse('2024-01-01T00:57:00Z'), 'earlier', {
+      outcome: 'ran',
+    });
     const timing = new FakeTiming({ wallStart: Date.parse('2024-01-01T00:59:30Z') });
     const registry = new Registry();
     const metrics = new SchedulerMetrics(registry, ['minutely', 'idle']);

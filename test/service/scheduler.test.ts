@@ -147,7 +147,9 @@ describe('Scheduler', () => {
       const store = await openStore('sqlite', tempDir());
       await store.ticks.claim('hourly', at('2024-01-01T07:00:00Z'), 'earlier-service');
       // Finished: a claim without an outcome would be a dead service's, to be taken over.
-      await store.ticks.record('hourly', at('2024-01-01T07:00:00Z'), { outcome: 'ran' });
+      await store.ticks.record('hourly', at('2024-01-01T07:00:00Z'), 'earlier-service', {
+        outcome: 'ran',
+      });
       return store;
     }
 

@@ -25,6 +25,13 @@ describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
     return store;
   }
 
+  /** A store whose beats are judged by `clock`: the host's on SQLite, the database's on PostgreSQL. */
+  async function openOnClock(clock: () => number): Promise<Store> {
+    const store = await openTestStore(kind, tempDir(), { clock, databaseClock: clock });
+    opened.push(store);
+    return store;
+  }
+
   it('a job that never ticked has no last tick', async () => {
     const store = await open(tempDir());
     expect(await store.ticks.lastTick('daily')).toBeUndefined();
@@ -68,9 +75,9 @@ describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
     const store = await open(tempDir(), () => now);
     await store.ticks.claim('daily', T0, 'a', { catchup: true });
     now += 7_000;
-    await store.ticks.record('daily', T0, { outcome: 'ran', runId: 17 });
+    expect(await store.ticks.record('daily', T0, 'a', { outcome: 'ran', runId: 17 })).toBe(true);
     await store.ticks.claim('daily', T0 + MINUTE, 'a');
-    await store.ticks.record('daily', T0 + MINUTE, {
+    await store.ticks.record('daily', T0 + MINUTE, 'a', {
       outcome: 'skipped',
       detail: 'run 17 of daily is still running',
     });
@@ -118,12 +125,7 @@ describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
 
   it("a claim without an outcome is its claimant's while it beats, and taken over once it stops", async () => {
     let now = T0;
-    // Beats are judged by the store's clock: the host's on SQLite, the database's on PostgreSQL.
-    const store = await openTestStore(kind, tempDir(), {
-      clock: () => now,
-      databaseClock: () => now,
-    });
-    opened.push(store);
+    const store = await openOnClock(() => now);
     await store.ticks.beat('live:1');
     expect(await store.ticks.claim('daily', T0, 'live:1')).toBe(true);
     expect(await store.ticks.lastTick('daily')).toMatchObject({ claimantAlive: true });
@@ -152,11 +154,7 @@ describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
 
   it('lists the claimants that died lately: beat older than the lease, by at most the window more', async () => {
     let now = T0;
-    const store = await openTestStore(kind, tempDir(), {
-      clock: () => now,
-      databaseClock: () => now,
-    });
-    opened.push(store);
+    const store = await openOnClock(() => now);
     await store.ticks.beat('long-dead:1');
     now = T0 + 10 * MINUTE;
     await store.ticks.beat('died:2');
@@ -175,7 +173,7 @@ describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
     const store = await open(tempDir());
     expect(await store.ticks.claim('daily', T0, 'never-beat:1')).toBe(true);
     expect(await store.ticks.claim('daily', T0 + MINUTE, 'never-beat:1')).toBe(true);
-    await store.ticks.record('daily', T0 + MINUTE, { outcome: 'ran', runId: 3 });
+    await store.ticks.record('daily', T0 + MINUTE, 'never-beat:1', { outcome: 'ran', runId: 3 });
     expect((await store.ticks.orphans('daily')).map((tick) => tick.tickAt)).toEqual([T0]);
     expect(await store.ticks.takeOver('daily', T0 + MINUTE, 'never-beat:1', 'b')).toBe(false);
   });
@@ -189,5 +187,72 @@ describe.each(STORAGE_KINDS)('%s: tick claims', (kind) => {
     const [newest, lost] = await store.ticks.list('daily');
     expect(newest).toMatchObject({ tickAt: T0 + MINUTE, outcome: null });
     expect(lost).toMatchObject({ tickAt: T0, outcome: 'missed', detail: 'store down' });
+  });
+
+  it('a claimant frozen past the lease finds its claim lost once taken over: it can neither run nor record it', async () => {
+    let now = T0;
+    const store = await openOnClock(() => now);
+    expect(await store.ticks.beat('frozen:1')).toBeUndefined();
+    expect(await store.ticks.claim('daily', T0, 'frozen:1')).toBe(true);
+    expect(await store.ticks.standing('daily', T0, 'frozen:1')).toBe('held');
+    expect(await store.ticks.standing('daily', T0, 'peer:2')).toBe('lost');
+
+    // Frozen past the lease: still its own, but up for adoption (it must beat before running).
+    now = T0 + CLAIM_LEASE_MS + 1;
+    expect(await store.ticks.standing('daily', T0, 'frozen:1')).toBe('lapsed');
+    await store.ticks.beat('peer:2');
+    expect(await store.ticks.takeOver('daily', T0, 'frozen:1', 'peer:2')).toBe(true);
+    expect(await store.ticks.record('daily', T0, 'peer:2', { outcome: 'ran', runId: 8 })).toBe(
+      true,
+    );
+
+    // Resumed: its beat says how long it was silent; the claim and the record are the peer's.
+    now += 5_000;
+    expect(await store.ticks.beat('frozen:1')).toBe(CLAIM_LEASE_MS + 5_001);
+    expect(await store.ticks.standing('daily', T0, 'frozen:1')).toBe('lost');
+    const failed = { outcome: 'failed', detail: 'superseded' } as const;
+    expect(await store.ticks.record('daily', T0, 'frozen:1', failed)).toBe(false);
+    expect(await store.ticks.lastTick('daily')).toMatchObject({
+      claimant: 'peer:2',
+      outcome: 'ran',
+      runId: 8,
+    });
+    // A finished claim is lost to everyone: nobody runs it again.
+    expect(await store.ticks.standing('daily', T0, 'peer:2')).toBe('lost');
+  });
+
+  it('a beat 15 s after the last one reports 15 s; a standing check and a take-over never both win', async () => {
+    let now = T0;
+    const store = await openOnClock(() => now);
+    await store.ticks.beat('a:1');
+    now += 15_000;
+    expect(await store.ticks.beat('a:1')).toBe(15_000);
+    for (let tick = 0; tick < 20; tick += 1) {
+      const tickAt = T0 + tick * MINUTE;
+      await store.ticks.beat('a:1');
+      expect(await store.ticks.claim('race', tickAt, 'a:1')).toBe(true);
+      now += CLAIM_LEASE_MS + 1;
+      await store.ticks.beat('b:2');
+      // The claimant beats and checks while the peer takes over: one of them has the tick.
+      const [standing, taken] = await Promise.all([
+        store.ticks.beat('a:1').then(() => store.ticks.standing('race', tickAt, 'a:1')),
+        store.ticks.takeOver('race', tickAt, 'a:1', 'b:2'),
+      ]);
+      expect(standing === 'held').toBe(!taken);
+    }
+  });
+
+  it('a claimant that leaves cleanly is not among those that died; one with a claim open stays', async () => {
+    let now = T0;
+    const store = await openOnClock(() => now);
+    await store.ticks.beat('clean:1');
+    await store.ticks.beat('open:2');
+    expect(await store.ticks.claim('daily', T0, 'clean:1')).toBe(true);
+    expect(await store.ticks.record('daily', T0, 'clean:1', { outcome: 'ran' })).toBe(true);
+    expect(await store.ticks.claim('daily', T0 + MINUTE, 'open:2')).toBe(true);
+    expect(await store.ticks.leave('clean:1')).toBe(true);
+    expect(await store.ticks.leave('open:2')).toBe(false);
+    now += CLAIM_LEASE_MS + 1;
+    expect(await store.ticks.diedLately(MINUTE)).toEqual(['open:2']);
   });
 });

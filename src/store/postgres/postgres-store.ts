@@ -118,9 +118,12 @@ export class PostgresStore implements Store {
   readonly ticks: TickClaims = {
     claim: (jobName, tickAt, claimant, options) =>
       this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
-    record: (jobName, tickAt, result) =>
-      this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
+    record: (jobName, tickAt, claimant, result) =>
+      this.guard('write', (s) => s.ticks.record(jobName, tickAt, claimant, result)),
     beat: (claimant) => this.guard('write', (s) => s.ticks.beat(claimant)),
+    standing: (jobName, tickAt, claimant) =>
+      this.guard('write', (s) => s.ticks.standing(jobName, tickAt, claimant)),
+    leave: (claimant) => this.guard('write', (s) => s.ticks.leave(claimant)),
     orphans: (jobName) => this.guard('read', (s) => s.ticks.orphans(jobName)),
     diedLately: (withinMs) => this.guard('read', (s) => s.ticks.diedLately(withinMs)),
     takeOver: (jobName, tickAt, from, to) =>

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import {
   CLAIM_LEASE_MS,
+  type ClaimStanding,
   type TickClaims,
   type TickRecord,
   type TickResult,
@@ -22,12 +23,15 @@ function claimantAlive(claimants: string, now: string): string {
 /**
  * The `schedule_ticks` half of PostgresStore. A claim takes a transaction-level advisory lock on
  * the job, so the "no later tick claimed" check and the insert are one step for every service:
- * the primary key alone would keep a tick to one claimer, but not the ticks in order.
+ * the primary key alone would keep a tick to one claimer, but not the ticks in order. Take-overs
+ * and standing checks take it too (see `standing`).
  */
 export class PostgresTickClaims implements TickClaims {
   private readonly sql: {
     readonly claim: string;
     readonly beat: string;
+    readonly standing: string;
+    readonly leave: string;
     readonly takeOver: string;
     readonly recordUnclaimed: string;
     readonly record: string;
@@ -55,9 +59,21 @@ export class PostgresTickClaims implements TickClaims {
           SELECT 1 FROM ${ticks} WHERE job_name = $1 AND tick_at >= ${timestamptzFromMs('$2')})
         ON CONFLICT (job_name, tick_at) DO NOTHING
         RETURNING 1`,
+      // Both parts see the table as it was before the statement: \`previous\` is the last beat.
       beat: `
-        INSERT INTO ${claimants} (claimant, beat_at) VALUES ($1, ${databaseNow('$2')})
-        ON CONFLICT (claimant) DO UPDATE SET beat_at = excluded.beat_at`,
+        WITH previous AS (SELECT beat_at FROM ${claimants} WHERE claimant = $1),
+        beat AS (
+          INSERT INTO ${claimants} (claimant, beat_at) VALUES ($1, ${databaseNow('$2')})
+          ON CONFLICT (claimant) DO UPDATE SET beat_at = excluded.beat_at
+          RETURNING beat_at)
+        SELECT ${msFromTimestamptz('beat.beat_at')} - ${msFromTimestamptz('previous.beat_at')}
+          AS since_previous
+        FROM beat LEFT JOIN previous ON true`,
+      standing: `SELECT t.claimant, t.outcome, ${claimantAlive(claimants, '$3')} AS alive
+        FROM ${ticks} t WHERE job_name = $1 AND tick_at = ${timestamptzFromMs('$2')}`,
+      // A claimant with a claim still open keeps its beat: others adopt the claim when it ages out.
+      leave: `DELETE FROM ${claimants} WHERE claimant = $1
+        AND NOT EXISTS (SELECT 1 FROM ${ticks} WHERE claimant = $1 AND outcome IS NULL)`,
       // One UPDATE: a second taker waits on the row and then finds the claimant changed.
       takeOver: `
         UPDATE ${ticks} t SET claimant = $1, claimed_at = ${databaseNow('$2')}, catchup = true
@@ -72,7 +88,7 @@ export class PostgresTickClaims implements TickClaims {
       record: `
         UPDATE ${ticks} SET outcome = $1, run_id = $2, detail = $3,
           finished_at = ${databaseNow('$4')}
-        WHERE job_name = $5 AND tick_at = ${timestamptzFromMs('$6')}`,
+        WHERE job_name = $5 AND tick_at = ${timestamptzFromMs('$6')} AND claimant = $7`,
       // LIMIT NULL is no limit.
       list: `SELECT ${TICK_COLUMNS}, ${claimantAlive(claimants, '$3')} AS claimant_alive
         FROM ${ticks} t WHERE job_name = $1 ORDER BY tick_at DESC LIMIT $2`,
@@ -92,10 +108,7 @@ export class PostgresTickClaims implements TickClaims {
     claimant: string,
     options: { readonly catchup?: boolean } = {},
   ): Promise<boolean> {
-    return inTransaction(this.pool, 'BEGIN', async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-        `mdp:ticks:${this.schemaName}:${jobName}`,
-      ]);
+    return this.underJobLock(jobName, async (client) => {
       const result = await client.query(this.sql.claim, [
         jobName,
         tickAt,
@@ -107,8 +120,33 @@ export class PostgresTickClaims implements TickClaims {
     });
   }
 
-  async beat(claimant: string): Promise<void> {
-    await this.pool.query(this.sql.beat, [claimant, this.stamp()]);
+  async beat(claimant: string): Promise<number | undefined> {
+    const result = await this.pool.query<{ since_previous: number | null }>(this.sql.beat, [
+      claimant,
+      this.stamp(),
+    ]);
+    return result.rows[0]?.since_previous ?? undefined;
+  }
+
+  /**
+   * Under the job's lock, as a take-over is: a take-over that read the claimant's beat as dead
+   * before a beat just committed cannot then move the claim after this said `held`.
+   */
+  async standing(jobName: string, tickAt: number, claimant: string): Promise<ClaimStanding> {
+    const row = await this.underJobLock(jobName, async (client) => {
+      const result = await client.query<{
+        claimant: string;
+        outcome: string | null;
+        alive: boolean;
+      }>(this.sql.standing, [jobName, tickAt, this.stamp()]);
+      return result.rows[0];
+    });
+    if (row?.claimant !== claimant || row.outcome !== null) return 'lost';
+    return row.alive ? 'held' : 'lapsed';
+  }
+
+  async leave(claimant: string): Promise<boolean> {
+    return (await this.pool.query(this.sql.leave, [claimant])).rowCount === 1;
   }
 
   async orphans(jobName: string): Promise<TickRecord[]> {
@@ -125,14 +163,17 @@ export class PostgresTickClaims implements TickClaims {
   }
 
   async takeOver(jobName: string, tickAt: number, from: string, to: string): Promise<boolean> {
-    const result = await this.pool.query(this.sql.takeOver, [
-      to,
-      this.stamp(),
-      jobName,
-      tickAt,
-      from,
-    ]);
-    return result.rowCount === 1;
+    // Under the job's lock, so its look at `from`'s beat is never older than a `standing` check.
+    return this.underJobLock(jobName, async (client) => {
+      const result = await client.query(this.sql.takeOver, [
+        to,
+        this.stamp(),
+        jobName,
+        tickAt,
+        from,
+      ]);
+      return result.rowCount === 1;
+    });
   }
 
   async recordUnclaimed(
@@ -151,15 +192,22 @@ export class PostgresTickClaims implements TickClaims {
     return result.rowCount === 1;
   }
 
-  async record(jobName: string, tickAt: number, result: TickResult): Promise<void> {
-    await this.pool.query(this.sql.record, [
+  async record(
+    jobName: string,
+    tickAt: number,
+    claimant: string,
+    result: TickResult,
+  ): Promise<boolean> {
+    const written = await this.pool.query(this.sql.record, [
       result.outcome,
       result.runId ?? null,
       result.detail ?? null,
       this.stamp(),
       jobName,
       tickAt,
+      claimant,
     ]);
+    return written.rowCount === 1;
   }
 
   async lastTick(jobName: string): Promise<TickRecord | undefined> {
@@ -173,6 +221,22 @@ export class PostgresTickClaims implements TickClaims {
       this.stamp(),
     ]);
     return result.rows.map(tickFromRow);
+  }
+
+  /**
+   * Runs `work` in a transaction holding the job's advisory lock: claims, take-overs and standing
+   * checks of one job's ticks happen one at a time, each statement seeing the ones before it.
+   */
+  private underJobLock<T>(
+    jobName: string,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    return inTransaction(this.pool, 'BEGIN', async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `mdp:ticks:${this.schemaName}:${jobName}`,
+      ]);
+      return work(client);
+    });
   }
 
   /** The test stand-in for the database's clock, or null for the database's own. */

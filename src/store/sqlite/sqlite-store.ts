@@ -140,14 +140,17 @@ export class SqliteStore implements Store {
     claim: async (jobName, tickAt, claimant, options) =>
       this.guard('write', (s) => s.ticks.claim(jobName, tickAt, claimant, options)),
     beat: async (claimant) => this.guard('write', (s) => s.ticks.beat(claimant)),
+    standing: async (jobName, tickAt, claimant) =>
+      this.guard('read', (s) => s.ticks.standing(jobName, tickAt, claimant)),
+    leave: async (claimant) => this.guard('write', (s) => s.ticks.leave(claimant)),
     orphans: async (jobName) => this.guard('read', (s) => s.ticks.orphans(jobName)),
     diedLately: async (withinMs) => this.guard('read', (s) => s.ticks.diedLately(withinMs)),
     takeOver: async (jobName, tickAt, from, to) =>
       this.guard('write', (s) => s.ticks.takeOver(jobName, tickAt, from, to)),
     recordUnclaimed: async (jobName, tickAt, claimant, detail) =>
       this.guard('write', (s) => s.ticks.recordUnclaimed(jobName, tickAt, claimant, detail)),
-    record: async (jobName, tickAt, result) =>
-      this.guard('write', (s) => s.ticks.record(jobName, tickAt, result)),
+    record: async (jobName, tickAt, claimant, result) =>
+      this.guard('write', (s) => s.ticks.record(jobName, tickAt, claimant, result)),
     lastTick: async (jobName) => this.guard('read', (s) => s.ticks.lastTick(jobName)),
     list: async (jobName, options) => this.guard('read', (s) => s.ticks.list(jobName, options)),
   };

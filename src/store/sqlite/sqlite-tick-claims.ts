@@ -1,6 +1,18 @@
 import type Database from 'better-sqlite3';
-import { CLAIM_LEASE_MS, type TickRecord, type TickResult } from '../tick-claims.js';
+import {
+  CLAIM_LEASE_MS,
+  type ClaimStanding,
+  type TickRecord,
+  type TickResult,
+} from '../tick-claims.js';
 import { tickFromRow, type TickRow } from '../tick-rows.js';
+
+/** A claim's holder and outcome, and whether the holder beat within the lease (0 or 1). */
+interface StandingRow {
+  readonly claimant: string;
+  readonly outcome: string | null;
+  readonly alive: number;
+}
 
 /** True when claimant `c` beat at or after `?` (now less the lease). */
 const ALIVE = `EXISTS (SELECT 1 FROM schedule_claimants c
@@ -13,9 +25,15 @@ const SQL = {
     SELECT ?, ?, ?, ?, ?
     WHERE NOT EXISTS (SELECT 1 FROM schedule_ticks WHERE job_name = ? AND tick_at >= ?)
     ON CONFLICT (job_name, tick_at) DO NOTHING`,
+  lastBeat: `SELECT beat_at FROM schedule_claimants WHERE claimant = ?`,
   beat: `
     INSERT INTO schedule_claimants (claimant, beat_at) VALUES (?, ?)
     ON CONFLICT (claimant) DO UPDATE SET beat_at = excluded.beat_at`,
+  standing: `SELECT t.claimant, t.outcome, ${ALIVE} AS alive FROM schedule_ticks t
+    WHERE job_name = ? AND tick_at = ?`,
+  // A claimant with a claim still open keeps its beat: others adopt the claim when it ages out.
+  leave: `DELETE FROM schedule_claimants WHERE claimant = ?
+    AND NOT EXISTS (SELECT 1 FROM schedule_ticks WHERE claimant = ? AND outcome IS NULL)`,
   takeOver: `
     UPDATE schedule_ticks AS t SET claimant = ?, claimed_at = ?, catchup = 1
     WHERE job_name = ? AND tick_at = ? AND claimant = ? AND outcome IS NULL AND NOT ${ALIVE}`,
@@ -26,7 +44,7 @@ const SQL = {
     ON CONFLICT (job_name, tick_at) DO NOTHING`,
   record: `
     UPDATE schedule_ticks SET outcome = ?, run_id = ?, detail = ?, finished_at = ?
-    WHERE job_name = ? AND tick_at = ?`,
+    WHERE job_name = ? AND tick_at = ? AND claimant = ?`,
   list: `SELECT t.*, ${ALIVE} AS claimant_alive FROM schedule_ticks t
     WHERE job_name = ? ORDER BY tick_at DESC LIMIT ?`,
   diedLately: `SELECT claimant FROM schedule_claimants WHERE beat_at < ? AND beat_at >= ?
@@ -44,7 +62,10 @@ const SQL = {
 export class SqliteTickClaims {
   private readonly stmt: {
     readonly claim: Database.Statement<unknown[]>;
+    readonly lastBeat: Database.Statement<[string], { beat_at: number }>;
     readonly beat: Database.Statement<[string, number]>;
+    readonly standing: Database.Statement<[number, string, number], StandingRow>;
+    readonly leave: Database.Statement<[string, string]>;
     readonly takeOver: Database.Statement<unknown[]>;
     readonly recordUnclaimed: Database.Statement<unknown[]>;
     readonly record: Database.Statement<unknown[]>;
@@ -53,13 +74,19 @@ export class SqliteTickClaims {
     readonly diedLately: Database.Statement<[number, number], { claimant: string }>;
   };
 
+  /** The previous beat's read and the new beat's write, in one write transaction. */
+  private readonly beatTx: Database.Transaction<(claimant: string) => number | undefined>;
+
   constructor(
     db: Database.Database,
     private readonly clock: () => number,
   ) {
     this.stmt = {
       claim: db.prepare(SQL.claim),
+      lastBeat: db.prepare(SQL.lastBeat),
       beat: db.prepare(SQL.beat),
+      standing: db.prepare(SQL.standing),
+      leave: db.prepare(SQL.leave),
       takeOver: db.prepare(SQL.takeOver),
       recordUnclaimed: db.prepare(SQL.recordUnclaimed),
       record: db.prepare(SQL.record),
@@ -67,6 +94,12 @@ export class SqliteTickClaims {
       orphans: db.prepare(SQL.orphans),
       diedLately: db.prepare(SQL.diedLately),
     };
+    this.beatTx = db.transaction((claimant: string): number | undefined => {
+      const now = this.clock();
+      const previous = this.stmt.lastBeat.get(claimant)?.beat_at;
+      this.stmt.beat.run(claimant, now);
+      return previous === undefined ? undefined : now - previous;
+    });
   }
 
   claim(
@@ -87,8 +120,18 @@ export class SqliteTickClaims {
     return result.changes === 1;
   }
 
-  beat(claimant: string): void {
-    this.stmt.beat.run(claimant, this.clock());
+  beat(claimant: string): number | undefined {
+    return this.beatTx.immediate(claimant);
+  }
+
+  standing(jobName: string, tickAt: number, claimant: string): ClaimStanding {
+    const row = this.stmt.standing.get(this.leaseStart(), jobName, tickAt);
+    if (row?.claimant !== claimant || row.outcome !== null) return 'lost';
+    return row.alive === 1 ? 'held' : 'lapsed';
+  }
+
+  leave(claimant: string): boolean {
+    return this.stmt.leave.run(claimant, claimant).changes === 1;
   }
 
   orphans(jobName: string): TickRecord[] {
@@ -111,15 +154,17 @@ export class SqliteTickClaims {
     return this.stmt.recordUnclaimed.run(jobName, tickAt, claimant, now, detail, now).changes === 1;
   }
 
-  record(jobName: string, tickAt: number, result: TickResult): void {
-    this.stmt.record.run(
+  record(jobName: string, tickAt: number, claimant: string, result: TickResult): boolean {
+    const written = this.stmt.record.run(
       result.outcome,
       result.runId ?? null,
       result.detail ?? null,
       this.clock(),
       jobName,
       tickAt,
+      claimant,
     );
+    return written.changes === 1;
   }
 
   lastTick(jobName: string): TickRecord | undefined {
