@@ -192,6 +192,25 @@ describe('requestJson against a hostile provider (review 13)', () => {
     await expect(get(new URL(`http://127.0.0.1:${port}/br`))).resolves.toEqual({ ok: '/br' });
   });
 
+  it('a 429 with content-encoding gzip and an empty body is still a 429 with its Retry-After', async () => {
+    // fetch (undici) decoded leniently (finishFlush Z_SYNC_FLUSH): an empty or cut gzip body was
+    // read as empty, and the 429 kept its meaning. A strict gunzip throws "unexpected end of file".
+    const server = createHttpServer((_req, res) => {
+      res.writeHead(429, { 'content-encoding': 'gzip', 'retry-after': '7', 'content-length': '0' });
+      res.end();
+    });
+    const port = await listen(server);
+    const error = (await get(new URL(`http://127.0.0.1:${port}/v1/thing`)).catch(
+      (thrown: unknown) => thrown,
+    )) as { message?: string; status?: number; rateLimited?: boolean; retryAfterMs?: number };
+    expect({
+      message: error.message,
+      status: error.status,
+      rateLimited: error.rateLimited,
+      retryAfterMs: error.retryAfterMs,
+    }).toMatchObject({ status: 429, rateLimited: true, retryAfterMs: 7000 });
+  });
+
   it('a server closing each keep-alive connection right after answering: sequential requests all succeed', async () => {
     const server = createServer((socket) => {
       socket.once('data', () => {
