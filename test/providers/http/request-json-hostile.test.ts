@@ -6,7 +6,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requestJson } from '../../src/providers/http/request-json.js';
+import { requestJson } from '../../../src/providers/http/request-json.js';
 
 /**
  * Review of issue 13: requestJson moved from fetch to node:http(s) with keep-alive agents and a
@@ -32,15 +32,27 @@ async function listen(server: Server | HttpServer, host = '127.0.0.1'): Promise<
   return (server.address() as AddressInfo).port;
 }
 
-function get(url: URL, gate?: () => Promise<void>, signal?: AbortSignal): Promise<unknown> {
+function get(
+  url: URL,
+  gate?: () => Promise<void>,
+  signal?: AbortSignal,
+  headers?: Record<string, string>,
+): Promise<unknown> {
   return requestJson({
     provider: 'hostile',
     url,
+    headers,
     signal: signal ?? AbortSignal.timeout(5000),
     gate,
     errorMessage: () => undefined,
   });
 }
+
+const CREDENTIALS = {
+  authorization: 'Bearer polygon-key',
+  'APCA-API-KEY-ID': 'alpaca-id',
+  'APCA-API-SECRET-KEY': 'alpaca-secret',
+};
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -253,5 +265,136 @@ describe('requestJson against a hostile provider (review 13)', () => {
     const reasonB = new Error('cancel in flight');
     setTimeout(() => inFlight.abort(reasonB), 100);
     await expect(get(url, async () => undefined, inFlight.signal)).rejects.toBe(reasonB);
+  });
+
+  it('a redirect keeps the credentials on the same origin, sends none to another, and each hop takes a token', async () => {
+    const seen: { where: string; headers: Record<string, unknown> }[] = [];
+    const other = createHttpServer((req, res) => {
+      seen.push({ where: `other${req.url}`, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"at":"other"}');
+    });
+    // "localhost" and "127.0.0.1" are different origins even on one port; a second port as well.
+    const otherPort = await listen(other);
+    const server = createHttpServer((req, res) => {
+      seen.push({ where: `home${req.url}`, headers: req.headers });
+      if (req.url === '/a') res.writeHead(307, { location: '/b?x=1' }).end();
+      else if (req.url === '/b?x=1') {
+        res.writeHead(302, { location: `http://localhost:${otherPort}/c` }).end();
+      } else res.writeHead(404).end();
+    });
+    const port = await listen(server);
+    let takes = 0;
+    const gate = async (): Promise<void> => {
+      takes += 1;
+    };
+    await expect(
+      get(new URL(`http://127.0.0.1:${port}/a`), gate, undefined, CREDENTIALS),
+    ).resolves.toEqual({ at: 'other' });
+    expect(seen.map((one) => one.where)).toEqual(['home/a', 'home/b?x=1', 'other/c']);
+    for (const one of seen.slice(0, 2)) {
+      expect(one.headers).toMatchObject({
+        authorization: 'Bearer polygon-key',
+        'apca-api-key-id': 'alpaca-id',
+        'apca-api-secret-key': 'alpaca-secret',
+      });
+    }
+    const sentAway = seen[2]!.headers;
+    expect(sentAway.authorization).toBeUndefined();
+    expect(sentAway['apca-api-key-id']).toBeUndefined();
+    expect(sentAway['apca-api-secret-key']).toBeUndefined();
+    expect(takes).toBe(3);
+  });
+
+  it('a redirect loop is a permanent error naming where it led and base_url, not a hang', async () => {
+    const server = createHttpServer((req, res) => {
+      const n = Number(req.url!.slice(1));
+      res.writeHead(302, { location: `/${n + 1}` }).end();
+    });
+    const port = await listen(server);
+    const error = (await get(new URL(`http://127.0.0.1:${port}/0`)).catch(
+      (thrown: unknown) => thrown,
+    )) as { code?: string; message?: string };
+    expect(error.code).toBe('MDP_PROVIDER_PERMANENT');
+    expect(error.message).toContain('redirected more than 20 times');
+    expect(error.message).toContain('/21');
+    expect(error.message).toContain('base_url');
+  });
+
+  it('an error answer after a redirect names the URL it was redirected to', async () => {
+    const server = createHttpServer((req, res) => {
+      if (req.url === '/old') res.writeHead(301, { location: '/gone' }).end();
+      else res.writeHead(404).end();
+    });
+    const port = await listen(server);
+    const error = (await get(new URL(`http://127.0.0.1:${port}/old`)).catch(
+      (thrown: unknown) => thrown,
+    )) as { code?: string; message?: string };
+    expect(error.code).toBe('MDP_PROVIDER_PERMANENT');
+    expect(error.message).toContain(`redirected to http://127.0.0.1:${port}/gone`);
+    expect(error.message).toContain('404');
+  });
+
+  it('reads zlib and raw deflate, and a list of encodings (gzip, br), as fetch did', async () => {
+    const { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } = await import('node:zlib');
+    const server = createHttpServer((req, res) => {
+      const body = Buffer.from(JSON.stringify({ ok: req.url }));
+      const encoded: Record<string, [string, Buffer]> = {
+        '/deflate': ['deflate', deflateSync(body)],
+        '/raw': ['deflate', deflateRawSync(body)],
+        '/list': ['gzip, br', brotliCompressSync(gzipSync(body))],
+        '/unknown': ['compress', body],
+      };
+      const [encoding, sent] = encoded[req.url!]!;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': encoding });
+      res.end(sent);
+    });
+    const port = await listen(server);
+    for (const path of ['/deflate', '/raw', '/list', '/unknown']) {
+      await expect(get(new URL(`http://127.0.0.1:${port}${path}`))).resolves.toEqual({ ok: path });
+    }
+  });
+
+  it('a 503 whose body cannot be decoded is still a 503 with its Retry-After; a 200 so is transient', async () => {
+    const server = createHttpServer((req, res) => {
+      const status = req.url === '/busy' ? 503 : 200;
+      res.writeHead(status, { 'content-encoding': 'gzip', 'retry-after': '3' });
+      res.end('this is not gzip');
+    });
+    const port = await listen(server);
+    const busy = (await get(new URL(`http://127.0.0.1:${port}/busy`)).catch(
+      (thrown: unknown) => thrown,
+    )) as { code?: string; status?: number; retryAfterMs?: number };
+    expect({ code: busy.code, status: busy.status, retryAfterMs: busy.retryAfterMs }).toEqual({
+      code: 'MDP_PROVIDER_TRANSIENT',
+      status: 503,
+      retryAfterMs: 3000,
+    });
+    const ok = (await get(new URL(`http://127.0.0.1:${port}/ok`)).catch(
+      (thrown: unknown) => thrown,
+    )) as { code?: string; message?: string };
+    expect(ok.code).toBe('MDP_PROVIDER_TRANSIENT');
+    expect(ok.message).toContain('cannot be decoded (content-encoding gzip)');
+  });
+
+  it('an abort while the gate holds a connection the server already closed rejects at once with the reason', async () => {
+    const server = createServer((socket) => {
+      setTimeout(() => socket.destroy(), 20);
+    });
+    const port = await listen(server);
+    const controller = new AbortController();
+    const reason = new Error('cancel while held');
+    const outcome = await Promise.race([
+      get(
+        new URL(`http://127.0.0.1:${port}/v1/thing`),
+        async () => {
+          await sleep(100);
+          controller.abort(reason);
+          await sleep(5000); // a gate that ignores the signal: the abort alone must settle it
+        },
+        controller.signal,
+      ).catch((thrown: unknown) => thrown),
+      sleep(3000).then(() => 'still pending'),
+    ]);
+    expect(outcome).toBe(reason);
   });
 });
